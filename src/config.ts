@@ -1,0 +1,52 @@
+import { z } from "zod";
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const ms = z.coerce.number().int().positive();
+
+// The whole environment of the hub, parsed once at start: nothing else reads process.env.
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  ROLE: z.enum(["all", "gateway", "worker"]).default("all"),
+  REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
+  // Keys of queues and the bus start with `{QUEUE_PREFIX}`: a hash tag, so Redis Cluster keeps them on one slot.
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default("hub"),
+  DATABASE_URL: z.url().optional(),
+  DATA_DIR: z.string().default("./.data"),
+  ASSISTANT_PROVIDER: z.enum(["knowledge", "openai"]).default("knowledge"),
+  OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().default("gpt-4o-mini"),
+  OPENAI_STREAM: bool.default(true),
+  OPENAI_TIMEOUT_MS: ms.default(60_000),
+  OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  BOOTSTRAP_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).
+  ASK_TIMEOUT_MS: ms.default(120_000),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(16),
+  // A worker that dies mid-turn holds its job this long before another worker takes it over.
+  JOB_LOCK_MS: ms.default(30_000),
+  SWEEP_INTERVAL_MS: ms.default(5_000),
+  // A message still pending this long after it was accepted, with no job for it, is enqueued again.
+  SWEEP_AFTER_MS: ms.default(15_000),
+  HISTORY_TURNS: z.coerce.number().int().positive().default(20),
+  SHUTDOWN_TIMEOUT_MS: ms.default(25_000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means unset, as in most twelve-factor apps.
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(given);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+  throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+}

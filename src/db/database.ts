@@ -1,0 +1,69 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { Client } from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client";
+import { applyMigrations, type SqlRunner } from "./migrate";
+
+export type Db = PrismaClient;
+
+export interface Database {
+  prisma: Db;
+  kind: "postgres" | "pglite";
+  /** Applies pending migrations from prisma/migrations; safe to call from several processes at once. */
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** Postgres server through `pg` (pooled by Prisma's adapter). */
+export function openPostgres(url: string): Database {
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 10 }) });
+  return {
+    prisma,
+    kind: "postgres",
+    async migrate() {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        // One process migrates at a time; the others wait and then find nothing left to apply.
+        await client.query("SELECT pg_advisory_lock(72707369)");
+        const run: SqlRunner = async (sql, params) => (await client.query(sql, params)).rows;
+        return await applyMigrations(run);
+      } finally {
+        await client.end();
+      }
+    },
+    close: () => prisma.$disconnect(),
+  };
+}
+
+/**
+ * Embedded Postgres (PGlite) in `dir`, or in memory when dir is "memory://". One process only: PGlite is
+ * a single connection, so ROLE=all is the only layout it supports.
+ */
+export function openPGlite(dir: string): Database {
+  if (dir !== "memory://") mkdirSync(dir, { recursive: true });
+  const pglite = new PGlite(dir === "memory://" ? undefined : path.resolve(dir));
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    prisma,
+    kind: "pglite",
+    async migrate() {
+      const run: SqlRunner = async (sql, params) =>
+        params ? (await pglite.query(sql, params)).rows : (await pglite.exec(sql)).at(-1)?.rows ?? [];
+      return applyMigrations(run);
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}
+
+export function openDatabase(config: { DATABASE_URL?: string; DATA_DIR: string }): Database {
+  return config.DATABASE_URL
+    ? openPostgres(config.DATABASE_URL)
+    : openPGlite(config.DATA_DIR === "memory://" ? "memory://" : path.join(config.DATA_DIR, "pglite"));
+}

@@ -1,0 +1,87 @@
+// The canonical shapes every channel maps onto: one inbound message, one turn, one stream of reply events.
+
+export type Role = "user" | "assistant" | "system";
+
+export interface Attachment {
+  url: string;
+  contentType?: string;
+  name?: string;
+}
+
+/** What an adapter hands to accept(): the channel's message, already parsed and authenticated. */
+export interface InboundMessage {
+  orgId: string;
+  channel: string;
+  /** The conversation id the channel knows: the ask API's `id`, `whatsapp_<phone>`, a widget session. */
+  conversationKey: string;
+  /** An assistant id or name within the org; or an inline preview assistant, never persisted. */
+  assistant: { ref: string } | { preview: PreviewAssistant };
+  /** The channel's own message id (Twilio MessageSid, client message.id): a retry with it is a no-op. */
+  externalId?: string;
+  role: Role;
+  content: string;
+  attachments?: Attachment[];
+  metadata?: Record<string, unknown>;
+  /** Limits the knowledge searched; unset means the assistant's folders (or all of the org's). */
+  folderIds?: string[];
+  userId?: string;
+  sessionId?: string;
+  /** An end-user key for rate limiting; defaults to userId, then the conversation. */
+  rateKey?: string;
+}
+
+export interface PreviewAssistant {
+  name: string;
+  description?: string;
+  instructions?: string;
+  provider?: "knowledge" | "openai";
+  model?: string;
+}
+
+/** The resolved assistant a turn runs with (a stored one, or a preview's). */
+export interface AssistantProfile {
+  id: string | null;
+  name: string;
+  description: string;
+  instructions: string;
+  provider: "knowledge" | "openai";
+  model: string | null;
+  folderIds: string[];
+  suggestions: string[];
+}
+
+/** A stored message as the hub's surfaces read it. */
+export interface StoredMessage {
+  id: string;
+  conversationId: string;
+  externalId: string | null;
+  role: Role;
+  content: string;
+  status: string;
+  inReplyToId: string | null;
+  createdAt: Date;
+  tokensUsed: number | null;
+  processingMs: number | null;
+  sources: string[];
+  error: string | null;
+}
+
+/** Events of a turn on the reply bus, keyed by conversation; `turnId` is the user message being answered. */
+export type TurnEvent =
+  | { type: "accepted"; conversationId: string; turnId: string; message: WireMessage }
+  | { type: "typing"; conversationId: string; turnId: string }
+  | { type: "delta"; conversationId: string; turnId: string; content: string }
+  | { type: "reply"; conversationId: string; turnId: string; message: WireMessage; failed: boolean };
+
+/** A message as it travels on the bus (JSON: dates as ISO strings). */
+export interface WireMessage {
+  id: string;
+  role: Role;
+  content: string;
+  createdAt: string;
+  inReplyToId: string | null;
+  tokensUsed: number | null;
+  processingMs: number | null;
+  sources: string[];
+  suggestions?: string[];
+}
