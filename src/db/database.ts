@@ -52,7 +52,7 @@ export function openPGlite(dir: string): Database {
     kind: "pglite",
     async migrate() {
       const run: SqlRunner = async (sql, params) =>
-        params ? (await pglite.query(sql, params)).rows : (await pglite.exec(sql)).at(-1)?.rows ?? [];
+        params ? (await pglite.query<Record<string, unknown>>(sql, params)).rows : ((await pglite.exec(sql)).at(-1)?.rows ?? []);
       return applyMigrations(run);
     },
     async close() {

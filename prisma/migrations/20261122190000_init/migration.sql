@@ -27,7 +27,7 @@ CREATE TABLE "assistants" (
     "name" TEXT NOT NULL,
     "description" TEXT NOT NULL DEFAULT '',
     "instructions" TEXT NOT NULL DEFAULT '',
-    "provider" TEXT NOT NULL DEFAULT 'knowledge',
+    "provider" TEXT,
     "model" TEXT,
     "deployed" BOOLEAN NOT NULL DEFAULT true,
     "folder_ids" TEXT[] DEFAULT ARRAY[]::TEXT[],
@@ -117,6 +117,7 @@ CREATE TABLE "messages" (
     "processing_ms" INTEGER,
     "sources" TEXT[] DEFAULT ARRAY[]::TEXT[],
     "provider_id" TEXT,
+    "turn_options" JSONB,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "messages_pkey" PRIMARY KEY ("id")
 );
@@ -150,3 +151,6 @@ ALTER TABLE "chat_sessions" ADD CONSTRAINT "chat_sessions_conversation_id_fkey" 
 ALTER TABLE "messages" ADD CONSTRAINT "messages_conversation_id_fkey" FOREIGN KEY ("conversation_id") REFERENCES "conversations"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "messages" ADD CONSTRAINT "messages_session_id_fkey" FOREIGN KEY ("session_id") REFERENCES "chat_sessions"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 ALTER TABLE "messages" ADD CONSTRAINT "messages_in_reply_to_id_fkey" FOREIGN KEY ("in_reply_to_id") REFERENCES "messages"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- One default org at most, so that processes starting together bootstrap it once (not expressible in the schema).
+CREATE UNIQUE INDEX "orgs_one_default" ON "orgs"("is_default") WHERE "is_default";
