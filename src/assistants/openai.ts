@@ -1,0 +1,213 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { type AssistantProvider, type AssistantReply, type AssistantRequest, ProviderError } from "./provider";
+
+export interface OpenAIProviderOptions {
+  /** Up to and including the version, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`. */
+  baseUrl: string;
+  apiKey?: string;
+  model: string;
+  stream: boolean;
+  /** How long an attempt may wait for the server: for the answer, and then between two stream chunks. */
+  timeoutMs: number;
+  maxRetries: number;
+  retryBaseMs?: number;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+// However long Retry-After asks for, a user is waiting for this turn: wait no longer than this between attempts.
+const RETRY_AFTER_CAP_MS = 30_000;
+// Rate limits, timeouts, conflicts and server faults pass; anything else 4xx is our request's fault and will not.
+const RETRYABLE = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
+
+/** A failure of one attempt; `retry` says whether another attempt may help. */
+class AttemptError extends Error {
+  constructor(
+    message: string,
+    readonly retry: boolean,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Any OpenAI-compatible Chat Completions server: OpenAI, Azure, vLLM, Ollama, llama.cpp. */
+export function createOpenAIProvider(opts: OpenAIProviderOptions): AssistantProvider {
+  const url = `${opts.baseUrl.replace(/\/+$/, "")}/chat/completions`;
+  const retryBaseMs = opts.retryBaseMs ?? 500;
+
+  return {
+    name: "openai",
+    async reply(request, onDelta) {
+      const messages = buildMessages(request);
+      const body = JSON.stringify({
+        model: request.assistant.model ?? opts.model,
+        messages,
+        stream: opts.stream,
+        ...(opts.stream ? { stream_options: { include_usage: true } } : {}),
+      });
+      const sources = [...new Set(request.passages.map((p) => p.documentTitle))];
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const { content, tokens } = await attemptOnce(url, body, opts, request.signal, onDelta);
+          const promptChars = messages.reduce((sum, m) => sum + m.content.length, 0);
+          // Servers that ignore stream_options send no usage; an estimate (~4 chars a token) beats zero.
+          return { content, tokensUsed: tokens ?? Math.ceil((promptChars + content.length) / 4), sources } satisfies AssistantReply;
+        } catch (err) {
+          if (request.signal?.aborted) throw new ProviderError("the assistant request was cancelled");
+          if (!(err instanceof AttemptError)) throw err;
+          if (!err.retry) throw new ProviderError(err.message, err.status);
+          if (attempt >= opts.maxRetries) {
+            throw new ProviderError(`${err.message} (gave up after ${attempt + 1} attempts)`, err.status);
+          }
+          const backoff = retryBaseMs * 2 ** attempt * (0.5 + Math.random() / 2);
+          const delayMs = Math.min(err.retryAfterMs ?? backoff, RETRY_AFTER_CAP_MS);
+          opts.logger?.warn({ attempt: attempt + 1, status: err.status, delayMs: Math.round(delayMs) }, `${err.message}; retrying`);
+          await sleep(delayMs, undefined, { signal: request.signal }).catch(() => {
+            throw new ProviderError("the assistant request was cancelled");
+          });
+        }
+      }
+    },
+  };
+}
+
+/** One POST and its answer. The timer restarts on every chunk, so a long stream is fine but a silent server is not. */
+async function attemptOnce(
+  url: string,
+  body: string,
+  opts: OpenAIProviderOptions,
+  signal: AbortSignal | undefined,
+  onDelta: (text: string) => void,
+): Promise<{ content: string; tokens?: number }> {
+  const timeout = new AbortController();
+  let timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
+  };
+  const combined = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal;
+  const failure = (err: unknown, retry: boolean) =>
+    timeout.signal.aborted
+      ? new AttemptError(`the OpenAI-compatible server at ${url} did not answer within ${opts.timeoutMs}ms`, retry)
+      : new AttemptError(`the request to the OpenAI-compatible server at ${url} failed: ${causeOf(err)}`, retry);
+  try {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: opts.stream ? "text/event-stream" : "application/json",
+    };
+    if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+    const response = await fetch(url, { method: "POST", headers, body, signal: combined }).catch((err) =>
+      Promise.reject(failure(err, true)),
+    );
+    touch();
+    if (!response.ok) throw await statusError(url, response);
+    if (!opts.stream) {
+      const json = (await response.json().catch((err) => Promise.reject(failure(err, true)))) as any;
+      const content = json?.choices?.[0]?.message?.content;
+      if (typeof content !== "string") throw new AttemptError(`the server at ${url} answered without a message`, false);
+      onDelta(content);
+      return { content, tokens: json.usage?.total_tokens };
+    }
+    let delivered = false;
+    try {
+      return await readStream(response, touch, (text) => {
+        delivered = true;
+        onDelta(text);
+      });
+    } catch (err) {
+      if (err instanceof AttemptError) throw err;
+      // Text already went out to the user: a second attempt would repeat it, so this turn fails instead.
+      const broken = failure(err, !delivered);
+      throw delivered ? new AttemptError(`the reply stream broke off: ${broken.message}`, false) : broken;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads Server-Sent Events (`data: {...}` lines, ending with `data: [DONE]`) from a streamed completion. */
+async function readStream(
+  response: Response,
+  touch: () => void,
+  onDelta: (text: string) => void,
+): Promise<{ content: string; tokens?: number }> {
+  if (!response.body) throw new Error("the answer has no body");
+  const decoder = new TextDecoder();
+  let buffered = "";
+  let content = "";
+  let tokens: number | undefined;
+  let finished = false;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    touch();
+    buffered += decoder.decode(chunk, { stream: true });
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines.map((l) => l.trim())) {
+      if (!line.startsWith("data:")) continue; // blank separators, `: keep-alive` comments, `event:` names
+      const data = line.slice(5).trim();
+      if (data === "[DONE]") return { content, tokens };
+      const event = JSON.parse(data);
+      if (event.error) throw new AttemptError(`the server sent an error mid-stream: ${event.error.message ?? data}`, false);
+      const choice = event.choices?.[0];
+      if (typeof choice?.delta?.content === "string" && choice.delta.content !== "") {
+        content += choice.delta.content;
+        onDelta(choice.delta.content);
+      }
+      if (choice?.finish_reason) finished = true;
+      if (event.usage?.total_tokens !== undefined) tokens = event.usage.total_tokens;
+    }
+  }
+  // Some servers close without [DONE]; a finish_reason still marks the reply complete.
+  if (!finished) throw new Error("the stream ended before the reply was finished");
+  return { content, tokens };
+}
+
+async function statusError(url: string, response: Response): Promise<AttemptError> {
+  const text = await response.text().catch(() => "");
+  let detail = text.slice(0, 300);
+  try {
+    detail = JSON.parse(text).error?.message ?? detail;
+  } catch {
+    // not JSON: keep the text as it came
+  }
+  const status = response.status;
+  const what = `the OpenAI-compatible server at ${url} answered ${status} ${response.statusText}`.trim();
+  return new AttemptError(
+    detail ? `${what}: ${detail}` : what,
+    RETRYABLE(status),
+    status,
+    retryAfterMs(response.headers.get("retry-after")),
+  );
+}
+
+/** fetch reports a refused connection as "fetch failed"; the cause says which. */
+function causeOf(err: unknown): string {
+  const { message, cause } = err as Error & { cause?: Error };
+  return cause?.message ? `${message} (${cause.message})` : message;
+}
+
+/** `Retry-After` as seconds or as an HTTP date. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+}
+
+function buildMessages(request: AssistantRequest): { role: string; content: string }[] {
+  const { assistant, passages } = request;
+  let system = `You are ${assistant.name}${assistant.description ? `, ${assistant.description}` : ""}.`;
+  if (assistant.instructions) system += `\n\n${assistant.instructions}`;
+  if (passages.length) {
+    const listed = passages.map((p, i) => `[${i + 1}] From "${p.documentTitle}":\n${p.content}`).join("\n\n");
+    system +=
+      "\n\n## Knowledge\nAnswer from the passages below. If they do not cover the question, say so plainly instead of guessing." +
+      `\n\n${listed}`;
+  }
+  return [
+    { role: "system", content: system },
+    ...request.history.map((m) => ({ role: m.role, content: m.content })),
+    { role: "user", content: request.message },
+  ];
+}

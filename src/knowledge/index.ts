@@ -1,0 +1,56 @@
+import { randomUUID } from "node:crypto";
+import type { Passage } from "../assistants/provider";
+import { isUuid } from "../assistants/store";
+import type { Db } from "../db/database";
+import { splitIntoPassages } from "./split";
+
+/** Words beyond this many add little to the ranking and only make the query slower. */
+const MAX_QUERY_WORDS = 32;
+
+/**
+ * The knowledge folders' documents, split into passages and searched with Postgres full-text search
+ * (passages.tsv is a generated, GIN-indexed `to_tsvector('english', content)`).
+ */
+export class KnowledgeIndex {
+  constructor(private readonly prisma: Db) {}
+
+  /** Stores the document and its passages together: a document is never searchable half-indexed. */
+  async addDocument(folderId: string, title: string, content: string): Promise<{ id: string; title: string; passages: number }> {
+    const id = randomUUID();
+    const passages = splitIntoPassages(content).map((text, position) => ({ documentId: id, folderId, position, content: text }));
+    await this.prisma.$transaction([
+      this.prisma.document.create({ data: { id, folderId, title, content } }),
+      this.prisma.passage.createMany({ data: passages }),
+    ]);
+    return { id, title, passages: passages.length };
+  }
+
+  /**
+   * The passages of these folders that best match the query, best first. Any of the query's words may
+   * match (an OR query, stemmed and with stop words dropped by the 'english' configuration); passages
+   * matching more of them, and closer together, rank higher (ts_rank_cd).
+   */
+  async search(folderIds: string[], query: string, limit = 4): Promise<Passage[]> {
+    const ids = folderIds.filter(isUuid);
+    const words = queryWords(query);
+    if (!ids.length || !words.length || limit < 1) return [];
+    // Only letters and digits reach to_tsquery, so the user's text can carry no tsquery operators; and it
+    // is a bound parameter, so it carries no SQL either.
+    const tsquery = words.join(" | ");
+    const rows = await this.prisma.$queryRaw<{ documentId: string; documentTitle: string; content: string; rank: number }[]>`
+      SELECT p.document_id::text AS "documentId", d.title AS "documentTitle", p.content, ts_rank_cd(p.tsv, q) AS rank
+      FROM passages p
+      JOIN documents d ON d.id = p.document_id
+      CROSS JOIN to_tsquery('english', ${tsquery}) AS q
+      WHERE p.folder_id = ANY(${ids}::uuid[]) AND p.tsv @@ q
+      ORDER BY rank DESC, d.created_at, p.document_id, p.position
+      LIMIT ${Math.floor(limit)}`;
+    return rows.map((row) => ({ ...row, rank: Number(row.rank) }));
+  }
+}
+
+/** The query's distinct words: lower-case runs of letters and digits, two characters or more. */
+export function queryWords(query: string): string[] {
+  const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words.filter((w) => w.length >= 2))].slice(0, MAX_QUERY_WORDS);
+}
