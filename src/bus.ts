@@ -1,0 +1,48 @@
+import type Redis from "ioredis";
+import type { TurnEvent } from "./types";
+
+type Listener = (event: TurnEvent) => void;
+
+/**
+ * Turn events over Redis pub/sub: workers publish, every gateway receives, and each hands an event to the
+ * listeners it holds locally for that conversation (a waiting REST request, an SSE stream, sockets).
+ * One channel and one subscription per process: waiting for a reply costs no Redis round trip.
+ */
+export class ReplyBus {
+  private listeners = new Map<string, Set<Listener>>();
+  private readonly channel: string;
+
+  constructor(
+    private publisher: Redis,
+    prefix: string,
+    private subscriber?: Redis,
+  ) {
+    this.channel = `{${prefix}}:events`;
+  }
+
+  /** Starts receiving (gateways only; workers just publish). */
+  async listen(): Promise<void> {
+    if (!this.subscriber) return;
+    this.subscriber.on("message", (channel: string, raw: string) => {
+      if (channel !== this.channel) return;
+      const event = JSON.parse(raw) as TurnEvent;
+      for (const listener of this.listeners.get(event.conversationId) ?? []) listener(event);
+    });
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  async publish(event: TurnEvent): Promise<void> {
+    await this.publisher.publish(this.channel, JSON.stringify(event));
+  }
+
+  /** Calls listener with every event of the conversation until the returned function is called. */
+  on(conversationId: string, listener: Listener): () => void {
+    const set = this.listeners.get(conversationId) ?? new Set<Listener>();
+    this.listeners.set(conversationId, set);
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(conversationId);
+    };
+  }
+}

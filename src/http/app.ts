@@ -1,0 +1,31 @@
+import express, { type Router } from "express";
+import type { Runtime } from "../runtime";
+
+/** The HTTP app: health endpoints, then each channel's and API's router. */
+export function createApp(rt: Runtime, routers: Router[]): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", true);
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const [redis, database] = await Promise.all([
+      rt.redis.ping().then(
+        () => "ok",
+        (e: Error) => e.message,
+      ),
+      rt.db.prisma.$queryRaw`SELECT 1`.then(
+        () => "ok",
+        (e: Error) => e.message,
+      ),
+    ]);
+    const ready = redis === "ok" && database === "ok";
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", redis, database });
+  });
+  for (const router of routers) app.use(router);
+  app.use((req, res) => {
+    res.status(404).json({ error: "not_found", message: `No route for ${req.method} ${req.path}` });
+  });
+  return app;
+}

@@ -1,0 +1,38 @@
+import type { ErrorRequestHandler } from "express";
+import { HubError, invalid } from "../errors";
+
+/**
+ * Turns what Express and its body parser throw into HubErrors, so each surface renders one kind of error.
+ * Anything else is a bug: logged, and answered 500 by the surface.
+ */
+export function toHubError(err: unknown): HubError | null {
+  if (err instanceof HubError) return err;
+  // A unique constraint lost to a concurrent request: the same outcome as the check a moment later.
+  if ((err as { code?: string })?.code === "P2002") return new HubError(409, "conflict", "It exists already");
+  const e = err as { type?: string; status?: number; message?: string };
+  if (e?.type === "entity.parse.failed") return invalid("Malformed JSON body", [{ field: "body", message: "Body is not valid JSON" }]);
+  if (e?.type === "entity.too.large") return new HubError(413, "payload_too_large", "Request body too large");
+  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported")
+    return new HubError(415, "invalid_message", e.message ?? "Unsupported encoding");
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500)
+    return new HubError(e.status, "invalid_message", e.message ?? "Bad request");
+  return null;
+}
+
+export type Render = (err: HubError) => { status: number; body: unknown; headers?: Record<string, string> };
+
+/** One error handler per API surface: each renders HubErrors in its own document's dialect. */
+export function errorHandler(render: Render, log: (err: unknown) => void): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const hubError = toHubError(err);
+    if (!hubError) {
+      log(err);
+      res.status(500).json({ error: "internal_error", message: "Internal error" });
+      return;
+    }
+    const out = render(hubError);
+    if (hubError.details.retryAfter) res.setHeader("Retry-After", String(hubError.details.retryAfter));
+    for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
+    res.status(out.status).json(out.body);
+  };
+}

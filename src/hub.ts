@@ -1,0 +1,79 @@
+import type { Queue } from "bullmq";
+import { assistantNotFound, findAssistant } from "./assistants/store";
+import type { ReplyBus } from "./bus";
+import { insertInbound, replyTo, type TurnOptions, toWire, upsertConversation } from "./conversations";
+import type { Db } from "./db/database";
+import { invalid } from "./errors";
+import type { Message } from "./generated/prisma/client";
+import type { Logger } from "./logger";
+import { type AskJob, enqueueTurn } from "./queue";
+import type { RateLimiter } from "./ratelimit";
+import type { InboundMessage } from "./types";
+
+export interface Accepted {
+  conversationId: string;
+  message: Message;
+  /** The same channel message id was accepted before: nothing new was stored. */
+  duplicate: boolean;
+  /** A reply already stored for this message (a retry after the turn finished). */
+  reply: Message | null;
+  /** False when the queue could not be reached: the message is kept pending and the sweeper enqueues it. */
+  queued: boolean;
+}
+
+export interface HubDeps {
+  prisma: Db;
+  queue: Queue<AskJob>;
+  bus: ReplyBus;
+  limiter: RateLimiter;
+  logger: Logger;
+  messagesPerMinute: number;
+}
+
+/**
+ * The one entry of every channel: validate, authorize, rate-limit, persist idempotently, enqueue. The
+ * message is in Postgres before the queue is touched, so a crash or a Redis outage after this point
+ * leaves it `pending` for the sweeper, never lost.
+ */
+export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted> {
+  const { prisma } = deps;
+  let assistantId: string | null = null;
+  if ("ref" in m.assistant) {
+    const found = await findAssistant(prisma, m.orgId, m.assistant.ref);
+    if (!found?.deployed) throw assistantNotFound(m.assistant.ref);
+    assistantId = found.id;
+  }
+  if (m.folderIds?.length) await checkFolders(prisma, m.orgId, m.folderIds);
+  if (m.role === "user") {
+    await deps.limiter.take("messages", `${m.orgId}:${m.rateKey ?? m.userId ?? m.conversationKey}`, deps.messagesPerMinute);
+  }
+
+  const conversation = await upsertConversation(prisma, m, assistantId);
+  const options: TurnOptions | null = m.role === "user" ? { assistant: m.assistant, folderIds: m.folderIds } : null;
+  const { message, duplicate } = await insertInbound(prisma, conversation.id, m, options);
+  const reply = duplicate ? await replyTo(prisma, message.id) : null;
+  const accepted: Accepted = { conversationId: conversation.id, message, duplicate, reply, queued: false };
+  if (message.status !== "pending") return accepted;
+
+  try {
+    await enqueueTurn(deps.queue, { messageId: message.id, conversationId: conversation.id });
+    accepted.queued = true;
+  } catch (err) {
+    deps.logger.warn({ turn: message.id, err: (err as Error).message }, "queue unreachable; message kept pending");
+    return accepted;
+  }
+  if (!duplicate) {
+    // Other devices of the same user see the message too; losing this event loses nothing stored.
+    deps.bus.publish({ type: "accepted", conversationId: conversation.id, turnId: message.id, message: toWire(message) }).catch(() => {});
+  }
+  return accepted;
+}
+
+async function checkFolders(prisma: Db, orgId: string, folderIds: string[]) {
+  const found = await prisma.folder.findMany({ where: { orgId, id: { in: folderIds.filter(isUuidLike) } }, select: { id: true } });
+  const known = new Set(found.map((f) => f.id));
+  const issues = folderIds.flatMap((id, i) => (known.has(id) ? [] : [{ field: `foldersId.${i}`, message: `Folder ${id} not found` }]));
+  if (issues.length) throw invalid("Unknown knowledge folder", issues);
+}
+
+const isUuidLike = (s: string) => /^[0-9a-f-]{36}$/i.test(s);

@@ -1,0 +1,31 @@
+import type Redis from "ioredis";
+import { HubError } from "./errors";
+
+/**
+ * Fixed one-minute windows counted in Redis, so every gateway shares one count per user. One round trip a
+ * check. If Redis cannot answer, the check lets the message through: accept() then keeps it pending, and
+ * refusing a user because our limiter is down would be the worse failure.
+ */
+export class RateLimiter {
+  constructor(
+    private redis: Redis,
+    private prefix: string,
+  ) {}
+
+  /** Throws rate_limited when `key` has used its `perMinute` in the current window. */
+  async take(scope: string, key: string, perMinute: number): Promise<void> {
+    const window = Math.floor(Date.now() / 60_000);
+    const redisKey = `{${this.prefix}}:rl:${scope}:${key}:${window}`;
+    let count: number;
+    try {
+      const result = await this.redis.multi().incr(redisKey).pexpire(redisKey, 61_000).exec();
+      count = Number(result?.[0]?.[1] ?? 0);
+    } catch {
+      return;
+    }
+    if (count > perMinute) {
+      const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - Date.now()) / 1000));
+      throw new HubError(429, "rate_limited", "Rate limit exceeded", { retryAfter });
+    }
+  }
+}

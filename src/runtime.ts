@@ -1,0 +1,102 @@
+import type { Queue } from "bullmq";
+import Redis from "ioredis";
+import { createKnowledgeProvider } from "./assistants/knowledge";
+import { createOpenAIProvider } from "./assistants/openai";
+import { KeyRing } from "./auth/keys";
+import { ReplyBus } from "./bus";
+import type { Config } from "./config";
+import { type Database, openDatabase } from "./db/database";
+import type { HubDeps } from "./hub";
+import { KnowledgeIndex } from "./knowledge/index";
+import { createLogger, type Logger } from "./logger";
+import { type AskJob, createAskQueue } from "./queue";
+import { RateLimiter } from "./ratelimit";
+import type { TurnDeps } from "./turns";
+
+/** Everything the roles share, built once from the config (src/main.ts) or by a test. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  /** Commands that must fail fast when Redis is away (accept, rate limits, publish), not queue up. */
+  redis: Redis;
+  askQueue: Queue<AskJob>;
+  bus: ReplyBus;
+  keys: KeyRing;
+  hub: HubDeps;
+  turns: TurnDeps;
+  knowledge: KnowledgeIndex;
+  /** A new connection for a blocking consumer (BullMQ worker, pub/sub subscriber). */
+  connect(): Redis;
+  close(): Promise<void>;
+}
+
+export function createRuntime(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Runtime {
+  const db = openDatabase(config);
+  const opened: Redis[] = [];
+  const connect = () => {
+    // BullMQ's workers and the subscriber wait for Redis to come back rather than fail their commands.
+    const conn = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
+    conn.on("error", () => {});
+    opened.push(conn);
+    return conn;
+  };
+  const redis = new Redis(config.REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (n) => Math.min(n * 200, 2000),
+  });
+  redis.on("error", (err) => logger.debug({ err: err.message }, "redis connection error"));
+  opened.push(redis);
+
+  const askQueue = createAskQueue(redis, config.QUEUE_PREFIX);
+  const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
+  const knowledge = new KnowledgeIndex(db.prisma);
+  const hub: HubDeps = {
+    prisma: db.prisma,
+    queue: askQueue,
+    bus,
+    limiter: new RateLimiter(redis, config.QUEUE_PREFIX),
+    logger,
+    messagesPerMinute: config.RATE_LIMIT_PER_MINUTE,
+  };
+  const turns: TurnDeps = {
+    prisma: db.prisma,
+    bus,
+    knowledge,
+    providers: {
+      knowledge: createKnowledgeProvider(),
+      openai: createOpenAIProvider({
+        baseUrl: config.OPENAI_BASE_URL,
+        apiKey: config.OPENAI_API_KEY,
+        model: config.OPENAI_MODEL,
+        stream: config.OPENAI_STREAM,
+        timeoutMs: config.OPENAI_TIMEOUT_MS,
+        maxRetries: config.OPENAI_MAX_RETRIES,
+        logger,
+      }),
+    },
+    defaultProvider: config.ASSISTANT_PROVIDER,
+    historyMessages: config.HISTORY_TURNS * 2,
+    logger,
+  };
+
+  return {
+    config,
+    logger,
+    db,
+    redis,
+    askQueue,
+    bus,
+    keys: new KeyRing(db.prisma),
+    hub,
+    turns,
+    knowledge,
+    connect,
+    async close() {
+      await askQueue.close().catch(() => {});
+      for (const conn of opened) conn.disconnect();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { type AssistantProvider, ProviderError } from "./assistants/provider";
+import { previewProfile, resolveDeployed } from "./assistants/store";
+import type { ReplyBus } from "./bus";
+import { historyBefore, type ReplyInput, storeReply, type TurnOptions, toWire } from "./conversations";
+import type { Db } from "./db/database";
+import { HubError } from "./errors";
+import type { Message } from "./generated/prisma/client";
+import type { KnowledgeIndex } from "./knowledge/index";
+import type { Logger } from "./logger";
+import type { AssistantProfile } from "./types";
+
+export const FALLBACK_REPLY = "Sorry, I can't answer right now. Please try again in a moment.";
+
+export interface TurnDeps {
+  prisma: Db;
+  bus: ReplyBus;
+  knowledge: KnowledgeIndex;
+  providers: Record<AssistantProfile["provider"], AssistantProvider>;
+  defaultProvider: AssistantProfile["provider"];
+  historyMessages: number;
+  logger: Logger;
+  /** Called with each reply stored, for channels that send through an API (Twilio). */
+  onReply?: (reply: Message, turn: Message) => Promise<void>;
+}
+
+/**
+ * Answers one user message: history + knowledge passages + assistant, streaming deltas on the bus, then
+ * stores the reply (at most once, see storeReply) and publishes it. Provider failures end the turn with a
+ * fallback reply; any other error is thrown for the job to retry.
+ */
+export async function runTurn(deps: TurnDeps, turn: Message): Promise<Message> {
+  const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
+  const options = turn.turnOptions as unknown as TurnOptions;
+  const conversation = await deps.prisma.conversation.findUniqueOrThrow({ where: { id: turn.conversationId } });
+  const base = { conversationId: turn.conversationId, turnId: turn.id };
+
+  let profile: AssistantProfile;
+  try {
+    profile =
+      "ref" in options.assistant
+        ? await resolveDeployed(deps.prisma, conversation.orgId, options.assistant.ref, deps.defaultProvider)
+        : previewProfile(options.assistant.preview, deps.defaultProvider);
+  } catch (err) {
+    if (!(err instanceof HubError)) throw err;
+    return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
+  }
+
+  await deps.bus.publish({ type: "typing", ...base });
+  const folderIds = options.folderIds?.length ? options.folderIds : await defaultFolders(deps.prisma, conversation.orgId, profile);
+  const [history, passages] = await Promise.all([
+    historyBefore(deps.prisma, turn.conversationId, turn.seq, deps.historyMessages),
+    deps.knowledge.search(folderIds, turn.content),
+  ]);
+  const started = Date.now();
+  let reply: ReplyInput;
+  try {
+    const provider = deps.providers[profile.provider];
+    const out = await provider.reply({ assistant: profile, history, message: turn.content, passages }, (content) => {
+      deps.bus.publish({ type: "delta", ...base, content }).catch(() => {});
+    });
+    reply = out;
+    log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
+  } catch (err) {
+    if (!(err instanceof ProviderError)) throw err;
+    log.warn({ provider: profile.provider, err: err.message }, "assistant failed; sending the fallback reply");
+    reply = { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: err.message };
+  }
+  return finish(deps, turn, reply, profile.suggestions);
+}
+
+/** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees. */
+export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise<Message> {
+  return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
+}
+
+async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message> {
+  const { message } = await storeReply(deps.prisma, turn, reply);
+  await publishReply(deps, turn, message, suggestions);
+  return message;
+}
+
+/**
+ * Publishes a stored reply and hands it to API channels. Runs again when a job is retried after the reply
+ * was stored: listeners dedupe by message id, API sends by the reply's id, and a crash between storing
+ * and publishing must not leave a waiting client without its reply.
+ */
+export async function publishReply(deps: TurnDeps, turn: Message, reply: Message, suggestions: string[] = []) {
+  await deps.bus.publish({
+    type: "reply",
+    conversationId: turn.conversationId,
+    turnId: turn.id,
+    message: toWire(reply, suggestions),
+    failed: Boolean(reply.error),
+  });
+  await deps.onReply?.(reply, turn);
+}
+
+async function defaultFolders(prisma: Db, orgId: string, profile: AssistantProfile): Promise<string[]> {
+  if (profile.folderIds.length) return profile.folderIds;
+  const all = await prisma.folder.findMany({ where: { orgId }, select: { id: true } });
+  return all.map((f) => f.id);
+}
