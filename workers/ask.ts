@@ -1,0 +1,71 @@
+import { DelayedError, type Job, Worker } from "bullmq";
+import type Redis from "ioredis";
+import { tryLock } from "../src/locks";
+import { ASK_QUEUE, type AskJob, bullPrefix } from "../src/queue";
+import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
+
+// Idempotency: a turn stores at most one reply (messages.in_reply_to_id is unique), and a job whose
+// message is no longer pending only publishes the stored reply again. So a retried, duplicated or
+// recovered job never answers twice.
+//
+// Order: one job at a time holds its conversation's lock and answers every pending message of the
+// conversation up to its own, oldest first. A job that finds the lock taken waits in the delayed set.
+
+export interface AskWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  /** How long a job (and a conversation) stays locked by a worker that stopped answering. */
+  lockMs: number;
+}
+
+const RETRY_LOCKED_MS = 150;
+
+export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string, lockMs: number) {
+  return async (job: Job<AskJob>, token?: string): Promise<void> => {
+    const { prisma } = deps;
+    const turn = await prisma.message.findUnique({ where: { id: job.data.messageId } });
+    if (!turn) return;
+    if (turn.status !== "pending") {
+      const reply = await prisma.message.findUnique({ where: { inReplyToId: turn.id } });
+      if (reply) await publishReply(deps, turn, reply);
+      return;
+    }
+
+    const release = await tryLock(redis, `{${prefix}}:turn-lock:${turn.conversationId}`, lockMs);
+    if (!release) {
+      await job.moveToDelayed(Date.now() + RETRY_LOCKED_MS, token);
+      throw new DelayedError();
+    }
+    try {
+      const due = await prisma.message.findMany({
+        where: { conversationId: turn.conversationId, status: "pending", role: "user", seq: { lte: turn.seq } },
+        orderBy: { seq: "asc" },
+      });
+      for (const message of due) {
+        try {
+          await runTurn(deps, message);
+        } catch (err) {
+          // The last attempt ends the turn with the fallback reply rather than leave the user waiting.
+          if (message.id !== turn.id || job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
+          deps.logger.error({ turn: turn.id, err: (err as Error).message }, "turn failed after its last attempt");
+          await failTurn(deps, message, (err as Error).message);
+        }
+      }
+    } finally {
+      await release().catch(() => {});
+    }
+  };
+}
+
+export function startAskWorker(deps: TurnDeps, opts: AskWorkerOptions): Worker<AskJob> {
+  const worker = new Worker<AskJob>(ASK_QUEUE, createAskProcessor(deps, opts.connection, opts.prefix, opts.lockMs), {
+    connection: opts.connection,
+    prefix: bullPrefix(opts.prefix),
+    concurrency: opts.concurrency,
+    lockDuration: opts.lockMs,
+    stalledInterval: Math.max(1000, opts.lockMs / 2),
+  });
+  worker.on("error", (err) => deps.logger.error({ err: err.message }, "ask worker error"));
+  return worker;
+}

@@ -1,0 +1,58 @@
+import type { Queue } from "bullmq";
+import type { Db } from "../src/db/database";
+import type { Logger } from "../src/logger";
+import { type AskJob, enqueueTurn } from "../src/queue";
+import { failTurn, type TurnDeps } from "../src/turns";
+
+// Idempotency: it only adds jobs whose id is the message id (a no-op while the job exists) and ends turns
+// through failTurn (at most one reply). Any number of sweepers may run at once, in any worker process.
+//
+// It finds user messages still pending a while after they were accepted and puts them back on their way:
+// enqueued again if the queue has no job for them (Redis was down at accept, or lost its data), ended with
+// the fallback reply if their job failed for good without doing so (the process died at that moment).
+
+export interface SweeperOptions {
+  intervalMs: number;
+  /** A pending message younger than this is left alone: its job is most likely waiting or running. */
+  afterMs: number;
+}
+
+const BATCH = 500;
+
+export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, afterMs: number): Promise<number> {
+  const stale = await prisma.message.findMany({
+    where: { status: "pending", role: "user", createdAt: { lt: new Date(Date.now() - afterMs) } },
+    orderBy: { seq: "asc" },
+    take: BATCH,
+  });
+  let moved = 0;
+  for (const message of stale) {
+    const state = await queue.getJobState(message.id);
+    if (state === "unknown") {
+      await enqueueTurn(queue, { messageId: message.id, conversationId: message.conversationId });
+      moved++;
+    } else if (state === "failed" || state === "completed") {
+      await failTurn(turns, message, `turn job ${state} without a reply`);
+      moved++;
+    }
+  }
+  return moved;
+}
+
+export function startSweeper(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, logger: Logger, opts: SweeperOptions) {
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
+      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "sweep failed; next one in a moment");
+    } finally {
+      running = false;
+    }
+  }, opts.intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
