@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import express, { type Request, type Response, Router } from "express";
+import type { KeyRing } from "../../../src/auth/keys";
+import type { ReplyBus } from "../../../src/bus";
+import { toWire } from "../../../src/conversations";
+import { fieldIssues, HubError, invalid } from "../../../src/errors";
+import type { Message } from "../../../src/generated/prisma/client";
+import { principal, requireKey } from "../../../src/http/auth";
+import { errorHandler } from "../../../src/http/body";
+import { accept, type HubDeps } from "../../../src/hub";
+import type { WireMessage } from "../../../src/types";
+import { awaitReply } from "../../../src/wait";
+import { renderAskError, UNAVAILABLE } from "./errors";
+import { askRequest } from "./schema";
+
+// POST /api/ai-hub/assistant/ask: the AI Hub document's ask, mapped onto the canonical message.
+//   message.{id,role,content} -> externalId, role, content     id -> conversationKey
+//   assistantId | previewAssistantData -> assistant             metadata (keys lower-cased), foldersId
+// The reply comes back as one JSON body, or as SSE (`Accept: text/event-stream`): `delta` events, then
+// `message` with the same body as the JSON reply.
+
+export interface AskChannelDeps {
+  hub: HubDeps;
+  keys: KeyRing;
+  bus: ReplyBus;
+  askTimeoutMs: number;
+}
+
+export function createAskChannel(deps: AskChannelDeps): Router {
+  const router = Router();
+  router.post("/api/ai-hub/assistant/ask", express.json({ limit: "256kb" }), requireKey(deps.keys), (req, res, next) =>
+    ask(deps, req, res).catch(next),
+  );
+  router.use(
+    "/api/ai-hub",
+    errorHandler(renderAskError, (err) => deps.hub.logger.error({ err }, "ask failed")),
+  );
+  return router;
+}
+
+async function ask(deps: AskChannelDeps, req: Request, res: Response) {
+  const parsed = askRequest.safeParse(req.body ?? {});
+  if (!parsed.success) throw invalid("Message parse problem from ask assistant", fieldIssues(parsed.error.issues));
+  const body = parsed.data;
+  const { orgId } = principal(res);
+  const conversationKey = body.id ?? `conv_${randomUUID()}`;
+  const userId = typeof body.metadata?.user_id === "string" ? body.metadata.user_id : undefined;
+
+  const started = Date.now();
+  const accepted = await accept(deps.hub, {
+    orgId,
+    channel: typeof body.metadata?.channel === "string" ? body.metadata.channel : "api",
+    conversationKey,
+    assistant: body.previewAssistantData ? { preview: body.previewAssistantData } : { ref: body.assistantId },
+    externalId: body.message.id,
+    role: body.message.role,
+    content: body.message.content,
+    metadata: body.metadata,
+    folderIds: body.foldersId,
+    userId,
+  });
+  const sse = (req.headers.accept ?? "").includes("text/event-stream");
+  const respond = (status: number, payload: unknown) =>
+    sse ? sendEvent(res, status >= 400 ? "error" : "message", payload, true) : res.status(status).json(payload);
+
+  if (accepted.message.role !== "user") {
+    // System and assistant messages are context for later turns: stored, not answered.
+    return respond(200, { success: true, message: null, conversation_id: conversationKey, stored_message_id: accepted.message.id });
+  }
+  if (accepted.reply) return respond(...answer(accepted.reply, conversationKey));
+  if (!accepted.queued) {
+    throw new HubError(503, "unavailable", UNAVAILABLE, { retryAfter: 5, messageId: accepted.message.id });
+  }
+
+  const abort = new AbortController();
+  res.on("close", () => abort.abort());
+  if (sse) openStream(res);
+  const result = await awaitReply(deps.bus, deps.hub.prisma, accepted.conversationId, accepted.message.id, {
+    timeoutMs: deps.askTimeoutMs,
+    signal: abort.signal,
+    onDelta: sse ? (content) => sendEvent(res, "delta", { content }) : undefined,
+  });
+  if (abort.signal.aborted) return;
+  if (!result) {
+    // Still being answered: the reply is stored when it comes, and asking again with the same message.id returns it.
+    return respond(202, {
+      success: true,
+      message: null,
+      status: "pending",
+      conversation_id: conversationKey,
+      message_id: accepted.message.id,
+      waited_ms: Date.now() - started,
+    });
+  }
+  respond(...answer(result.reply, conversationKey, result.failed));
+}
+
+/** The document's response body for a stored reply. */
+function answer(
+  reply: Message | WireMessage,
+  conversationKey: string,
+  failed = Boolean("error" in reply && reply.error),
+): [number, unknown] {
+  const wire = "seq" in reply ? toWire(reply) : reply;
+  const body = {
+    success: !failed,
+    ...(failed ? { error: "The assistant could not answer; the message shown is a fallback" } : {}),
+    message: { id: wire.id, role: "assistant", content: wire.content, createdAt: wire.createdAt },
+    metadata: { processing_time: wire.processingMs ?? 0, tokens_used: wire.tokensUsed ?? 0, knowledge_sources: wire.sources },
+    conversation_id: conversationKey,
+  };
+  return [failed ? 502 : 200, body];
+}
+
+function openStream(res: Response) {
+  res
+    .status(200)
+    .set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+  res.flushHeaders();
+}
+
+function sendEvent(res: Response, event: string, data: unknown, end = false) {
+  if (!res.headersSent) openStream(res);
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  if (end) res.end();
+}

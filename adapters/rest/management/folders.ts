@@ -1,0 +1,84 @@
+import express, { Router } from "express";
+import { z } from "zod";
+import type { Db } from "../../../src/db/database";
+import { fieldIssues, invalid, notFound } from "../../../src/errors";
+import { principal } from "../../../src/http/auth";
+import type { KnowledgeIndex } from "../../../src/knowledge/index";
+
+// Knowledge folders of the key's org and their documents. A document is posted as JSON
+// `{ "title", "content" }`, or uploaded as the raw body (text/plain or text/markdown) with `?title=`.
+
+const newFolder = z.strictObject({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional() });
+const newDocument = z.object({
+  title: z.string().trim().min(1, "The title is required").max(300),
+  content: z.string().trim().min(1, "The content is required").max(2_000_000),
+});
+
+const MAX_UPLOAD = "2mb";
+
+export function folderRoutes(prisma: Db, knowledge: KnowledgeIndex): Router {
+  const router = Router();
+  const find = async (orgId: string, id: string) => {
+    const folder = z.uuid().safeParse(id).success ? await prisma.folder.findFirst({ where: { orgId, id } }) : null;
+    if (!folder) throw notFound("Folder");
+    return folder;
+  };
+
+  router.get("/api/folders", async (_req, res) => {
+    const rows = await prisma.folder.findMany({
+      where: { orgId: principal(res).orgId },
+      orderBy: { createdAt: "asc" },
+      include: { _count: { select: { documents: true } } },
+    });
+    res.json({ folders: rows.map(({ _count, orgId: _o, ...f }) => ({ ...f, documents: _count.documents })) });
+  });
+
+  router.post("/api/folders", async (req, res) => {
+    const parsed = newFolder.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalid("Invalid folder", fieldIssues(parsed.error.issues));
+    const { orgId: _o, ...folder } = await prisma.folder.create({ data: { ...parsed.data, orgId: principal(res).orgId } });
+    res.status(201).json(folder);
+  });
+
+  router.get("/api/folders/:id", async (req, res) => {
+    const { orgId: _o, ...folder } = await find(principal(res).orgId, String(req.params.id));
+    const documents = await prisma.document.findMany({
+      where: { folderId: folder.id },
+      orderBy: { createdAt: "asc" },
+      select: { id: true, title: true, createdAt: true, _count: { select: { passages: true } } },
+    });
+    res.json({ ...folder, documents: documents.map(({ _count, ...d }) => ({ ...d, passages: _count.passages })) });
+  });
+
+  router.delete("/api/folders/:id", async (req, res) => {
+    const { orgId } = principal(res);
+    const folder = await find(orgId, String(req.params.id));
+    // Assistants stop pointing at it in the same transaction, so none searches a folder that is gone.
+    await prisma.$transaction([
+      prisma.$executeRaw`UPDATE assistants SET folder_ids = array_remove(folder_ids, ${folder.id}) WHERE org_id = ${orgId}::uuid`,
+      prisma.folder.delete({ where: { id: folder.id } }),
+    ]);
+    res.status(204).end();
+  });
+
+  router.post(
+    "/api/folders/:id/documents",
+    express.text({ type: ["text/plain", "text/markdown", "text/x-markdown"], limit: MAX_UPLOAD }),
+    async (req, res) => {
+      const folder = await find(principal(res).orgId, String(req.params.id));
+      const raw = typeof req.body === "string";
+      const parsed = newDocument.safeParse(raw ? { title: req.query.title, content: req.body } : (req.body ?? {}));
+      if (!parsed.success) throw invalid("Invalid document", fieldIssues(parsed.error.issues));
+      const doc = await knowledge.addDocument(folder.id, parsed.data.title, parsed.data.content);
+      res.status(201).json({ ...doc, folderId: folder.id });
+    },
+  );
+
+  router.delete("/api/folders/:id/documents/:documentId", async (req, res) => {
+    const folder = await find(principal(res).orgId, String(req.params.id));
+    const { count } = await prisma.document.deleteMany({ where: { folderId: folder.id, id: String(req.params.documentId) } });
+    if (!count) throw notFound("Document");
+    res.status(204).end();
+  });
+  return router;
+}

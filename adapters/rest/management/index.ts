@@ -1,0 +1,23 @@
+import express, { Router } from "express";
+import type { KeyRing } from "../../../src/auth/keys";
+import type { Db } from "../../../src/db/database";
+import { requireKey } from "../../../src/http/auth";
+import { errorHandler } from "../../../src/http/body";
+import type { KnowledgeIndex } from "../../../src/knowledge/index";
+import type { Logger } from "../../../src/logger";
+import { assistantRoutes } from "./assistants";
+import { renderManagementError } from "./errors";
+import { folderRoutes } from "./folders";
+
+/** The management API: an org's assistants and knowledge folders, behind its API keys. */
+export function createManagementApi(deps: { prisma: Db; keys: KeyRing; knowledge: KnowledgeIndex; logger: Logger }): Router {
+  const api = Router();
+  api.use(["/api/assistants", "/api/folders"], express.json({ limit: "2mb" }), requireKey(deps.keys));
+  api.use(assistantRoutes(deps.prisma));
+  api.use(folderRoutes(deps.prisma, deps.knowledge));
+  api.use(
+    ["/api/assistants", "/api/folders"],
+    errorHandler(renderManagementError, (err) => deps.logger.error({ err }, "management API failed")),
+  );
+  return api;
+}
