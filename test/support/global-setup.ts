@@ -1,5 +1,5 @@
-import { Client } from "pg";
 import Redis from "ioredis";
+import { Client } from "pg";
 import { ADMIN_URL } from "./env";
 
 // Fails the run at once, with the fix, when a service the tests need is not there.

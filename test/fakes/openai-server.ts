@@ -1,0 +1,167 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** The body a client posts to /v1/chat/completions, as far as the fake reads it. */
+export interface ChatCompletionBody {
+  model: string;
+  messages: { role: string; content: string }[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  [key: string]: unknown;
+}
+
+export interface RecordedRequest {
+  headers: IncomingHttpHeaders;
+  body: ChatCompletionBody;
+  /** Date.now() when the request arrived, and when its answer was fully sent (unset while pending or hung). */
+  receivedAt: number;
+  answeredAt?: number;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface FakeOpenAI {
+  /** Base URL ending in /v1, as OPENAI_BASE_URL takes it. */
+  url: string;
+  /** Every chat completion request received, failed and hung ones included, in arrival order. */
+  requests: RecordedRequest[];
+  /** The next n requests answer with this status and an OpenAI-style error body. */
+  failNext(n: number, status: number, headers?: Record<string, string>): void;
+  /** The next n requests never answer (until close). */
+  hangNext(n: number): void;
+  /** The next n streamed requests send their first delta, then the connection drops. */
+  breakNext(n: number): void;
+  setReply(fn: (body: ChatCompletionBody) => string): void;
+  /** Usage reported with each reply; null reports none, like servers that ignore stream_options. */
+  setUsage(usage: Usage | null): void;
+  /** Waits this long before answering each request, like a slow model. */
+  setDelay(ms: number): void;
+  close(): Promise<void>;
+}
+
+type Plan = { kind: "fail"; status: number; headers: Record<string, string> } | { kind: "hang" } | { kind: "break" };
+
+const ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  404: "not_found_error",
+  429: "rate_limit_exceeded",
+};
+
+/** A real HTTP server speaking the Chat Completions API, answering `Echo: <last user message>` by default. */
+export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promise<FakeOpenAI> {
+  const requests: RecordedRequest[] = [];
+  const plans: Plan[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let reply = (body: ChatCompletionBody) => `Echo: ${[...body.messages].reverse().find((m) => m.role === "user")?.content ?? ""}`;
+  let usage: Usage | null = { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 };
+  let delayMs = 0;
+
+  const server = createServer(async (req, res) => {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
+      return sendError(res, 404, `Unknown request URL: ${req.method} ${req.url}`);
+    }
+    let body: ChatCompletionBody;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return sendError(res, 400, "We could not parse the JSON body of your request.");
+    }
+    const recorded: RecordedRequest = { headers: req.headers, body, receivedAt: Date.now() };
+    requests.push(recorded);
+    res.on("finish", () => {
+      recorded.answeredAt = Date.now();
+    });
+    if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      return sendError(res, 401, "Incorrect API key provided.");
+    }
+    const plan = plans.shift();
+    if (plan?.kind === "hang") return;
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          resolve();
+        }, delayMs);
+        timers.add(timer);
+      });
+    }
+    if (plan?.kind === "fail") return sendError(res, plan.status, `Fake failure with status ${plan.status}`, plan.headers);
+    const content = reply(body);
+    if (!body.stream) {
+      return sendJson(res, 200, {
+        id: "chatcmpl-fake",
+        object: "chat.completion",
+        created: Math.floor(Date.now() / 1000),
+        model: body.model,
+        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+        ...(usage ? { usage } : {}),
+      });
+    }
+    streamReply(res, body, content, plan?.kind === "break");
+  });
+
+  function streamReply(res: ServerResponse, body: ChatCompletionBody, content: string, breakOff: boolean): void {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    const chunk = (choices: object[], extra: object = {}) =>
+      `data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", model: body.model, choices, ...extra })}\n\n`;
+    res.write(chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]));
+    // Word by word with the spaces kept, so the deltas join back into the exact reply.
+    const pieces = content.match(/\S+\s*|\s+/g) ?? [];
+    if (breakOff) {
+      // Drop the connection once the first delta has left, as a crashing model server would.
+      res.write(chunk([{ index: 0, delta: { content: pieces[0] ?? "" }, finish_reason: null }]), () => res.socket?.destroy());
+      return;
+    }
+    for (const piece of pieces) res.write(chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]));
+    res.write(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]));
+    // As OpenAI does: usage comes last, in a chunk with no choices, only when asked for.
+    if (usage && body.stream_options?.include_usage) res.write(chunk([], { usage }));
+    res.end("data: [DONE]\n\n");
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const repeat = (n: number, plan: Plan) => {
+    for (let i = 0; i < n; i++) plans.push(plan);
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    failNext: (n, status, headers = {}) => repeat(n, { kind: "fail", status, headers }),
+    hangNext: (n) => repeat(n, { kind: "hang" }),
+    breakNext: (n) => repeat(n, { kind: "break" }),
+    setReply: (fn) => {
+      reply = fn;
+    },
+    setUsage: (next) => {
+      usage = next;
+    },
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      // Hung requests hold their connections open; drop them so close() does not wait forever.
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, payload: object, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(payload));
+}
+
+function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const type = ERROR_TYPES[status] ?? (status >= 500 ? "server_error" : "invalid_request_error");
+  sendJson(res, status, { error: { message, type, param: null, code: null } }, headers);
+}

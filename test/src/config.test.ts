@@ -1,0 +1,34 @@
+import { ConfigError, loadConfig } from "../../src/config";
+
+describe("configuration from the environment", () => {
+  it("has working defaults for a one-machine start", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 3000,
+      REDIS_URL: "redis://127.0.0.1:6379",
+      DATA_DIR: "./.data",
+      ROLE: "all",
+      ASSISTANT_PROVIDER: "knowledge",
+      LOG_LEVEL: "info",
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it("names every bad variable in one message", () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: "eighty", ROLE: "boss", REDIS_URL: "not a url", ASSISTANT_PROVIDER: "gpt", BOOTSTRAP_API_KEY: "short" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ["PORT", "ROLE", "REDIS_URL", "ASSISTANT_PROVIDER", "BOOTSTRAP_API_KEY"]) expect(message).toContain(name);
+  });
+
+  it("treats an empty variable as unset", () => {
+    const config = loadConfig({ PORT: "", DATABASE_URL: "" });
+    expect(config.PORT).toBe(3000);
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+});

@@ -1,0 +1,93 @@
+import type { Database } from "../../../src/db/database";
+import { KnowledgeIndex } from "../../../src/knowledge/index";
+import { DB_KINDS, openTestDatabase } from "../../support/databases";
+
+const PASSWORDS = `# Passwords
+
+## Resetting your password
+
+To reset your password, open the login page, click "Forgot password" and follow the link we email you.
+
+## Password rules
+
+Passwords need at least 12 characters.`;
+const SHIPPING = `# Shipping\n\nWe ship parcels to Portugal and Poland within three working days.`;
+const RETURNS = `# Returns\n\nParcels can be returned within 30 days; we refund the shipping too.`;
+
+describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
+  let db: Database;
+  let index: KnowledgeIndex;
+  let faq: string;
+  let logistics: string;
+  let other: string;
+
+  beforeAll(async () => {
+    db = await openTestDatabase(kind);
+    index = new KnowledgeIndex(db.prisma);
+    const org = await db.prisma.org.create({ data: { name: "Acme" } });
+    const folder = (name: string) => db.prisma.folder.create({ data: { orgId: org.id, name } }).then((f) => f.id);
+    faq = await folder("FAQ");
+    logistics = await folder("Logistics");
+    other = await folder("Other");
+    await index.addDocument(faq, "Password_Policy_v2", PASSWORDS);
+    await index.addDocument(logistics, "Shipping_FAQ", SHIPPING);
+    await index.addDocument(other, "Returns_Policy", RETURNS);
+  });
+  afterAll(() => db.close());
+
+  it("stores a document with its passages, in order", async () => {
+    const doc = await index.addDocument(faq, "Hours", "# Hours\n\nWe open at nine.\n\n## Weekends\n\nClosed on Sundays.");
+    expect(doc).toMatchObject({ title: "Hours", passages: 2 });
+    const passages = await db.prisma.passage.findMany({ where: { documentId: doc.id }, orderBy: { position: "asc" } });
+    expect(passages.map((p) => [p.position, p.folderId, p.content])).toEqual([
+      [0, faq, "# Hours\nWe open at nine."],
+      [1, faq, "## Weekends\nClosed on Sundays."],
+    ]);
+  });
+
+  it("finds the passage that answers a question first, with its document's title", async () => {
+    const found = await index.search([faq, logistics], "How do I reset my password?");
+    expect(found[0]).toMatchObject({ documentTitle: "Password_Policy_v2" });
+    expect(found[0].content).toContain("Forgot password");
+    expect(found[0].rank).toBeGreaterThan(0);
+    for (let i = 1; i < found.length; i++) expect(found[i].rank).toBeLessThanOrEqual(found[i - 1].rank);
+  });
+
+  it("matches any of the query's words, stemmed", async () => {
+    const found = await index.search([logistics], "Do you deliver parcels to poland?");
+    expect(found.map((p) => p.documentTitle)).toEqual(["Shipping_FAQ"]);
+  });
+
+  it("searches only the folders it is given", async () => {
+    const found = await index.search([logistics], "reset password parcels shipping returned");
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((p) => p.documentTitle === "Shipping_FAQ")).toBe(true);
+    expect(await index.search([], "reset password")).toEqual([]);
+  });
+
+  it("returns nothing when no word of the query matches", async () => {
+    expect(await index.search([faq, logistics, other], "zebra quantum xylophone")).toEqual([]);
+    expect(await index.search([faq, logistics, other], "a ? ! ...")).toEqual([]);
+    expect(await index.search([faq, logistics, other], "what is it")).toEqual([]);
+  });
+
+  it("limits the number of passages", async () => {
+    expect(await index.search([faq, logistics, other], "password parcels shipping", 1)).toHaveLength(1);
+  });
+
+  it("takes SQL and tsquery metacharacters in the query as plain text", async () => {
+    for (const query of [
+      "password' OR 1=1 --",
+      "reset & password",
+      "reset | !password",
+      "pass:* (reset",
+      "'); DROP TABLE passages; --",
+      "\\ <-> ''",
+      "ñ café 日本語 🎉 über",
+    ]) {
+      await expect(index.search([faq], query)).resolves.toBeInstanceOf(Array);
+    }
+    expect((await index.search([faq], "password' OR 1=1 --"))[0].documentTitle).toBe("Password_Policy_v2");
+    expect(await db.prisma.passage.count()).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
+
+const ROOT = path.join(__dirname, "../..");
+
+export interface HubProcess {
+  proc: ChildProcess;
+  /** The gateway's URL, or null for a worker-only process. */
+  url: string | null;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** Runs `npm start`'s entry point in a child process and resolves once it logs that it started. */
+export function spawnHub(env: Record<string, string>): Promise<HubProcess> {
+  // tsx as a loader, not its CLI: the CLI runs the program in a child process, which a SIGKILL would orphan.
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      for (const line of out.split("\n")) {
+        if (!line.includes('"hub started"')) continue;
+        const started = JSON.parse(line) as { url: string | null };
+        resolve({ proc, url: started.url, exited, output: () => out });
+        return;
+      }
+    };
+    proc.stdout?.on("data", onData);
+    proc.stderr?.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    exited.then((code) => reject(new Error(`hub exited with ${code} before it started:\n${out}`)));
+  });
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+/** A private Redis server this test may stop and start (the shared one stays up for the other tests). */
+export async function startPrivateRedis(port?: number) {
+  const p = port ?? (await freePort());
+  const proc = spawn("redis-server", ["--port", String(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const url = `redis://127.0.0.1:${p}`;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = require("node:net").connect(p, "127.0.0.1", () => {
+        s.end();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error("private redis did not start");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port: p,
+    url,
+    async stop() {
+      proc.kill("SIGKILL");
+      await new Promise((r) => proc.once("exit", r));
+    },
+  };
+}
+
+export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
