@@ -110,6 +110,31 @@ describe("a worker killed (SIGKILL) in the middle of a turn", () => {
   });
 });
 
+describe("SIGTERM", () => {
+  it("lets the turn in flight finish and answer, refuses new connections, and exits cleanly", async () => {
+    const fake = await startFakeOpenAI();
+    const gateway = await startTestHub("postgres", { ROLE: "gateway", ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: fake.url });
+    const worker = await spawnHub({ ...gateway.env, ROLE: "all", PORT: "0" });
+    try {
+      fake.setDelay(1500);
+      const inFlight = ask(worker.url as string, gateway.key, "term-1", "conv-term");
+      await waitFor(async () => fake.requests.length === 1, 20_000, "the assistant call");
+      worker.proc.kill("SIGTERM");
+
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect((await res.json()).message.content).toContain("Is my order late?");
+      expect(await worker.exited).toBe(0);
+      await expect(ask(worker.url as string, gateway.key, "term-2", "conv-term")).rejects.toThrow();
+      expect(await gateway.runtime.db.prisma.message.count({ where: { role: "assistant" } })).toBe(1);
+    } finally {
+      worker.proc.kill("SIGKILL");
+      await gateway.stop();
+      await fake.close();
+    }
+  });
+});
+
 describe.each(DB_KINDS)("Redis unavailable at accept (%s)", (kind) => {
   let hub: TestHub;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
