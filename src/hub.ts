@@ -6,6 +6,7 @@ import type { Db } from "./db/database";
 import { invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
+import { metrics } from "./metrics";
 import { type AskJob, enqueueTurn } from "./queue";
 import type { RateLimiter } from "./ratelimit";
 import type { InboundMessage } from "./types";
@@ -52,6 +53,7 @@ export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted
   const options: TurnOptions | null = m.role === "user" ? { assistant: m.assistant, folderIds: m.folderIds } : null;
   const { message, duplicate } = await insertInbound(prisma, conversation.id, m, options);
   const reply = duplicate ? await replyTo(prisma, message.id) : null;
+  if (!duplicate) metrics.inbound.inc({ channel: m.channel });
   const accepted: Accepted = { conversationId: conversation.id, message, duplicate, reply, queued: false };
   if (message.status !== "pending") return accepted;
 

@@ -21,6 +21,8 @@ export interface Runtime {
   /** Commands that must fail fast when Redis is away (accept, rate limits, publish), not queue up. */
   redis: Redis;
   askQueue: Queue<AskJob>;
+  /** Every queue of the hub, for /metrics and the dashboard. */
+  queues: Queue[];
   bus: ReplyBus;
   keys: KeyRing;
   hub: HubDeps;
@@ -87,6 +89,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     db,
     redis,
     askQueue,
+    queues: [askQueue],
     bus,
     keys: new KeyRing(db.prisma),
     hub,

@@ -7,6 +7,7 @@ import { HubError } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { KnowledgeIndex } from "./knowledge/index";
 import type { Logger } from "./logger";
+import { metrics } from "./metrics";
 import type { AssistantProfile } from "./types";
 
 export const FALLBACK_REPLY = "Sorry, I can't answer right now. Please try again in a moment.";
@@ -59,9 +60,11 @@ export async function runTurn(deps: TurnDeps, turn: Message): Promise<Message> {
       deps.bus.publish({ type: "delta", ...base, content }).catch(() => {});
     });
     reply = out;
+    metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
   } catch (err) {
     if (!(err instanceof ProviderError)) throw err;
+    metrics.assistantErrors.inc({ provider: profile.provider });
     log.warn({ provider: profile.provider, err: err.message }, "assistant failed; sending the fallback reply");
     reply = { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: err.message };
   }
@@ -74,7 +77,11 @@ export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise
 }
 
 async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message> {
-  const { message } = await storeReply(deps.prisma, turn, reply);
+  const { message, created } = await storeReply(deps.prisma, turn, reply);
+  if (created) {
+    const outcome = reply.error ? "failed" : "answered";
+    metrics.turnSeconds.observe({ outcome }, (Date.now() - turn.createdAt.getTime()) / 1000);
+  }
   await publishReply(deps, turn, message, suggestions);
   return message;
 }

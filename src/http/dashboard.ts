@@ -1,0 +1,44 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { ExpressAdapter } from "@bull-board/express";
+import type { Queue } from "bullmq";
+import { type NextFunction, type Request, type Response, Router } from "express";
+import { bearer, type KeyRing } from "../auth/keys";
+import type { Db } from "../db/database";
+
+export const DASHBOARD_PATH = "/admin/queues";
+
+/**
+ * The queue dashboard (bull-board) at /admin/queues, for the operator: an API key of the default org,
+ * as a Bearer header or as the password of HTTP Basic auth, so a browser can open it with its own prompt.
+ * Keys of other orgs are refused: the queues hold every org's turns, and the board can retry or drop jobs.
+ */
+export function createDashboard(prisma: Db, keys: KeyRing, queues: Queue[]): Router {
+  const adapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
+  createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: adapter });
+  let defaultOrgId: string | undefined;
+
+  const operatorOnly = async (req: Request, res: Response, next: NextFunction) => {
+    const secret = bearer(req.headers.authorization) ?? basicPassword(req.headers.authorization);
+    const principal = secret ? await keys.authenticate(secret) : null;
+    defaultOrgId ??= (await prisma.org.findFirst({ where: { isDefault: true }, select: { id: true } }))?.id;
+    if (principal && principal.orgId === defaultOrgId) return next();
+    res.setHeader("WWW-Authenticate", 'Basic realm="hub queues", charset="UTF-8"');
+    res.status(principal ? 403 : 401).json({
+      error: principal ? "forbidden" : "unauthorized",
+      message: "The queue dashboard needs an API key of the default org (as the Basic auth password)",
+    });
+  };
+
+  const router = Router();
+  router.use(DASHBOARD_PATH, (req, res, next) => operatorOnly(req, res, next).catch(next), adapter.getRouter());
+  return router;
+}
+
+function basicPassword(header: string | undefined): string | null {
+  const match = /^Basic\s+(\S+)\s*$/i.exec(header ?? "");
+  if (!match) return null;
+  const decoded = Buffer.from(match[1], "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? null : decoded.slice(colon + 1) || null;
+}
