@@ -1,0 +1,115 @@
+import fc from "fast-check";
+import { startTestHub, type TestHub } from "../support/hub";
+
+// Hostile input on every public HTTP endpoint: arbitrary bodies, content types, headers and query strings
+// must get an answer below 500, and leave no unhandled rejection behind.
+
+jest.setTimeout(120_000);
+
+/** Endpoints with `:folder` / `:assistant` standing for real ids of the test's org. */
+const ENDPOINTS: [method: string, path: string][] = [
+  ["POST", "/api/ai-hub/assistant/ask"],
+  ["GET", "/api/assistants"],
+  ["POST", "/api/assistants"],
+  ["GET", "/api/assistants/:assistant"],
+  ["PATCH", "/api/assistants/:assistant"],
+  ["GET", "/api/folders"],
+  ["POST", "/api/folders"],
+  ["GET", "/api/folders/:folder"],
+  ["POST", "/api/folders/:folder/documents"],
+  ["DELETE", "/api/folders/:folder/documents/:folder"],
+  ["GET", "/healthz"],
+];
+
+const CONTENT_TYPES = [
+  "application/json",
+  "text/plain",
+  "text/markdown",
+  "application/x-www-form-urlencoded",
+  "",
+  "application/json; charset=latin1",
+];
+
+/** JSON shaped like the ask body, with any field replaced by anything: reaches past the first checks. */
+const askLike = fc.record(
+  {
+    message: fc.oneof(
+      fc.record(
+        { id: fc.oneof(fc.string(), fc.integer()), role: fc.constantFrom("user", "system", "assistant", "bot"), content: fc.string() },
+        { requiredKeys: [] },
+      ),
+      fc.jsonValue(),
+    ),
+    id: fc.oneof(fc.string(), fc.jsonValue()),
+    assistantId: fc.oneof(fc.constant("default"), fc.string(), fc.jsonValue()),
+    metadata: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.jsonValue()),
+    foldersId: fc.oneof(fc.array(fc.string()), fc.jsonValue()),
+    previewAssistantData: fc.oneof(fc.record({ name: fc.string(), description: fc.string() }), fc.jsonValue()),
+  },
+  { requiredKeys: [] },
+);
+
+const body = fc.oneof(
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  askLike.map((v) => JSON.stringify(v)),
+  fc.string(),
+  fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString("latin1")),
+);
+
+describe("hostile HTTP input", () => {
+  let hub: TestHub;
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  let ids: Record<string, string>;
+
+  beforeAll(async () => {
+    process.on("unhandledRejection", onRejection);
+    hub = await startTestHub("postgres", { RATE_LIMIT_PER_MINUTE: "100000", ASK_TIMEOUT_MS: "2000" });
+    const folder = (await hub.api("/api/folders", { body: { name: "F" } })).body.id;
+    const assistant = (await hub.api("/api/assistants/default")).body.id;
+    ids = { ":folder": folder, ":assistant": assistant };
+  });
+  afterAll(async () => {
+    process.off("unhandledRejection", onRejection);
+    await hub.stop();
+  });
+
+  it("never answers 5xx, whatever the body, content type, headers and query", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ENDPOINTS),
+        body,
+        fc.constantFrom(...CONTENT_TYPES),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 20 }), { maxKeys: 3 }),
+        fc.constantFrom("text/event-stream", "application/json", "*/*"),
+        async ([method, template], payload, contentType, query, accept) => {
+          const path = template.replace(/:folder|:assistant/g, (m) => ids[m]);
+          const qs = new URLSearchParams(query).toString();
+          const res = await fetch(`${hub.url}${path}${qs ? `?${qs}` : ""}`, {
+            method,
+            headers: { authorization: `Bearer ${hub.key}`, accept, ...(contentType ? { "content-type": contentType } : {}) },
+            body: method === "GET" ? undefined : payload,
+          });
+          await res.arrayBuffer();
+          if (res.status >= 500) {
+            throw new Error(`${method} ${path} answered ${res.status} for ${JSON.stringify(payload).slice(0, 200)}`);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(rejections).toEqual([]);
+  });
+
+  it("refuses oversized bodies with 413 in the API's dialect", async () => {
+    const big = JSON.stringify({ message: { id: "x", role: "user", content: "a".repeat(2_000_000) }, assistantId: "default" });
+    const res = await hub.api("/api/ai-hub/assistant/ask", { body: big });
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ success: false });
+    const doc = await hub.api(`/api/folders/${ids[":folder"]}/documents`, {
+      body: JSON.stringify({ title: "t", content: "a".repeat(20_000_000) }),
+    });
+    expect(doc.status).toBe(413);
+    expect(doc.body).toMatchObject({ error: expect.any(String) });
+  });
+});
