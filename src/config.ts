@@ -34,6 +34,9 @@ const schema = z.object({
   SWEEP_INTERVAL_MS: ms.default(5_000),
   // A message still pending this long after it was accepted, with no job for it, is enqueued again.
   SWEEP_AFTER_MS: ms.default(15_000),
+  // Load shedding: past these, new messages get 503 with Retry-After instead of queueing without bound.
+  MAX_QUEUE_BACKLOG: z.coerce.number().int().positive().default(10_000),
+  MAX_WAITING_ASKS: z.coerce.number().int().positive().default(2_000),
   HISTORY_TURNS: z.coerce.number().int().positive().default(20),
   SHUTDOWN_TIMEOUT_MS: ms.default(25_000),
 });

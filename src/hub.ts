@@ -3,11 +3,11 @@ import { assistantNotFound, findAssistant } from "./assistants/store";
 import type { ReplyBus } from "./bus";
 import { insertInbound, replyTo, type TurnOptions, toWire, upsertConversation } from "./conversations";
 import type { Db } from "./db/database";
-import { invalid } from "./errors";
+import { HubError, invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
-import { type AskJob, enqueueTurn } from "./queue";
+import { type AskJob, type Backlog, enqueueTurn } from "./queue";
 import type { RateLimiter } from "./ratelimit";
 import type { InboundMessage } from "./types";
 
@@ -29,6 +29,9 @@ export interface HubDeps {
   limiter: RateLimiter;
   logger: Logger;
   messagesPerMinute: number;
+  backlog: Backlog;
+  /** Above this many turns waiting for a worker, new messages are refused (503) rather than queued. */
+  maxBacklog: number;
 }
 
 /**
@@ -46,6 +49,7 @@ export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted
   }
   if (m.folderIds?.length) await checkFolders(prisma, m.orgId, m.folderIds);
   if (m.role === "user") {
+    if (deps.backlog.current() > deps.maxBacklog) throw overloaded();
     await deps.limiter.take("messages", `${m.orgId}:${m.rateKey ?? m.userId ?? m.conversationKey}`, deps.messagesPerMinute);
   }
 
@@ -70,6 +74,9 @@ export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted
   }
   return accepted;
 }
+
+const overloaded = () =>
+  new HubError(503, "unavailable", "The hub is overloaded: nothing was stored; send the message again in a few seconds", { retryAfter: 5 });
 
 async function checkFolders(prisma: Db, orgId: string, folderIds: string[]) {
   const found = await prisma.folder.findMany({ where: { orgId, id: { in: folderIds.filter(isUuidLike) } }, select: { id: true } });

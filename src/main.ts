@@ -31,7 +31,13 @@ export async function startHub(config: Config): Promise<RunningHub> {
   if (config.ROLE !== "worker") {
     await rt.bus.listen();
     const app = createApp(rt, [
-      createAskChannel({ hub: rt.hub, keys: rt.keys, bus: rt.bus, askTimeoutMs: config.ASK_TIMEOUT_MS }),
+      createAskChannel({
+        hub: rt.hub,
+        keys: rt.keys,
+        bus: rt.bus,
+        askTimeoutMs: config.ASK_TIMEOUT_MS,
+        maxWaiting: config.MAX_WAITING_ASKS,
+      }),
       createManagementApi({ prisma: rt.db.prisma, keys: rt.keys, knowledge: rt.knowledge, logger: rt.logger }),
     ]);
     server = createServer(app);

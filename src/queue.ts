@@ -32,3 +32,34 @@ export function createAskQueue(connection: Redis, prefix: string): Queue<AskJob>
 export async function enqueueTurn(queue: Queue<AskJob>, job: AskJob): Promise<void> {
   await queue.add("turn", job, { jobId: job.messageId });
 }
+
+/**
+ * The ask queue's backlog as last read. Reads happen at most every `everyMs`, in the background, so that
+ * accept() pays no Redis round trip for it; a burst can overshoot the limit by what arrives in that time.
+ */
+export class Backlog {
+  private count = 0;
+  private readAt = 0;
+  private reading = false;
+  constructor(
+    private readonly queue: Queue,
+    private readonly everyMs = 500,
+  ) {}
+
+  current(): number {
+    if (!this.reading && Date.now() - this.readAt > this.everyMs) {
+      this.reading = true;
+      this.queue
+        .getWaitingCount()
+        .then((n) => {
+          this.count = n;
+        })
+        .catch(() => {})
+        .finally(() => {
+          this.reading = false;
+          this.readAt = Date.now();
+        });
+    }
+    return this.count;
+  }
+}

@@ -9,7 +9,7 @@ import { type Database, openDatabase } from "./db/database";
 import type { HubDeps } from "./hub";
 import { KnowledgeIndex } from "./knowledge/index";
 import { createLogger, type Logger } from "./logger";
-import { type AskJob, createAskQueue } from "./queue";
+import { type AskJob, Backlog, createAskQueue } from "./queue";
 import { RateLimiter } from "./ratelimit";
 import type { TurnDeps } from "./turns";
 
@@ -61,6 +61,8 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     limiter: new RateLimiter(redis, config.QUEUE_PREFIX),
     logger,
     messagesPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    backlog: new Backlog(askQueue),
+    maxBacklog: config.MAX_QUEUE_BACKLOG,
   };
   const turns: TurnDeps = {
     prisma: db.prisma,

@@ -67,3 +67,27 @@ export function openDatabase(config: { DATABASE_URL?: string; DATA_DIR: string }
     ? openPostgres(config.DATABASE_URL)
     : openPGlite(config.DATA_DIR === "memory://" ? "memory://" : path.join(config.DATA_DIR, "pglite"));
 }
+
+// Prisma codes and driver-adapter error kinds that mean "the server is not there right now", as opposed
+// to a query that is wrong: the first are worth a 503 and a retry, the second are bugs.
+const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
+const UNAVAILABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+// admin_shutdown, crash_shutdown, cannot_connect_now: Postgres stopping or starting.
+const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03"]);
+
+/** Whether an error from Prisma means the database could not be reached (down, restarting, pool exhausted). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as {
+    code?: string;
+    name?: string;
+    message?: string;
+    meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } };
+  };
+  if (!e || typeof e !== "object") return false;
+  if (e.name === "PrismaClientInitializationError") return true;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  const cause = e.meta?.driverAdapterError?.cause;
+  if (cause?.kind && UNAVAILABLE_KINDS.has(cause.kind)) return true;
+  if (cause?.originalCode && UNAVAILABLE_SQLSTATES.has(cause.originalCode)) return true;
+  return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database server/i.test(e.message ?? "");
+}

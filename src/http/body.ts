@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler } from "express";
+import { isDatabaseUnavailable } from "../db/database";
 import { HubError, invalid } from "../errors";
 
 /**
@@ -9,6 +10,11 @@ export function toHubError(err: unknown): HubError | null {
   if (err instanceof HubError) return err;
   // A unique constraint lost to a concurrent request: the same outcome as the check a moment later.
   if ((err as { code?: string })?.code === "P2002") return new HubError(409, "conflict", "It exists already");
+  if (isDatabaseUnavailable(err)) {
+    // Whatever was stored before the outage stays stored, and every write is idempotent: sending the same
+    // request again is safe, and is how the client finds out what became of it.
+    return new HubError(503, "unavailable", "The database is unavailable; send the same request again in a moment", { retryAfter: 5 });
+  }
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === "entity.parse.failed") return invalid("Malformed JSON body", [{ field: "body", message: "Body is not valid JSON" }]);
   if (e?.type === "entity.too.large") return new HubError(413, "payload_too_large", "Request body too large");

@@ -89,3 +89,46 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * A private Postgres server this test may restart (the shared one stays up for the other tests), from the
+ * machine's own Postgres binaries. initdb refuses to run as root, so as root it runs as `postgres`.
+ */
+export async function startPrivatePostgres() {
+  const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+  const { mkdtempSync, chownSync, rmSync, readdirSync } = require("node:fs") as typeof import("node:fs");
+  const bin = `/usr/lib/postgresql/${readdirSync("/usr/lib/postgresql").sort().at(-1)}/bin`;
+  const dir = mkdtempSync(path.join(require("node:os").tmpdir(), "hub-pg-"));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot)
+    chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString()), Number(execFileSync("id", ["-g", "postgres"]).toString()));
+  const run = (cmd: string, args: string[]) =>
+    execFileSync(asRoot ? "runuser" : `${bin}/${cmd}`, asRoot ? ["-u", "postgres", "--", `${bin}/${cmd}`, ...args] : args, {
+      stdio: "ignore",
+    });
+  const port = await freePort();
+  run("initdb", ["-D", `${dir}/data`, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]);
+  const start = () =>
+    run("pg_ctl", [
+      "-D",
+      `${dir}/data`,
+      "-w",
+      "-l",
+      `${dir}/log`,
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      "start",
+    ]);
+  start();
+  return {
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    stop: () => run("pg_ctl", ["-D", `${dir}/data`, "-w", "-m", "fast", "stop"]),
+    start,
+    destroy() {
+      try {
+        run("pg_ctl", ["-D", `${dir}/data`, "-w", "-m", "immediate", "stop"]);
+      } catch {}
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -24,13 +24,27 @@ export interface AskChannelDeps {
   keys: KeyRing;
   bus: ReplyBus;
   askTimeoutMs: number;
+  /** Synchronous asks this gateway holds open at most; each holds a socket and a listener until its reply. */
+  maxWaiting: number;
 }
+
+const TOO_MANY_WAITING = new HubError(
+  503,
+  "unavailable",
+  "Too many requests are waiting for replies: nothing was stored; try again in a few seconds",
+  { retryAfter: 2 },
+);
 
 export function createAskChannel(deps: AskChannelDeps): Router {
   const router = Router();
-  router.post("/api/ai-hub/assistant/ask", express.json({ limit: "256kb" }), requireKey(deps.keys), (req, res, next) =>
-    ask(deps, req, res).catch(next),
-  );
+  let open = 0;
+  router.post("/api/ai-hub/assistant/ask", express.json({ limit: "256kb" }), requireKey(deps.keys), (req, res, next) => {
+    if (open >= deps.maxWaiting) return next(TOO_MANY_WAITING);
+    open++;
+    ask(deps, req, res)
+      .catch(next)
+      .finally(() => open--);
+  });
   router.use(
     "/api/ai-hub",
     errorHandler(renderAskError, (err) => deps.hub.logger.error({ err }, "ask failed")),
