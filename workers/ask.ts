@@ -1,5 +1,6 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type Redis from "ioredis";
+import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
 import { ASK_QUEUE, type AskJob, bullPrefix } from "../src/queue";
 import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
@@ -47,7 +48,10 @@ export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string,
           await runTurn(deps, message);
         } catch (err) {
           // The last attempt ends the turn with the fallback reply rather than leave the user waiting.
-          if (message.id !== turn.id || job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
+          // Not when the database is away: the fallback could not be stored either, and the sweeper runs the
+          // turn again once the database is back.
+          const last = message.id === turn.id && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+          if (!last || isDatabaseUnavailable(err)) throw err;
           deps.logger.error({ turn: turn.id, err: (err as Error).message }, "turn failed after its last attempt");
           await failTurn(deps, message, (err as Error).message);
         }

@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import type { Db } from "../src/db/database";
+import { type Db, isDatabaseUnavailable } from "../src/db/database";
 import type { Logger } from "../src/logger";
 import { type AskJob, enqueueTurn } from "../src/queue";
 import { failTurn, type TurnDeps } from "../src/turns";
@@ -9,7 +9,8 @@ import { failTurn, type TurnDeps } from "../src/turns";
 //
 // It finds user messages still pending a while after they were accepted and puts them back on their way:
 // enqueued again if the queue has no job for them (Redis was down at accept, or lost its data), ended with
-// the fallback reply if their job failed for good without doing so (the process died at that moment).
+// the fallback reply if their job failed for good without doing so (the process died at that moment), or
+// enqueued afresh if their job failed only because the database could not be reached.
 
 export interface SweeperOptions {
   intervalMs: number;
@@ -32,7 +33,14 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
       await enqueueTurn(queue, { messageId: message.id, conversationId: message.conversationId });
       moved++;
     } else if (state === "failed" || state === "completed") {
-      await failTurn(turns, message, `turn job ${state} without a reply`);
+      const job = await queue.getJob(message.id);
+      if (state === "failed" && job && isDatabaseUnavailable({ message: job.failedReason })) {
+        // The database was away for longer than the job's retries: the turn never ran, so run it again.
+        await job.remove();
+        await enqueueTurn(queue, { messageId: message.id, conversationId: message.conversationId });
+      } else {
+        await failTurn(turns, message, `turn job ${state} without a reply`);
+      }
       moved++;
     }
   }
