@@ -1,0 +1,55 @@
+import twilio from "twilio";
+import type { Message, OutboundPart } from "../../src/generated/prisma/client";
+import { type ApiSender, DeliveryError } from "../../src/outbound";
+import { TwilioHttpClient } from "./http-client";
+import { replyAddresses } from "./inbound";
+import { splitBody } from "./split";
+
+export interface TwilioSenderOptions {
+  accountSid: string;
+  authToken: string;
+  /** Where Twilio reaches the hub: the status callback of each part is `<publicUrl>/webhooks/twilio/status`. */
+  publicUrl: string;
+  apiBaseUrl?: string;
+  timeoutMs?: number;
+}
+
+// Refusals no retry can turn into a send, whatever HTTP status carried them: invalid or unreachable number,
+// the recipient opted out, WhatsApp's 24-hour window closed, a country not enabled on the account.
+const PERMANENT_CODES = new Set([21211, 21408, 21610, 21612, 21614, 63003, 63016]);
+
+/** Replies go back from the number the user wrote to, to the user, one Twilio message per part. */
+export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
+  const client = twilio(opts.accountSid, opts.authToken, {
+    httpClient: new TwilioHttpClient(opts.apiBaseUrl, opts.timeoutMs ?? 15_000),
+  });
+  return {
+    channels: ["whatsapp", "sms"],
+    split: (content) => splitBody(content),
+    async send(part: OutboundPart, turn: Message) {
+      const { from, to } = replyAddresses(turn);
+      try {
+        const sent = await client.messages.create({
+          from,
+          to,
+          body: part.body,
+          // Names the part, so that its callback records the SID even if the process dies before this send's
+          // answer is stored: a retried job then knows Twilio has it and does not send it again.
+          statusCallback: `${opts.publicUrl}/webhooks/twilio/status?part=${part.id}`,
+        });
+        return { providerId: sent.sid, status: sent.status ?? "queued" };
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+  };
+}
+
+function classify(err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  const e = err as { status?: number; code?: number; message?: string };
+  if (typeof e.status !== "number") return new DeliveryError(`Twilio unreachable: ${e.message}`, false);
+  const message = `Twilio ${e.status}${e.code ? ` error ${e.code}` : ""}: ${e.message}`;
+  const permanent = (e.status >= 400 && e.status < 500 && e.status !== 408) || PERMANENT_CODES.has(Number(e.code));
+  return new DeliveryError(message, permanent);
+}

@@ -1,0 +1,158 @@
+import { enqueueDelivery } from "../../../src/queue";
+import { type FakeOpenAI, startFakeOpenAI } from "../../fakes/openai-server";
+import { type FakeTwilio, startFakeTwilio } from "../../fakes/twilio-server";
+import { DB_KINDS } from "../../support/databases";
+import { startTestHub, type TestHub } from "../../support/hub";
+import { eventually, postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
+
+const HUB_NUMBER = "+14155238886";
+const settle = (ms = 700) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
+  let hub: TestHub;
+  let openai: FakeOpenAI;
+  let twilio: FakeTwilio;
+  let n = 0;
+  const newUser = () => `+1666${kind === "postgres" ? 1 : 2}${String(++n).padStart(6, "0")}`;
+
+  beforeAll(async () => {
+    [openai, twilio] = await Promise.all([startFakeOpenAI(), startFakeTwilio()]);
+    hub = await startTestHub(kind, {
+      ASSISTANT_PROVIDER: "openai",
+      OPENAI_BASE_URL: openai.url,
+      SWEEP_INTERVAL_MS: "200",
+      SWEEP_AFTER_MS: "600",
+      ...twilioEnv(twilio),
+    });
+  });
+  afterAll(async () => {
+    await hub.stop();
+    await Promise.all([openai.close(), twilio.close()]);
+  });
+
+  const prisma = () => hub.runtime.db.prisma;
+  const sendsTo = (user: string) => twilio.sends.filter((s) => s.to === `whatsapp:${user}`);
+  const attemptsFor = (body: string) => twilio.attempts.filter((a) => a.body === body);
+  const ask = (user: string, text: string) => postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", whatsapp(user, HUB_NUMBER, text));
+  const replyTo = (user: string) =>
+    prisma().message.findFirst({
+      where: { role: "assistant", conversation: { externalId: `whatsapp_${user}` } },
+      include: { outboundParts: true },
+    });
+  const callback = (statusCallback: string, params: Record<string, string>) =>
+    postWebhook(hub.url, twilio.authToken, statusCallback.slice(statusCallback.indexOf("/webhooks")), params);
+
+  it("sends exactly once after a 500 followed by a success", async () => {
+    const user = newUser();
+    twilio.failNext(1);
+    await ask(user, "retry me");
+    await eventually(() => sendsTo(user).length);
+    await settle();
+    expect(attemptsFor("Echo: retry me").map((a) => a.status)).toEqual([500, 201]);
+    expect(sendsTo(user)).toHaveLength(1);
+    const reply = await replyTo(user);
+    expect(reply).toMatchObject({ status: "queued", providerId: sendsTo(user)[0].sid, error: null });
+  });
+
+  it("waits as long as a 429's Retry-After asks before sending again", async () => {
+    const user = newUser();
+    twilio.throttleNext(2);
+    await ask(user, "slow down");
+    await eventually(() => sendsTo(user).length, 8000);
+    const [throttled, accepted] = attemptsFor("Echo: slow down");
+    expect(throttled.status).toBe(429);
+    expect(accepted.receivedAt - throttled.receivedAt).toBeGreaterThanOrEqual(1900);
+    expect(sendsTo(user)).toHaveLength(1);
+  });
+
+  it("records a permanent refusal on the reply and does not retry it", async () => {
+    const user = newUser();
+    twilio.refuse(`whatsapp:${user}`, 63016, "Failed to send freeform message because you are outside the allowed window.");
+    await ask(user, "too late");
+    const reply = await eventually(async () => {
+      const r = await replyTo(user);
+      return r?.status === "failed" && r;
+    });
+    expect(reply.error).toMatch(/Twilio 400 error 63016/);
+    expect(reply.outboundParts).toMatchObject([{ status: "failed", providerId: null }]);
+    await settle(1500);
+    expect(attemptsFor("Echo: too late")).toHaveLength(1);
+  });
+
+  it("sends a 4,000-character reply as ordered parts of at most 1600, skipping parts already sent on a retry", async () => {
+    const user = newUser();
+    const long = Array.from({ length: 100 }, (_, i) => `Sentence ${i + 1} of a long answer about boats.`).join(" ");
+    expect(long.length).toBeGreaterThan(4000);
+    openai.setReply(() => long);
+    twilio.failNext(1, 1);
+    try {
+      await ask(user, "tell me everything");
+      const sends = await eventually(() => sendsTo(user).length === 3 && sendsTo(user), 8000);
+      expect(sends.every((s) => s.body.length <= 1600 && s.body.endsWith("boats."))).toBe(true);
+      expect(sends.map((s) => s.body).join(" ")).toBe(long);
+      // Part 2 failed once: the retried job sent it and then part 3, and did not send part 1 again.
+      expect(sends.map((s) => attemptsFor(s.body).map((a) => a.status))).toEqual([[201], [500, 201], [201]]);
+      // The fake has the third part a moment before the worker records its SID.
+      const reply = await eventually(async () => {
+        const r = await replyTo(user);
+        return r?.outboundParts.every((p) => p.providerId) && r;
+      });
+      expect(reply.outboundParts.sort((a, b) => a.position - b.position).map((p) => p.providerId)).toEqual(sends.map((s) => s.sid));
+    } finally {
+      openai.setReply((body) => `Echo: ${body.messages.at(-1)?.content}`);
+    }
+  });
+
+  it("records status callbacks on the reply, never moving it back when they arrive out of order", async () => {
+    const user = newUser();
+    await ask(user, "track me");
+    const [send] = await eventually(() => sendsTo(user).length && sendsTo(user));
+    const status = async () => (await replyTo(user))!.status;
+    await eventually(async () => (await status()) === "queued");
+    const base = { MessageSid: send.sid, AccountSid: twilio.accountSid, From: send.from, To: send.to };
+    expect((await callback(send.statusCallback!, { ...base, MessageStatus: "sent" })).status).toBe(204);
+    expect(await status()).toBe("sent");
+    await callback(send.statusCallback!, { ...base, MessageStatus: "read" });
+    await callback(send.statusCallback!, { ...base, MessageStatus: "delivered" });
+    expect(await status()).toBe("read");
+    await callback(send.statusCallback!, { ...base, MessageStatus: "undelivered", ErrorCode: "30003" });
+    const reply = await replyTo(user);
+    expect(reply).toMatchObject({ status: "undelivered", error: "Twilio error 30003" });
+  });
+
+  it("does not send a part again when its callback recorded the SID the process died before storing", async () => {
+    const user = newUser();
+    await ask(user, "exactly once");
+    const [send] = await eventually(() => sendsTo(user).length && sendsTo(user));
+    const reply = await eventually(async () => {
+      const r = await replyTo(user);
+      return r?.outboundParts[0]?.providerId && r;
+    });
+    // As if the process died between Twilio's answer and recording it: the part has no SID.
+    await prisma().outboundPart.update({ where: { id: reply.outboundParts[0].id }, data: { providerId: null, status: "pending" } });
+    await callback(send.statusCallback!, { MessageSid: send.sid, MessageStatus: "sent", To: send.to, From: send.from });
+    expect((await replyTo(user))!.outboundParts[0]).toMatchObject({ providerId: send.sid, status: "sent" });
+    await eventually(async () => (await hub.runtime.deliverQueue.getJobState(reply.id)) === "completed");
+    await (await hub.runtime.deliverQueue.getJob(reply.id))?.remove();
+    await enqueueDelivery(hub.runtime.deliverQueue, reply.id);
+    await settle();
+    expect(sendsTo(user)).toHaveLength(1);
+  });
+
+  it("delivers a reply stored but never handed to the deliver queue (the outbox check)", async () => {
+    const user = newUser();
+    const onReply = hub.runtime.turns.onReply;
+    // As if the process died right after storing the reply, before enqueueing its delivery.
+    hub.runtime.turns.onReply = async () => {};
+    try {
+      await ask(user, "lost handoff");
+      await eventually(() => replyTo(user));
+    } finally {
+      hub.runtime.turns.onReply = onReply;
+    }
+    const [send] = await eventually(() => sendsTo(user).length && sendsTo(user), 5000);
+    expect(send.body).toBe("Echo: lost handoff");
+    await settle(1000);
+    expect(sendsTo(user)).toHaveLength(1);
+  });
+});

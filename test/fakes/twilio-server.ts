@@ -1,0 +1,123 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One message the fake accepted, as Twilio would have sent it. */
+export interface TwilioSend {
+  sid: string;
+  from: string;
+  to: string;
+  body: string;
+  statusCallback?: string;
+  receivedAt: number;
+}
+
+export interface FakeTwilio {
+  /** Base URL standing in for https://api.twilio.com (TWILIO_API_BASE_URL). */
+  url: string;
+  accountSid: string;
+  authToken: string;
+  /** Messages accepted, in arrival order. */
+  sends: TwilioSend[];
+  /** Every create request received, refused ones included, in arrival order. */
+  attempts: { body: string; status: number; receivedAt: number }[];
+  /** The next n creates answer 500 (after `after` creates answered as usual). */
+  failNext(n: number, after?: number): void;
+  /** The next create answers 429 with this Retry-After (seconds). */
+  throttleNext(retryAfterSeconds: number): void;
+  /** Every create to `to` is refused with 400 and this Twilio error code, as an invalid number is. */
+  refuse(to: string, code: number, message: string): void;
+  close(): Promise<void>;
+}
+
+type Plan = { status: 201 } | { status: 500 } | { status: 429; retryAfter: number };
+
+/**
+ * A real HTTP server speaking the part of Twilio's REST API the hub uses: POST
+ * /2010-04-01/Accounts/{AccountSid}/Messages.json, with Basic auth and form fields, answering Twilio-shaped
+ * JSON and Twilio's error bodies ({code, message, more_info, status}).
+ */
+export async function startFakeTwilio(): Promise<FakeTwilio> {
+  const accountSid = `AC${randomBytes(16).toString("hex")}`;
+  const authToken = randomBytes(16).toString("hex");
+  const sends: TwilioSend[] = [];
+  const attempts: FakeTwilio["attempts"] = [];
+  const plans: Plan[] = [];
+  const refusals = new Map<string, { code: number; message: string }>();
+
+  const server = createServer(async (req, res) => {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+    if (req.method !== "POST" || req.url !== path) return twilioError(res, 404, 20404, "The requested resource was not found");
+    const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
+    if (req.headers.authorization !== expected) return twilioError(res, 401, 20003, "Authenticate");
+    if (!String(req.headers["content-type"]).startsWith("application/x-www-form-urlencoded")) {
+      return twilioError(res, 400, 20001, "Expected a form-encoded body");
+    }
+    const form = new URLSearchParams(raw);
+    const [to, from, body] = [form.get("To"), form.get("From"), form.get("Body")];
+    const plan = plans.shift();
+    const refusal = to ? refusals.get(to) : undefined;
+    const status = plan && plan.status !== 201 ? plan.status : refusal ? 400 : 201;
+    attempts.push({ body: body ?? "", status, receivedAt: Date.now() });
+    if (!to) return twilioError(res, 400, 21604, "A 'To' phone number is required.");
+    if (!from) return twilioError(res, 400, 21603, "A 'From' phone number is required.");
+    if (!body) return twilioError(res, 400, 21602, "Message body is required.");
+    if (body.length > 1600) return twilioError(res, 400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+    if (plan?.status === 500) return twilioError(res, 500, 20500, "Internal Server Error");
+    if (plan?.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", { "retry-after": String(plan.retryAfter) });
+    if (refusal) return twilioError(res, 400, refusal.code, refusal.message);
+
+    const sid = `SM${randomBytes(16).toString("hex")}`;
+    sends.push({ sid, from, to, body, statusCallback: form.get("StatusCallback") ?? undefined, receivedAt: Date.now() });
+    const now = new Date().toUTCString();
+    sendJson(res, 201, {
+      sid,
+      account_sid: accountSid,
+      from,
+      to,
+      body,
+      status: "queued",
+      direction: "outbound-api",
+      num_segments: String(Math.ceil(body.length / 153)),
+      num_media: "0",
+      date_created: now,
+      date_updated: now,
+      date_sent: null,
+      error_code: null,
+      error_message: null,
+      api_version: "2010-04-01",
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    accountSid,
+    authToken,
+    sends,
+    attempts,
+    failNext: (n, after = 0) => {
+      for (let i = 0; i < after; i++) plans.push({ status: 201 });
+      for (let i = 0; i < n; i++) plans.push({ status: 500 });
+    },
+    throttleNext: (retryAfter) => plans.push({ status: 429, retryAfter }),
+    refuse: (to, code, message) => refusals.set(to, { code, message }),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, payload: object, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(payload));
+}
+
+function twilioError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, headers);
+}
