@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { fieldIssues, type HubError } from "../../src/errors";
+import type { WireMessage } from "../../src/types";
+
+// The /ws wire format (General Bots' protocol): JSON text frames.
+//
+// Client -> server, one type:
+//   {"type":"message","content":"Hello","session_id":"...","id":"<client id>","assistant_id":"<id or name>"}
+//   id (optional) makes a resend after a reconnect a no-op; assistant_id is for authenticated users only.
+// Server -> client, the seed's five types, plus `delta` for clients that connected with ?stream=1:
+//   message    {id, sender: "user"|"bot", content, timestamp, session_id, reply_to?, sources?, failed?}
+//   typing     {sender: "bot", reply_to}                      the assistant is working on that message
+//   suggestion {suggestions: [...], reply_to}                 quick replies after a bot message
+//   status     {status: "connected"|"expired"|"closing", session_id, conversation_id, ...}
+//   error      {code, message, issues?, retry_after?}          code from the seed's error table
+//   delta      {reply_to, content}                            a piece of the reply being written
+
+export const MAX_CONTENT_CHARS = 8000;
+
+export const clientFrame = z.object({
+  type: z.literal("message"),
+  content: z.string().trim().min(1, "content must not be empty").max(MAX_CONTENT_CHARS),
+  session_id: z.string().max(100).optional(),
+  id: z.string().min(1).max(200).optional(),
+  assistant_id: z.string().min(1).max(200).optional(),
+});
+export type ClientFrame = z.infer<typeof clientFrame>;
+
+/** Parses one text frame; a HubError-shaped problem for anything that is not a valid client frame. */
+export function parseFrame(raw: string): { frame: ClientFrame } | { problem: ErrorFrame } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { problem: { type: "error", code: "invalid_message", message: "Frame is not valid JSON" } };
+  }
+  const parsed = clientFrame.safeParse(json);
+  if (parsed.success) return { frame: parsed.data };
+  return {
+    problem: { type: "error", code: "invalid_message", message: "Malformed message", issues: fieldIssues(parsed.error.issues) },
+  };
+}
+
+export type SeedErrorCode = "invalid_message" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "unavailable";
+
+export interface ErrorFrame {
+  type: "error";
+  code: SeedErrorCode;
+  message: string;
+  issues?: { field: string; message: string }[];
+  retry_after?: number;
+}
+
+/** A core error in the seed's table of codes (`unavailable` is ours: the hub, not the message, failed). */
+export function errorFrame(err: HubError): ErrorFrame {
+  const code: SeedErrorCode =
+    err.code === "assistant_not_found"
+      ? "not_found"
+      : err.code === "payload_too_large" || err.code === "conflict"
+        ? "invalid_message"
+        : err.code;
+  return {
+    type: "error",
+    code,
+    message: err.message,
+    ...(err.details.issues?.length ? { issues: err.details.issues } : {}),
+    ...(err.details.retryAfter ? { retry_after: err.details.retryAfter } : {}),
+  };
+}
+
+export function messageFrame(m: WireMessage, sessionId: string, failed = false) {
+  const bot = m.role === "assistant";
+  return {
+    type: "message" as const,
+    id: m.id,
+    sender: bot ? "bot" : "user",
+    content: m.content,
+    timestamp: m.createdAt,
+    session_id: sessionId,
+    ...(bot ? { reply_to: m.inReplyToId, sources: m.sources } : {}),
+    ...(failed ? { failed: true } : {}),
+  };
+}
+
+export const typingFrame = (turnId: string) => ({ type: "typing" as const, sender: "bot", reply_to: turnId });
+export const deltaFrame = (turnId: string, content: string) => ({ type: "delta" as const, reply_to: turnId, content });
+export const suggestionFrame = (replyId: string, suggestions: string[]) => ({
+  type: "suggestion" as const,
+  suggestions,
+  reply_to: replyId,
+});

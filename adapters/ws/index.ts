@@ -1,0 +1,64 @@
+import type { Server } from "node:http";
+import express, { Router } from "express";
+import { setEndUserSecret } from "../../src/auth/endusers";
+import type { KeyRing } from "../../src/auth/keys";
+import type { ReplyBus } from "../../src/bus";
+import { invalid } from "../../src/errors";
+import { principal, requireKey } from "../../src/http/auth";
+import { errorHandler } from "../../src/http/body";
+import type { HubDeps } from "../../src/hub";
+import { attachSocketServer } from "./server";
+
+// The website visitors' channel: the /ws protocol (frames.ts), who a socket speaks for (visitors.ts),
+// widget sessions (sessions.ts), one socket's traffic (connection.ts) and the endpoint (server.ts).
+// A client frame becomes one InboundMessage for accept(); the reply bus's TurnEvents become frames.
+
+export interface WsChannelDeps {
+  hub: HubDeps;
+  keys: KeyRing;
+  bus: ReplyBus;
+  allowedOrigins: string[];
+  maxFrameBytes: number;
+  heartbeatMs: number;
+  anonymousTtlMs: number;
+}
+
+export function createWsChannel(deps: WsChannelDeps) {
+  const { hub } = deps;
+  return {
+    router: secretRouter(deps),
+    /** Serves /ws on the gateway's HTTP server; close() before the server closes. */
+    attach(server: Server) {
+      return attachSocketServer(
+        server,
+        { hub, bus: deps.bus, prisma: hub.prisma, logger: hub.logger, anonymousTtlMs: deps.anonymousTtlMs },
+        { keys: deps.keys, allowedOrigins: deps.allowedOrigins, maxFrameBytes: deps.maxFrameBytes, heartbeatMs: deps.heartbeatMs },
+      );
+    },
+  };
+}
+
+/**
+ * POST /api/ws/end-user-secret: sets the secret the org's backend signs end-user tokens with (a new random
+ * one, or `{"secret": "..."}` of at least 32 characters) and returns it once. Old tokens stop working.
+ */
+function secretRouter(deps: WsChannelDeps): Router {
+  const router = Router();
+  router.post("/api/ws/end-user-secret", express.json({ limit: "4kb" }), requireKey(deps.keys), async (req, res, next) => {
+    const given = (req.body as { secret?: unknown } | undefined)?.secret;
+    if (given !== undefined && (typeof given !== "string" || given.length < 32)) {
+      return next(invalid("secret must be a string of at least 32 characters", [{ field: "secret", message: "too short" }]));
+    }
+    const { orgId } = principal(res);
+    const secret = await setEndUserSecret(deps.hub.prisma, orgId, given as string | undefined).catch(next);
+    if (secret) res.json({ org_id: orgId, end_user_secret: secret });
+  });
+  router.use(
+    "/api/ws",
+    errorHandler(
+      (err) => ({ status: err.status, body: { error: err.code, message: err.message } }),
+      (err) => deps.hub.logger.error({ err }, "ws api failed"),
+    ),
+  );
+  return router;
+}

@@ -1,0 +1,93 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { KeyRing } from "../../src/auth/keys";
+import { DEFAULT_ASSISTANT } from "../../src/bootstrap";
+import { metrics } from "../../src/metrics";
+import { Connection, type ConnectionDeps } from "./connection";
+import { openSession, purgeExpired } from "./sessions";
+import { allowedAssistant, identify, originAllowed } from "./visitors";
+
+export interface SocketServerOptions {
+  keys: KeyRing;
+  allowedOrigins: string[];
+  maxFrameBytes: number;
+  heartbeatMs: number;
+}
+
+/**
+ * The /ws endpoint on the gateway's HTTP server: upgrade checks (path, origin), heartbeats that drop sockets
+ * gone quiet, the periodic purge of expired anonymous sessions, and a clean close on shutdown.
+ */
+export function attachSocketServer(server: Server, deps: ConnectionDeps, options: SocketServerOptions) {
+  // A frame over maxPayload closes the socket with 1009 (message too big), as RFC 6455 says.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
+  const connections = new Map<WebSocket, Connection>();
+  const alive = new WeakSet<WebSocket>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    if (url.pathname !== "/ws") return reject(socket, 404, "Not Found");
+    if (!originAllowed(req, options.allowedOrigins)) return reject(socket, 403, "Forbidden");
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      alive.add(ws);
+      metrics.sockets.inc();
+      ws.on("pong", () => alive.add(ws));
+      ws.on("error", () => {});
+      ws.on("close", () => {
+        connections.delete(ws);
+        metrics.sockets.dec();
+      });
+      const assistant = url.searchParams.get("assistant_id") ?? DEFAULT_ASSISTANT;
+      const admit = async () => {
+        const visitor = await identify(deps.prisma, options.keys, req, url.searchParams);
+        await allowedAssistant(deps.prisma, visitor, assistant);
+        return openSession(deps.prisma, visitor, url.searchParams.get("session_id"), deps.anonymousTtlMs);
+      };
+      const stream = ["1", "true"].includes(url.searchParams.get("stream") ?? "");
+      const lastMessageId = url.searchParams.get("last_message_id");
+      connections.set(ws, new Connection(deps, ws, { stream, assistant, lastMessageId }, admit));
+    });
+  };
+  server.on("upgrade", onUpgrade);
+
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, options.heartbeatMs);
+  const purge = setInterval(
+    () => purgeExpired(deps.prisma).catch((err) => deps.logger.warn({ err: err.message }, "anonymous session purge failed")),
+    Math.min(deps.anonymousTtlMs, 60_000),
+  );
+
+  return {
+    /** Open sockets on this gateway. */
+    get size() {
+      return wss.clients.size;
+    },
+    /** Tells every client to reconnect (to another gateway, or to this one once it is back) and closes. */
+    async close() {
+      clearInterval(heartbeat);
+      clearInterval(purge);
+      server.off("upgrade", onUpgrade);
+      for (const [ws, connection] of connections) {
+        connection.send({ type: "status", status: "closing", session_id: connection.sessionId });
+        ws.close(1001, "gateway shutting down");
+      }
+      // Clients answer the close at once; one that does not is cut off rather than holding up the shutdown.
+      const closed = new Promise<void>((resolve) => wss.close(() => resolve()));
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      for (const ws of wss.clients) ws.terminate();
+    },
+  };
+}
+
+function reject(socket: Duplex, status: number, reason: string) {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,182 @@
+// The hub's chat widget. Embed it with one tag:
+//   <script src="https://HUB/widget.js" async></script>
+// Options, as data- attributes: data-token (an end-user token; anonymous without), data-assistant,
+// data-org (for anonymous visitors of an org other than the default), data-title, data-open.
+// window.HubChat.setToken(token) switches to a (new) token, e.g. after the host page's login.
+(() => {
+  const script = document.currentScript;
+  const options = script.dataset;
+  const hub = new URL(script.src, location.href);
+  let token = options.token || null;
+  let ws = null;
+  let retries = 0;
+  let retryTimer = null;
+  // The last message this page showed: a reconnect resumes after it; a new page load gets the recent history.
+  let lastSeen = null;
+  const shown = new Set();
+  const streaming = new Map();
+
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = new URL("widget.css", hub).href;
+  document.head.append(link);
+
+  const root = document.createElement("div");
+  root.className = "hubchat";
+  root.innerHTML = `<button class="hubchat-bubble" aria-label="Open chat">💬</button>
+    <section class="hubchat-panel" hidden>
+      <header><span class="hubchat-title"></span><button class="hubchat-close" aria-label="Close chat">×</button></header>
+      <div class="hubchat-state" hidden></div>
+      <ol class="hubchat-log"></ol>
+      <div class="hubchat-typing" hidden><span></span><span></span><span></span></div>
+      <div class="hubchat-chips"></div>
+      <form><input name="text" placeholder="Type a message" autocomplete="off" disabled><button disabled>Send</button></form>
+    </section>`;
+  const $ = (selector) => root.querySelector(selector);
+  const [panel, log, state, typing, chips, form] = [
+    ".hubchat-panel",
+    ".hubchat-log",
+    ".hubchat-state",
+    ".hubchat-typing",
+    ".hubchat-chips",
+    "form",
+  ].map($);
+  $(".hubchat-title").textContent = options.title || "Chat with us";
+  $(".hubchat-bubble").onclick = () => toggle(true);
+  $(".hubchat-close").onclick = () => toggle(false);
+
+  function toggle(open) {
+    panel.hidden = !open;
+    $(".hubchat-bubble").hidden = open;
+    if (open) form.text.focus();
+  }
+
+  // Where this visitor's session is kept, so a reload or a reconnect resumes it.
+  const storageKey = () =>
+    `hubchat:${hub.host}:${token ? JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub : "anonymous"}`;
+  const saved = () => JSON.parse(localStorage.getItem(storageKey()) || "{}");
+  const save = (change) => localStorage.setItem(storageKey(), JSON.stringify({ ...saved(), ...change }));
+
+  function connect() {
+    const query = new URLSearchParams({ stream: "1" });
+    const { session } = saved();
+    if (token) query.set("token", token);
+    if (options.assistant) query.set("assistant_id", options.assistant);
+    if (options.org) query.set("org", options.org);
+    if (session) query.set("session_id", session);
+    if (session && lastSeen) query.set("last_message_id", lastSeen);
+    ws = new WebSocket(`${hub.protocol === "https:" ? "wss" : "ws"}://${hub.host}/ws?${query}`);
+    ws.onmessage = (event) => receive(JSON.parse(event.data));
+    ws.onclose = (event) => {
+      setOnline(false, event.code === 4401 ? "Please sign in again." : "Connection lost. Reconnecting…");
+      // A session that is gone or not this visitor's: start a new one rather than retry it forever.
+      if (event.code === 4403 || event.code === 4404) localStorage.removeItem(storageKey());
+      if (event.code === 4401) return;
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(connect, Math.min(500 * 2 ** retries++, 10_000));
+    };
+  }
+
+  function receive(frame) {
+    if (frame.type === "status" && frame.status === "connected") {
+      if (frame.session_id !== saved().session) reset();
+      save({ session: frame.session_id });
+      retries = 0;
+      setOnline(true);
+    } else if (frame.type === "status" && frame.status === "expired") {
+      localStorage.removeItem(storageKey());
+    } else if (frame.type === "message") {
+      showMessage(frame);
+    } else if (frame.type === "typing") {
+      typing.hidden = false;
+    } else if (frame.type === "delta") {
+      typing.hidden = true;
+      const bubble = streaming.get(frame.reply_to) || addBubble("bot streaming", "");
+      streaming.set(frame.reply_to, bubble);
+      bubble.textContent += frame.content;
+    } else if (frame.type === "suggestion") {
+      chips.replaceChildren(...frame.suggestions.map(chip));
+    } else if (frame.type === "error") {
+      addBubble("error", frame.message);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function showMessage(frame) {
+    if (shown.has(frame.id)) return;
+    shown.add(frame.id);
+    lastSeen = frame.id;
+    if (frame.sender === "user") chips.replaceChildren();
+    if (frame.sender !== "bot") return addBubble("user", frame.content);
+    typing.hidden = true;
+    // The streamed text is replaced by the final message: on a resume the stream may have started elsewhere.
+    const bubble = streaming.get(frame.reply_to) || addBubble("bot", "");
+    streaming.delete(frame.reply_to);
+    bubble.className = `hubchat-bot${frame.failed ? " hubchat-failed" : ""}`;
+    bubble.textContent = frame.content;
+  }
+
+  function addBubble(kind, text) {
+    const item = document.createElement("li");
+    item.className = kind
+      .split(" ")
+      .map((k) => `hubchat-${k}`)
+      .join(" ");
+    item.textContent = text;
+    log.append(item);
+    return item;
+  }
+
+  function chip(text) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "hubchat-chip";
+    button.textContent = text;
+    button.onclick = () => send(text);
+    return button;
+  }
+
+  function reset() {
+    lastSeen = null;
+    shown.clear();
+    streaming.clear();
+    log.replaceChildren();
+    chips.replaceChildren();
+    typing.hidden = true;
+  }
+
+  function setOnline(online, why) {
+    state.hidden = online;
+    state.textContent = why || "";
+    root.classList.toggle("hubchat-offline", !online);
+    for (const control of form.elements) control.disabled = !online;
+  }
+
+  function send(content) {
+    if (!content.trim() || ws?.readyState !== WebSocket.OPEN) return;
+    const id = `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    ws.send(JSON.stringify({ type: "message", id, content, session_id: saved().session }));
+  }
+
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    send(form.text.value);
+    form.text.value = "";
+  };
+
+  window.HubChat = {
+    open: () => toggle(true),
+    setToken(next) {
+      token = next || null;
+      reset();
+      ws?.close();
+    },
+  };
+  const start = () => {
+    document.body.append(root);
+    if (options.open === "true") toggle(true);
+    connect();
+  };
+  if (document.body) start();
+  else addEventListener("DOMContentLoaded", start);
+})();
