@@ -6,7 +6,7 @@ import { startTestHub, type TestHub } from "../support/hub";
 
 jest.setTimeout(120_000);
 
-/** Endpoints with `:folder` / `:assistant` standing for real ids of the test's org. */
+/** Endpoints with `:folder`, `:assistant`, `:conversation` and `:org` standing for real ids of the test's org. */
 const ENDPOINTS: [method: string, path: string][] = [
   ["POST", "/api/ai-hub/assistant/ask"],
   ["GET", "/api/assistants"],
@@ -19,6 +19,19 @@ const ENDPOINTS: [method: string, path: string][] = [
   ["POST", "/api/folders/:folder/documents"],
   ["DELETE", "/api/folders/:folder/documents/:folder"],
   ["GET", "/healthz"],
+  ["GET", "/api/me"],
+  ["POST", "/api/conversations/start"],
+  ["POST", "/api/conversations/:conversation/messages"],
+  ["GET", "/api/conversations/:conversation/history"],
+  ["GET", "/conversations"],
+  ["PATCH", "/api/conversations/:conversation"],
+  ["GET", "/v1/api/conversations"],
+  ["POST", "/api/conversation/create?org_id=:org"],
+  ["POST", "/api/conversation/create_session?org_id=:org"],
+  ["POST", "/api/conversation/stream_chat?org_id=:org"],
+  ["GET", "/api/conversation/list?org_id=:org"],
+  ["GET", "/api/conversation/messages?org_id=:org&conversation_id=:conversation"],
+  ["GET", "/api/conversation/get_with_sessions?org_id=:org&conversation_id=:conversation"],
 ];
 
 const CONTENT_TYPES = [
@@ -67,7 +80,8 @@ describe("hostile HTTP input", () => {
     hub = await startTestHub("postgres", { RATE_LIMIT_PER_MINUTE: "100000", ASK_TIMEOUT_MS: "2000" });
     const folder = (await hub.api("/api/folders", { body: { name: "F" } })).body.id;
     const assistant = (await hub.api("/api/assistants/default")).body.id;
-    ids = { ":folder": folder, ":assistant": assistant };
+    const conversation = (await hub.api("/api/conversations/start", { body: { bot_id: "default" } })).body.conversation_id;
+    ids = { ":folder": folder, ":assistant": assistant, ":conversation": conversation, ":org": hub.orgId };
   });
   afterAll(async () => {
     process.off("unhandledRejection", onRejection);
@@ -83,9 +97,9 @@ describe("hostile HTTP input", () => {
         fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 20 }), { maxKeys: 3 }),
         fc.constantFrom("text/event-stream", "application/json", "*/*"),
         async ([method, template], payload, contentType, query, accept) => {
-          const path = template.replace(/:folder|:assistant/g, (m) => ids[m]);
+          const path = template.replace(/:folder|:assistant|:conversation|:org/g, (m) => ids[m]);
           const qs = new URLSearchParams(query).toString();
-          const res = await fetch(`${hub.url}${path}${qs ? `?${qs}` : ""}`, {
+          const res = await fetch(`${hub.url}${path}${qs ? `${path.includes("?") ? "&" : "?"}${qs}` : ""}`, {
             method,
             headers: { authorization: `Bearer ${hub.key}`, accept, ...(contentType ? { "content-type": contentType } : {}) },
             body: method === "GET" ? undefined : payload,

@@ -8,8 +8,8 @@ import type { KnowledgeIndex } from "../../../src/knowledge/index";
 // Knowledge folders of the key's org and their documents. A document is posted as JSON
 // `{ "title", "content" }`, or uploaded as the raw body (text/plain or text/markdown) with `?title=`.
 
-const newFolder = z.strictObject({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional() });
-const newDocument = z.object({
+export const newFolder = z.strictObject({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional() });
+export const newDocument = z.object({
   title: z.string().trim().min(1, "The title is required").max(300),
   content: z.string().trim().min(1, "The content is required").max(2_000_000),
 });

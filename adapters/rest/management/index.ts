@@ -8,15 +8,19 @@ import type { Logger } from "../../../src/logger";
 import { assistantRoutes } from "./assistants";
 import { renderManagementError } from "./errors";
 import { folderRoutes } from "./folders";
+import { meRoutes } from "./me";
 
-/** The management API: an org's assistants and knowledge folders, behind its API keys. */
+const PATHS = ["/api/assistants", "/api/folders", "/api/me"];
+
+/** The management API: an org's assistants and knowledge folders, and who a key is, behind its API keys. */
 export function createManagementApi(deps: { prisma: Db; keys: KeyRing; knowledge: KnowledgeIndex; logger: Logger }): Router {
   const api = Router();
-  api.use(["/api/assistants", "/api/folders"], express.json({ limit: "2mb" }), requireKey(deps.keys));
+  api.use(PATHS, express.json({ limit: "2mb" }), requireKey(deps.keys));
   api.use(assistantRoutes(deps.prisma));
   api.use(folderRoutes(deps.prisma, deps.knowledge));
+  api.use(meRoutes(deps.prisma));
   api.use(
-    ["/api/assistants", "/api/folders"],
+    PATHS,
     errorHandler(renderManagementError, (err) => deps.logger.error({ err }, "management API failed")),
   );
   return api;

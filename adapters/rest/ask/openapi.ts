@@ -1,0 +1,44 @@
+import { z } from "zod";
+import type { Operation } from "../../../src/http/openapi";
+import { askRequest } from "./schema";
+
+// The ask API for the OpenAPI document: the request is the schema the handler parses with.
+
+const answer = z.object({
+  success: z.boolean(),
+  error: z.string().optional().describe("Set when the assistant failed; `message` is then the fallback the user sees"),
+  message: z.object({ id: z.string(), role: z.literal("assistant"), content: z.string(), createdAt: z.iso.datetime() }),
+  metadata: z.object({ processing_time: z.number(), tokens_used: z.number(), knowledge_sources: z.array(z.string()) }),
+  conversation_id: z.string(),
+});
+const failure = z.object({
+  success: z.literal(false),
+  error: z.string(),
+  issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  retry_after: z.number().optional(),
+  assistant_id: z.string().optional(),
+  message_id: z.string().optional(),
+});
+
+export const askOperations: Operation[] = [
+  {
+    tag: "AI Hub ask",
+    method: "post",
+    path: "/api/ai-hub/assistant/ask",
+    summary: "Ask an assistant: one message in, the reply out (JSON, or SSE with `Accept: text/event-stream`)",
+    description:
+      "The same `message.id` sent again returns the stored reply. `role: system` messages are stored as context. " +
+      "SSE: `delta` events (`{ content }`), then one `message` event carrying the JSON reply's body.",
+    body: askRequest,
+    responses: {
+      200: { description: "The reply (or, for a system message, `message: null`)", schema: answer },
+      202: { description: "Not answered within ASK_TIMEOUT_MS: ask again with the same message.id" },
+      400: { description: "Message parse problem", schema: failure },
+      401: { description: "Invalid or missing API key", schema: failure },
+      404: { description: "Assistant not found or not deployed", schema: failure },
+      429: { description: "Rate limit exceeded", schema: failure },
+      502: { description: "The assistant failed: the fallback reply", schema: answer },
+      503: { description: "Queue unreachable: the message is saved and will be answered", schema: failure },
+    },
+  },
+];
