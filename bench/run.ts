@@ -207,7 +207,8 @@ async function scalingBenchmark(rows: Row[]) {
     }
   }
   const [one, two] = [results["1+1"], results["2+2"]];
-  const busiest = (cpu: Record<string, string>) => Object.entries(cpu).sort((a, b) => Number.parseInt(b[1]) - Number.parseInt(a[1]))[0][0];
+  const busiest = (cpu: Record<string, string>) =>
+    Object.entries(cpu).sort((a, b) => Number.parseInt(b[1], 10) - Number.parseInt(a[1], 10))[0][0];
   rows.push({
     figure: "ask turns/s, 2 gateways + 2 workers vs 1 + 1",
     hub: two.perSecond.toFixed(0),

@@ -1,23 +1,32 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { setEndUserSecret, signEndUserToken } from "./auth/endusers";
 import { createApiKey } from "./auth/keys";
 import { bootstrap } from "./bootstrap";
 import { loadConfig } from "./config";
 import { openDatabase } from "./db/database";
 import { KnowledgeIndex } from "./knowledge/index";
+import { bindNumber, listNumbers, unbindNumber } from "./numbers";
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
   org create <name>                     a new org, with its first API key
   org list
   key create [--org ID] [--name NAME]   a new API key (shown once)
+  secret set [--org ID] [--secret S]    the secret end-user tokens are signed with (random unless given)
+  token mint --user ID [--org ID] [--ttl SECONDS]
+                                        an end-user token for the widget, signed with the org's secret
   assistant create --name NAME [--org ID] [--instructions TEXT] [--provider knowledge|openai]
                    [--model MODEL] [--folders ID,ID] [--suggestions "A|B"] [--undeployed]
   assistant list [--org ID]
   folder create --name NAME [--org ID] [--description TEXT]
   folder list [--org ID]
   import --folder ID FILE...            add text or Markdown files to a folder
+  number bind --number +E164 --assistant ID|NAME [--org ID]
+                                        WhatsApp/SMS sent to this Twilio number go to this assistant
+  number unbind --number +E164 [--org ID]
+  number list [--org ID]
 
 --org defaults to the default org. Uses DATABASE_URL / DATA_DIR like the hub.`;
 
@@ -30,7 +39,12 @@ const options = {
   model: { type: "string" },
   folders: { type: "string" },
   folder: { type: "string" },
+  number: { type: "string" },
+  assistant: { type: "string" },
   suggestions: { type: "string" },
+  secret: { type: "string" },
+  user: { type: "string" },
+  ttl: { type: "string" },
   undeployed: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -62,6 +76,16 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
         const key = await createApiKey(p, orgId, o.name ?? "cli");
         return out(JSON.stringify({ org_id: orgId, api_key: key.secret }, null, 2));
       }
+      case "secret set": {
+        const secret = await setEndUserSecret(p, orgId, o.secret);
+        return out(JSON.stringify({ org_id: orgId, end_user_secret: secret }, null, 2));
+      }
+      case "token mint": {
+        const org = await p.org.findUniqueOrThrow({ where: { id: orgId } });
+        if (!org.jwtSecret) throw new Error("the org has no end-user secret yet: run `secret set` first");
+        const exp = Math.floor(Date.now() / 1000) + Number(o.ttl ?? 3600);
+        return out(signEndUserToken(org.jwtSecret, { sub: need(o.user, "--user"), org_id: orgId, exp }));
+      }
       case "assistant create": {
         const assistant = await p.assistant.create({
           data: {
@@ -84,6 +108,15 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
         const folder = await p.folder.create({ data: { orgId, name: need(o.name, "--name"), description: o.description ?? "" } });
         return out(JSON.stringify(folder, null, 2));
       }
+      case "number bind": {
+        const bound = await bindNumber(p, orgId, need(o.number, "--number"), need(o.assistant, "--assistant"));
+        return out(JSON.stringify(bound, null, 2));
+      }
+      case "number unbind":
+        await unbindNumber(p, orgId, need(o.number, "--number"));
+        return out(`unbound ${o.number}`);
+      case "number list":
+        return out(JSON.stringify(await listNumbers(p, orgId), null, 2));
       case "folder list":
         return out(JSON.stringify(await p.folder.findMany({ where: { orgId } }), null, 2));
       case "import": {

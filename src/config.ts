@@ -38,7 +38,36 @@ const schema = z.object({
   MAX_QUEUE_BACKLOG: z.coerce.number().int().positive().default(10_000),
   MAX_WAITING_ASKS: z.coerce.number().int().positive().default(2_000),
   HISTORY_TURNS: z.coerce.number().int().positive().default(20),
+  // The /ws channel. Browser origins besides the hub's own that may open a socket ("*" for any), comma-separated.
+  WS_ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim().replace(/\/$/, ""))
+        .filter(Boolean),
+    ),
+  WS_MAX_FRAME_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
+  // A socket that does not answer a ping within one interval is dropped.
+  WS_HEARTBEAT_MS: ms.default(30_000),
+  // An anonymous session idle this long ends, and its history is deleted.
+  WS_ANONYMOUS_TTL_MS: ms.default(30 * 60_000),
   SHUTDOWN_TIMEOUT_MS: ms.default(25_000),
+  // The Twilio channel (WhatsApp and SMS), on when the account's credentials are set.
+  TWILIO_ACCOUNT_SID: z.string().optional(),
+  TWILIO_AUTH_TOKEN: z.string().optional(),
+  // The base URL Twilio reaches the hub at: webhook signatures are computed over it, behind any proxy.
+  PUBLIC_URL: z
+    .url()
+    .transform((v) => v.replace(/\/+$/, ""))
+    .optional(),
+  // Unset: Twilio's own API. Set: the hub sends there instead (a test double, a regional proxy).
+  TWILIO_API_BASE_URL: z.url().optional(),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -48,7 +77,16 @@ export class ConfigError extends Error {}
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means unset, as in most twelve-factor apps.
   const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = schema.safeParse(given);
+  const parsed = schema
+    .refine((c) => !c.TWILIO_ACCOUNT_SID === !c.TWILIO_AUTH_TOKEN, {
+      path: ["TWILIO_AUTH_TOKEN"],
+      message: "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set together",
+    })
+    .refine((c) => !c.TWILIO_ACCOUNT_SID || c.PUBLIC_URL, {
+      path: ["PUBLIC_URL"],
+      message: "required with TWILIO_ACCOUNT_SID: Twilio signs its webhooks over the URL it calls",
+    })
+    .safeParse(given);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
   throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);

@@ -49,7 +49,7 @@ export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted
   }
   if (m.folderIds?.length) await checkFolders(prisma, m.orgId, m.folderIds);
   if (m.role === "user") {
-    if (deps.backlog.current() > deps.maxBacklog) throw overloaded();
+    if ((await deps.backlog.current()) > deps.maxBacklog) throw overloaded();
     await deps.limiter.take("messages", `${m.orgId}:${m.rateKey ?? m.userId ?? m.conversationKey}`, deps.messagesPerMinute);
   }
 

@@ -1,13 +1,27 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import type { Worker } from "bullmq";
+import express, { Router } from "express";
 import { createAskChannel } from "../adapters/rest/ask";
+import { askOperations } from "../adapters/rest/ask/openapi";
+import { createBotujApi } from "../adapters/rest/botuj";
+import { botujOperations } from "../adapters/rest/botuj/schema";
+import { createConversationServiceApi } from "../adapters/rest/conversation-service";
+import { conversationServiceOperations } from "../adapters/rest/conversation-service/schema";
+import { createGeneralBotsApi } from "../adapters/rest/generalbots";
+import { generalBotsOperations } from "../adapters/rest/generalbots/schema";
 import { createManagementApi } from "../adapters/rest/management";
+import { managementOperations } from "../adapters/rest/management/openapi";
+import { createTwilioChannel } from "../adapters/twilio";
+import { createWsChannel } from "../adapters/ws";
 import { startAskWorker } from "../workers/ask";
+import { startDeliverWorker, startOutbox } from "../workers/deliver";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { createApp } from "./http/app";
+import { createApiDocs, openApiDocument } from "./http/openapi";
 import { createRuntime, type Runtime } from "./runtime";
 
 // The composition root: the one file of src/ that imports adapters and workers, to plug them in.
@@ -24,12 +38,38 @@ export async function startHub(config: Config): Promise<RunningHub> {
   const applied = await rt.db.migrate();
   if (applied.length) rt.logger.info({ applied }, "migrations applied");
   await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
+  // WhatsApp and SMS, once the Twilio account is configured: replies to its users go to the deliver queue.
+  const twilio =
+    config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL
+      ? createTwilioChannel({
+          hub: rt.hub,
+          keys: rt.keys,
+          deliverQueue: rt.deliverQueue,
+          accountSid: config.TWILIO_ACCOUNT_SID,
+          authToken: config.TWILIO_AUTH_TOKEN,
+          publicUrl: config.PUBLIC_URL,
+          apiBaseUrl: config.TWILIO_API_BASE_URL,
+        })
+      : null;
+  if (twilio) rt.turns.onReply = twilio.onReply;
 
   let server: Server | null = null;
   let worker: Worker | null = null;
   let sweeper: { stop(): void } | null = null;
+  let deliverer: Worker | null = null;
+  let outbox: { stop(): void } | null = null;
+  let sockets: { close(): Promise<void> } | null = null;
   if (config.ROLE !== "worker") {
     await rt.bus.listen();
+    const ws = createWsChannel({
+      hub: rt.hub,
+      keys: rt.keys,
+      bus: rt.bus,
+      allowedOrigins: config.WS_ALLOWED_ORIGINS,
+      maxFrameBytes: config.WS_MAX_FRAME_BYTES,
+      heartbeatMs: config.WS_HEARTBEAT_MS,
+      anonymousTtlMs: config.WS_ANONYMOUS_TTL_MS,
+    });
     const app = createApp(rt, [
       createAskChannel({
         hub: rt.hub,
@@ -39,8 +79,17 @@ export async function startHub(config: Config): Promise<RunningHub> {
         maxWaiting: config.MAX_WAITING_ASKS,
       }),
       createManagementApi({ prisma: rt.db.prisma, keys: rt.keys, knowledge: rt.knowledge, logger: rt.logger }),
+      createGeneralBotsApi({ hub: rt.hub, keys: rt.keys }),
+      createBotujApi({ prisma: rt.db.prisma, keys: rt.keys, logger: rt.logger }),
+      createConversationServiceApi({ hub: rt.hub, keys: rt.keys, bus: rt.bus, streamTimeoutMs: config.ASK_TIMEOUT_MS }),
+      createApiDocs(apiDocument()),
+      ws.router,
+      ...(twilio?.routers ?? []),
+      // The chat widget and the demo page at / that embeds it.
+      Router().use(express.static(path.join(__dirname, "../public"))),
     ]);
     server = createServer(app);
+    sockets = ws.attach(server);
     await new Promise<void>((resolve) => server?.listen(config.PORT, config.HOST, resolve));
   }
   if (config.ROLE !== "gateway") {
@@ -54,6 +103,16 @@ export async function startHub(config: Config): Promise<RunningHub> {
       intervalMs: config.SWEEP_INTERVAL_MS,
       afterMs: config.SWEEP_AFTER_MS,
     });
+    if (twilio) {
+      const deliverDeps = { prisma: rt.db.prisma, sender: twilio.sender, logger: rt.logger };
+      deliverer = startDeliverWorker(deliverDeps, {
+        connection: rt.connect(),
+        prefix: config.QUEUE_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        lockMs: config.JOB_LOCK_MS,
+      });
+      outbox = startOutbox(deliverDeps, rt.deliverQueue, { intervalMs: config.SWEEP_INTERVAL_MS, afterMs: config.SWEEP_AFTER_MS });
+    }
   }
   const port = server ? (server.address() as AddressInfo).port : null;
   const url = port === null ? null : `http://127.0.0.1:${port}`;
@@ -66,13 +125,36 @@ export async function startHub(config: Config): Promise<RunningHub> {
     // its job's lock lapses and another worker takes it), then close connections.
     async stop() {
       sweeper?.stop();
-      const closing = [server && new Promise<void>((resolve) => server?.close(() => resolve())), worker?.close()];
+      outbox?.stop();
+      // Sockets first: their clients reconnect to another gateway and resume there.
+      await sockets?.close();
+      const closing = [server && new Promise<void>((resolve) => server?.close(() => resolve())), worker?.close(), deliverer?.close()];
       server?.closeIdleConnections();
       await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref())]);
       server?.closeAllConnections();
       await rt.close();
     },
   };
+}
+
+/** The OpenAPI document of every REST API, from the zod schemas their handlers parse with. */
+function apiDocument() {
+  return openApiDocument(
+    {
+      title: "AI hub",
+      version: "0.1.0",
+      description:
+        "The hub's REST APIs: the AI Hub ask API, the management API, and the conversation APIs of General Bots, botuj and the Conversation Service, all over one store.",
+    },
+    [
+      ...askOperations,
+      ...generalBotsOperations("/api/conversations"),
+      ...generalBotsOperations("/conversations", true),
+      ...botujOperations,
+      ...conversationServiceOperations,
+      ...managementOperations,
+    ],
+  );
 }
 
 async function main() {

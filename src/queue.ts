@@ -34,32 +34,59 @@ export async function enqueueTurn(queue: Queue<AskJob>, job: AskJob): Promise<vo
 }
 
 /**
- * The ask queue's backlog as last read. Reads happen at most every `everyMs`, in the background, so that
- * accept() pays no Redis round trip for it; a burst can overshoot the limit by what arrives in that time.
+ * The ask queue's backlog, read from Redis at most every `everyMs`: accepts arriving while a read is under
+ * way share it, so under load accept() pays a Redis round trip for it only twice a second or so. A burst
+ * can overshoot the limit by what arrives within one interval.
  */
 export class Backlog {
   private count = 0;
   private readAt = 0;
-  private reading = false;
+  private reading: Promise<number> | null = null;
   constructor(
     private readonly queue: Queue,
     private readonly everyMs = 500,
   ) {}
 
-  current(): number {
-    if (!this.reading && Date.now() - this.readAt > this.everyMs) {
-      this.reading = true;
-      this.queue
-        .getWaitingCount()
-        .then((n) => {
-          this.count = n;
-        })
-        .catch(() => {})
-        .finally(() => {
-          this.reading = false;
-          this.readAt = Date.now();
-        });
-    }
-    return this.count;
+  async current(): Promise<number> {
+    if (Date.now() - this.readAt <= this.everyMs) return this.count;
+    this.reading ??= this.queue
+      .getWaitingCount()
+      .then((n) => {
+        this.count = n;
+        this.readAt = Date.now();
+        return n;
+      })
+      // Redis away: accept() finds out when it enqueues, and keeps the message pending for the sweeper.
+      .catch(() => this.count)
+      .finally(() => {
+        this.reading = null;
+      });
+    return this.reading;
   }
+}
+
+/** A reply to send through an API channel (Twilio); the job id is the reply's id. */
+export interface DeliverJob {
+  messageId: string;
+}
+
+export const DELIVER_ATTEMPTS = 10;
+
+export function createDeliverQueue(connection: Redis, prefix: string): Queue<DeliverJob> {
+  return new Queue<DeliverJob>(DELIVER_QUEUE, {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: {
+      attempts: DELIVER_ATTEMPTS,
+      // Computed by the deliver worker: exponential, or what the provider's Retry-After asks for.
+      backoff: { type: "provider" },
+      removeOnComplete: { age: 24 * 3600, count: 50_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+}
+
+/** Hands a reply to the deliver queue; adding it twice is a no-op, and the worker skips parts already sent. */
+export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string): Promise<void> {
+  await queue.add("reply", { messageId }, { jobId: messageId });
 }

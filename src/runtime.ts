@@ -9,7 +9,7 @@ import { type Database, openDatabase } from "./db/database";
 import type { HubDeps } from "./hub";
 import { KnowledgeIndex } from "./knowledge/index";
 import { createLogger, type Logger } from "./logger";
-import { type AskJob, Backlog, createAskQueue } from "./queue";
+import { type AskJob, Backlog, createAskQueue, createDeliverQueue, type DeliverJob } from "./queue";
 import { RateLimiter } from "./ratelimit";
 import type { TurnDeps } from "./turns";
 
@@ -21,6 +21,8 @@ export interface Runtime {
   /** Commands that must fail fast when Redis is away (accept, rate limits, publish), not queue up. */
   redis: Redis;
   askQueue: Queue<AskJob>;
+  /** Replies to send through an API channel (Twilio). */
+  deliverQueue: Queue<DeliverJob>;
   /** Every queue of the hub, for /metrics and the dashboard. */
   queues: Queue[];
   bus: ReplyBus;
@@ -52,6 +54,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   opened.push(redis);
 
   const askQueue = createAskQueue(redis, config.QUEUE_PREFIX);
+  const deliverQueue = createDeliverQueue(redis, config.QUEUE_PREFIX);
   const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
   const knowledge = new KnowledgeIndex(db.prisma);
   const hub: HubDeps = {
@@ -91,7 +94,8 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     db,
     redis,
     askQueue,
-    queues: [askQueue],
+    deliverQueue,
+    queues: [askQueue, deliverQueue],
     bus,
     keys: new KeyRing(db.prisma),
     hub,
@@ -100,6 +104,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     connect,
     async close() {
       await askQueue.close().catch(() => {});
+      await deliverQueue.close().catch(() => {});
       for (const conn of opened) conn.disconnect();
       await db.close();
     },

@@ -1,3 +1,4 @@
+import WebSocket from "ws";
 import { createApiKey } from "../../src/auth/keys";
 import { type FakeOpenAI, startFakeOpenAI } from "../fakes/openai-server";
 import { startTestHub, type TestHub } from "../support/hub";
@@ -47,6 +48,20 @@ describe("operations: /metrics and the queue dashboard", () => {
     expect(delta('hub_assistant_errors_total{provider="openai"}')).toBe(1);
     expect(sample(after, 'hub_queue_jobs{queue="ask",state="waiting"}')).toBe(0);
     expect(after).toContain("process_resident_memory_bytes");
+  });
+
+  it("counts open WebSocket connections", async () => {
+    const before = sample(await scrape(), "hub_websocket_connections");
+    const ws = new WebSocket(`${hub.url.replace("http", "ws")}/ws`);
+    await new Promise((resolve, reject) => {
+      ws.once("message", resolve);
+      ws.once("error", reject);
+    });
+    expect(sample(await scrape(), "hub_websocket_connections")).toBe(before + 1);
+    ws.close();
+    await new Promise((resolve) => ws.once("close", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sample(await scrape(), "hub_websocket_connections")).toBe(before);
   });
 
   it("opens the dashboard only for a key of the default org, by Bearer or Basic auth", async () => {
