@@ -28,7 +28,8 @@ const schema = z.object({
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).
   ASK_TIMEOUT_MS: ms.default(120_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
-  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(16),
+  // Turns mostly wait on the assistant (seconds for an LLM), so one process runs many at once.
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(64),
   // A worker that dies mid-turn holds its job this long before another worker takes it over.
   JOB_LOCK_MS: ms.default(30_000),
   SWEEP_INTERVAL_MS: ms.default(5_000),
