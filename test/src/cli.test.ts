@@ -1,26 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { runCli } from "../../src/cli";
 import { openPGlite } from "../../src/db/database";
+import { cliOnTemporaryData } from "../support/cli";
 
 describe("npm run cli", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "hub-cli-"));
-  const saved = { ...process.env };
-  beforeAll(() => {
-    process.env.DATA_DIR = dir;
-    delete process.env.DATABASE_URL;
-  });
-  afterAll(() => {
-    process.env = saved;
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const run = async (...args: string[]) => {
-    const lines: string[] = [];
-    await runCli(args, (l) => lines.push(l));
-    return lines.join("\n");
-  };
+  const { dir, run } = cliOnTemporaryData("hub-cli-");
 
   it("creates an org with a key, a folder, imports files into it, and an assistant using it", async () => {
     const org = JSON.parse(await run("org", "create", "Acme"));

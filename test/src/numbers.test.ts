@@ -1,26 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { runCli } from "../../src/cli";
 import { normalizeNumber } from "../../src/numbers";
+import { cliOnTemporaryData } from "../support/cli";
 
 describe("binding Twilio numbers to assistants from the CLI", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "hub-numbers-"));
-  const saved = { ...process.env };
-  beforeAll(() => {
-    process.env.DATA_DIR = dir;
-    delete process.env.DATABASE_URL;
-  });
-  afterAll(() => {
-    process.env = saved;
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const run = async (...args: string[]) => {
-    const lines: string[] = [];
-    await runCli(args, (l) => lines.push(l));
-    return lines.join("\n");
-  };
+  const { run } = cliOnTemporaryData("hub-numbers-");
 
   it("binds, lists, rebinds and unbinds a number, refusing bad numbers and unknown assistants", async () => {
     await run("assistant", "create", "--name", "sales");

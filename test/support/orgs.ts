@@ -27,17 +27,6 @@ export async function freshKey(hub: TestHub, orgId: string): Promise<TestHub["ap
   return (path, init = {}) => hub.api(path, { ...init, headers: { authorization: `Bearer ${secret}`, ...init.headers } });
 }
 
-/** Polls until `check` returns a value (not undefined/false), or fails after `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Rate limits count in one-minute windows: a test that fills one starts well inside a window. */
 export async function clearOfMinuteBoundary(): Promise<void> {
   const second = new Date().getSeconds();

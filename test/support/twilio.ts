@@ -52,16 +52,3 @@ export async function postWebhook(
   });
   return { status: res.status, body: await res.text(), contentType: res.headers.get("content-type") };
 }
-
-/** Polls until `check` returns something truthy, or fails after `ms`. */
-type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
-
-export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000): Promise<Truthy<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms}ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

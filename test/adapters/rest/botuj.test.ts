@@ -1,6 +1,7 @@
 import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
-import { createTestOrg, eventually, type TestOrg } from "../../support/orgs";
+import { createTestOrg, type TestOrg } from "../../support/orgs";
+import { waitFor } from "../../support/processes";
 
 const PATH = "/v1/api/conversations";
 
@@ -101,7 +102,7 @@ describe.each(DB_KINDS)("botuj GET /v1/api/conversations (%s)", (kind) => {
     const a = await createTestOrg(hub, "botuj-a");
     const b = await createTestOrg(hub, "botuj-b");
     await a.api("/api/conversations/start", { body: { bot_id: "default", initial_message: "a's secret" } });
-    await eventually(async () => (await a.api(PATH)).body[0]?.count === 2);
+    await waitFor(async () => (await a.api(PATH)).body[0]?.count === 2);
     expect((await b.api(PATH)).body).toEqual([]);
     expect((await b.api(PATH)).headers.get("x-total-count")).toBe("0");
   });

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
-import { clearOfMinuteBoundary, createTestOrg, eventually, freshKey, type TestOrg } from "../../support/orgs";
+import { clearOfMinuteBoundary, createTestOrg, freshKey, type TestOrg } from "../../support/orgs";
+import { waitFor } from "../../support/processes";
 
 const UNKNOWN = "6f1c1e1e-0000-4000-8000-000000000000";
 
@@ -33,7 +34,7 @@ describe.each(DB_KINDS)("General Bots conversations API (%s)", (kind) => {
 
   const history = async (id: string, query = "") => (await hub.api(`/api/conversations/${encodeURIComponent(id)}/history${query}`)).body;
   const replied = (id: string, n: number) =>
-    eventually(async () => {
+    waitFor(async () => {
       const h = await history(id);
       return h.messages.filter((m: { sender: string }) => m.sender === "bot").length >= n && h;
     });
@@ -164,7 +165,7 @@ describe.each(DB_KINDS)("General Bots conversations API (%s)", (kind) => {
       ]) {
         const res = await org.api("/api/conversations/start", { body: { bot_id: bot, initial_message: `hello ${name}` } });
         ids[name] = res.body.conversation_id;
-        await eventually(async () => (await prisma.message.count({ where: { conversationId: ids[name], role: "assistant" } })) === 1);
+        await waitFor(async () => (await prisma.message.count({ where: { conversationId: ids[name], role: "assistant" } })) === 1);
       }
       await org.api(`/api/conversations/${ids.s3}`, { method: "PATCH", body: { status: "archived" } });
     });
@@ -248,7 +249,7 @@ describe.each(DB_KINDS)("General Bots conversations API (%s)", (kind) => {
     expect(start.status).toBe(201);
     const id = start.body.conversation_id;
     expect((await hub.api(`/conversations/${id}/messages`, { body: { content: "again" } })).status).toBe(201);
-    const h = await eventually(async () => {
+    const h = await waitFor(async () => {
       const body = (await hub.api(`/conversations/${id}/history`)).body;
       return body.messages.length === 4 && body;
     });

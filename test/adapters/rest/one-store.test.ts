@@ -1,6 +1,6 @@
 import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
-import { eventually } from "../../support/orgs";
+import { waitFor } from "../../support/processes";
 
 // One conversation, written and read through every API: they are views of one store and one pipeline.
 
@@ -51,7 +51,7 @@ describe.each(DB_KINDS)("the conversation APIs share one store (%s)", (kind) => 
     // The ask API names the conversation by its channel id, which for a conversation started here is its id.
     await hub.api("/api/ai-hub/assistant/ask", { body: { message: { content: "four" }, id, assistantId: "default" } });
 
-    const history = await eventually(async () => {
+    const history = await waitFor(async () => {
       const body = (await hub.api(`/api/conversations/${id}/history`)).body;
       return body.messages.length === 8 && body;
     });

@@ -3,7 +3,8 @@ import { type FakeOpenAI, startFakeOpenAI } from "../../fakes/openai-server";
 import { type FakeTwilio, startFakeTwilio } from "../../fakes/twilio-server";
 import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
-import { eventually, postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
+import { waitFor } from "../../support/processes";
+import { postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
 
 const HUB_NUMBER = "+14155238886";
 const settle = (ms = 700) => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +47,7 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     const user = newUser();
     twilio.failNext(1);
     await ask(user, "retry me");
-    await eventually(() => sendsTo(user).length);
+    await waitFor(() => sendsTo(user).length);
     await settle();
     expect(attemptsFor("Echo: retry me").map((a) => a.status)).toEqual([500, 201]);
     expect(sendsTo(user)).toHaveLength(1);
@@ -58,7 +59,7 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     const user = newUser();
     twilio.throttleNext(2);
     await ask(user, "slow down");
-    await eventually(() => sendsTo(user).length, 8000);
+    await waitFor(() => sendsTo(user).length, 8000);
     const [throttled, accepted] = attemptsFor("Echo: slow down");
     expect(throttled.status).toBe(429);
     expect(accepted.receivedAt - throttled.receivedAt).toBeGreaterThanOrEqual(1900);
@@ -69,7 +70,7 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     const user = newUser();
     twilio.refuse(`whatsapp:${user}`, 63016, "Failed to send freeform message because you are outside the allowed window.");
     await ask(user, "too late");
-    const reply = await eventually(async () => {
+    const reply = await waitFor(async () => {
       const r = await replyTo(user);
       return r?.status === "failed" && r;
     });
@@ -87,13 +88,13 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     twilio.failNext(1, 1);
     try {
       await ask(user, "tell me everything");
-      const sends = await eventually(() => sendsTo(user).length === 3 && sendsTo(user), 8000);
+      const sends = await waitFor(() => sendsTo(user).length === 3 && sendsTo(user), 8000);
       expect(sends.every((s) => s.body.length <= 1600 && s.body.endsWith("boats."))).toBe(true);
       expect(sends.map((s) => s.body).join(" ")).toBe(long);
       // Part 2 failed once: the retried job sent it and then part 3, and did not send part 1 again.
       expect(sends.map((s) => attemptsFor(s.body).map((a) => a.status))).toEqual([[201], [500, 201], [201]]);
       // The fake has the third part a moment before the worker records its SID.
-      const reply = await eventually(async () => {
+      const reply = await waitFor(async () => {
         const r = await replyTo(user);
         return r?.outboundParts.every((p) => p.providerId) && r;
       });
@@ -106,9 +107,9 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
   it("records status callbacks on the reply, never moving it back when they arrive out of order", async () => {
     const user = newUser();
     await ask(user, "track me");
-    const [send] = await eventually(() => sendsTo(user).length && sendsTo(user));
+    const [send] = await waitFor(() => sendsTo(user).length && sendsTo(user));
     const status = async () => (await replyTo(user))!.status;
-    await eventually(async () => (await status()) === "queued");
+    await waitFor(async () => (await status()) === "queued");
     const base = { MessageSid: send.sid, AccountSid: twilio.accountSid, From: send.from, To: send.to };
     expect((await callback(send.statusCallback!, { ...base, MessageStatus: "sent" })).status).toBe(204);
     expect(await status()).toBe("sent");
@@ -123,8 +124,8 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
   it("does not send a part again when its callback recorded the SID the process died before storing", async () => {
     const user = newUser();
     await ask(user, "exactly once");
-    const [send] = await eventually(() => sendsTo(user).length && sendsTo(user));
-    const reply = await eventually(async () => {
+    const [send] = await waitFor(() => sendsTo(user).length && sendsTo(user));
+    const reply = await waitFor(async () => {
       const r = await replyTo(user);
       return r?.outboundParts[0]?.providerId && r;
     });
@@ -132,7 +133,7 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     await prisma().outboundPart.update({ where: { id: reply.outboundParts[0].id }, data: { providerId: null, status: "pending" } });
     await callback(send.statusCallback!, { MessageSid: send.sid, MessageStatus: "sent", To: send.to, From: send.from });
     expect((await replyTo(user))!.outboundParts[0]).toMatchObject({ providerId: send.sid, status: "sent" });
-    await eventually(async () => (await hub.runtime.deliverQueue.getJobState(reply.id)) === "completed");
+    await waitFor(async () => (await hub.runtime.deliverQueue.getJobState(reply.id)) === "completed");
     await (await hub.runtime.deliverQueue.getJob(reply.id))?.remove();
     await enqueueDelivery(hub.runtime.deliverQueue, reply.id);
     await settle();
@@ -146,11 +147,11 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     hub.runtime.turns.onReply = async () => {};
     try {
       await ask(user, "lost handoff");
-      await eventually(() => replyTo(user));
+      await waitFor(() => replyTo(user));
     } finally {
       hub.runtime.turns.onReply = onReply;
     }
-    const [send] = await eventually(() => sendsTo(user).length && sendsTo(user), 5000);
+    const [send] = await waitFor(() => sendsTo(user).length && sendsTo(user), 5000);
     expect(send.body).toBe("Echo: lost handoff");
     await settle(1000);
     expect(sendsTo(user)).toHaveLength(1);

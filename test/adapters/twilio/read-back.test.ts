@@ -1,6 +1,7 @@
 import { type FakeTwilio, startFakeTwilio } from "../../fakes/twilio-server";
 import { startTestHub, type TestHub } from "../../support/hub";
-import { eventually, postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
+import { waitFor } from "../../support/processes";
+import { postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
 
 // A conversation held on WhatsApp is one conversation of the store: every API reads it back.
 
@@ -19,7 +20,7 @@ describe("a WhatsApp conversation read back through every API", () => {
   it("shows the user's message and the reply sent through Twilio in General Bots, botuj, the Conversation Service and the ask API", async () => {
     const params = whatsapp("+351912345678", "+14155238886", "What are your opening hours?");
     expect((await postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", params)).status).toBe(200);
-    const sent = await eventually(() => twilio.sends.find((s) => s.to === "whatsapp:+351912345678"));
+    const sent = await waitFor(() => twilio.sends.find((s) => s.to === "whatsapp:+351912345678"));
     const key = "whatsapp_+351912345678";
 
     const history = (await hub.api(`/api/conversations/${encodeURIComponent(key)}/history`)).body;

@@ -2,7 +2,8 @@ import { type FakeOpenAI, startFakeOpenAI } from "../../fakes/openai-server";
 import { type FakeTwilio, startFakeTwilio } from "../../fakes/twilio-server";
 import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
-import { eventually, messageSid, PUBLIC_URL, postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
+import { waitFor } from "../../support/processes";
+import { messageSid, PUBLIC_URL, postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
 
 const HUB_NUMBER = "+14155238886";
 
@@ -40,20 +41,20 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     expect(res.body).toMatch(/<Response\/>/);
     expect(Date.now() - started).toBeLessThan(300);
 
-    const [send] = await eventually(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
+    const [send] = await waitFor(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
     expect(send).toMatchObject({ from: `whatsapp:${HUB_NUMBER}`, to: `whatsapp:${user}`, body: "Echo: Hello there" });
     expect(send.statusCallback).toMatch(new RegExp(`^${PUBLIC_URL}/webhooks/twilio/status\\?part=`));
 
     const conversation = await hub.runtime.db.prisma.conversation.findFirstOrThrow({ where: { externalId: `whatsapp_${user}` } });
     expect(conversation).toMatchObject({ channel: "whatsapp", orgId: hub.orgId, userId: user });
-    const reply = await eventually(async () => (await messagesOf(`whatsapp_${user}`)).find((m) => m.providerId));
+    const reply = await waitFor(async () => (await messagesOf(`whatsapp_${user}`)).find((m) => m.providerId));
     expect(reply).toMatchObject({ role: "assistant", status: "queued", providerId: send.sid });
   });
 
   it("answers a plain SMS by SMS", async () => {
     const user = newUser();
     await post({ MessageSid: messageSid(), From: user, To: HUB_NUMBER, Body: "Plain text", NumMedia: "0" });
-    const [send] = await eventually(() => sendsTo(user).length && sendsTo(user));
+    const [send] = await waitFor(() => sendsTo(user).length && sendsTo(user));
     expect(send).toMatchObject({ from: HUB_NUMBER, to: user, body: "Echo: Plain text" });
     expect(await messagesOf(`sms_${user}`)).toHaveLength(2);
   });
@@ -75,7 +76,7 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     const params = whatsapp(user, HUB_NUMBER, "Only once");
     const results = await Promise.all([post(params), post(params)]);
     expect(results.map((r) => r.status)).toEqual([200, 200]);
-    await eventually(() => sendsTo(`whatsapp:${user}`).length);
+    await waitFor(() => sendsTo(`whatsapp:${user}`).length);
     expect((await post(params)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));
     expect(sendsTo(`whatsapp:${user}`)).toHaveLength(1);
@@ -88,7 +89,7 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     const from = openai.requests.length;
     await post(whatsapp(user, HUB_NUMBER, "first"));
     await post(whatsapp(user, HUB_NUMBER, "second"));
-    const sends = await eventually(() => sendsTo(`whatsapp:${user}`).length === 2 && sendsTo(`whatsapp:${user}`));
+    const sends = await waitFor(() => sendsTo(`whatsapp:${user}`).length === 2 && sendsTo(`whatsapp:${user}`));
     expect(sends.map((s) => s.body)).toEqual(["Echo: first", "Echo: second"]);
     const calls = openai.requests.slice(from).map((r) => r.body.messages.filter((m) => m.role !== "system").map((m) => m.content));
     // History is in order of acceptance: "second" was accepted before the reply to "first" existed.
@@ -99,7 +100,7 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     const user = newUser();
     const media = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME0";
     await post(whatsapp(user, HUB_NUMBER, "", { NumMedia: "1", MediaUrl0: media, MediaContentType0: "image/jpeg" }));
-    const [send] = await eventually(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
+    const [send] = await waitFor(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
     expect(send.body).toBe("Echo: [image/jpeg]");
     const [turn] = await messagesOf(`whatsapp_${user}`);
     expect(turn.attachments).toEqual([{ url: media, contentType: "image/jpeg" }]);
@@ -134,7 +135,7 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     const [a, b] = [newUser(), newUser()];
     await post(whatsapp(a, HUB_NUMBER, "to the default"));
     await post(whatsapp(b, bound, "to sales"));
-    await eventually(() => sendsTo(`whatsapp:${a}`).length && sendsTo(`whatsapp:${b}`).length);
+    await waitFor(() => sendsTo(`whatsapp:${a}`).length && sendsTo(`whatsapp:${b}`).length);
     expect(sendsTo(`whatsapp:${b}`)[0].from).toBe(`whatsapp:${bound}`);
     const system = (text: string) =>
       openai.requests.find((r) => r.body.messages.some((m) => m.content === text))!.body.messages.find((m) => m.role === "system")!.content;
