@@ -69,6 +69,11 @@ const schema = z.object({
     .optional(),
   // Unset: Twilio's own API. Set: the hub sends there instead (a test double, a regional proxy).
   TWILIO_API_BASE_URL: z.url().optional(),
+  // A reply Twilio cannot take yet (down, 5xx, 429, unreachable) is tried again, at most this long apart,
+  // until this long after it was written; then it is marked failed. A day rides out a long Twilio outage, and
+  // past it a WhatsApp reply falls outside the 24-hour window unless the user wrote again.
+  DELIVER_MAX_BACKOFF_MS: ms.default(5 * 60_000),
+  DELIVER_RETRY_FOR_MS: ms.default(24 * 3600_000),
 });
 
 export type Config = z.infer<typeof schema>;

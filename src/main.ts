@@ -110,6 +110,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
         prefix: config.QUEUE_PREFIX,
         concurrency: config.WORKER_CONCURRENCY,
         lockMs: config.JOB_LOCK_MS,
+        retry: { forMs: config.DELIVER_RETRY_FOR_MS, maxBackoffMs: config.DELIVER_MAX_BACKOFF_MS },
       });
       outbox = startOutbox(deliverDeps, rt.deliverQueue, { intervalMs: config.SWEEP_INTERVAL_MS, afterMs: config.SWEEP_AFTER_MS });
     }

@@ -70,7 +70,9 @@ export interface DeliverJob {
   messageId: string;
 }
 
-export const DELIVER_ATTEMPTS = 10;
+// The deliver worker gives a reply up by time (DELIVER_RETRY_FOR_MS), not by a count: ten tries spanned only
+// minutes of a provider's outage. This bound is never meant to be reached first.
+export const DELIVER_ATTEMPTS = 1_000_000;
 
 export function createDeliverQueue(connection: Redis, prefix: string): Queue<DeliverJob> {
   return new Queue<DeliverJob>(DELIVER_QUEUE, {

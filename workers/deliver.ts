@@ -15,7 +15,9 @@ import { bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery } from "../
 // one after the other, each once the provider accepted the one before.
 //
 // Retries: network errors, 5xx and 429 are retried with exponential backoff, or after the provider's
-// Retry-After; a permanent error is recorded on the part and the reply, and ends the job.
+// Retry-After, until `retry.forMs` after the reply was written (a provider outage lasts as long as it lasts;
+// a count of tries would give up after minutes); then, or on a permanent error, the error is recorded on the
+// part and the reply, and ends the job.
 
 export interface DeliverDeps {
   prisma: Db;
@@ -23,20 +25,29 @@ export interface DeliverDeps {
   logger: Logger;
 }
 
-const WAIT_FOR_EARLIER_MS = 200;
-// An earlier reply still unsent after this long is not waited for any more (its delivery is stuck or lost).
-const ORDER_WINDOW_MS = 10 * 60_000;
-const MAX_BACKOFF_MS = 5 * 60_000;
+/** How a send that failed for now is tried again. */
+export interface DeliverRetry {
+  /** A reply is tried until this long after it was written; then it is marked failed. */
+  forMs: number;
+  /** The longest wait between two tries, unless the provider's Retry-After asks for longer. */
+  maxBackoffMs: number;
+}
 
-export function createDeliverProcessor(deps: DeliverDeps) {
+const WAIT_FOR_EARLIER_MS = 200;
+// An earlier reply neither written nor tried for this long is not waited for any more (its delivery is stuck
+// or lost). One still being retried is tried at least every maxBackoffMs (a Retry-After aside): waited for.
+const ORDER_WINDOW_MS = 10 * 60_000;
+
+export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
   const { prisma, sender } = deps;
+  const orderWindowMs = Math.max(ORDER_WINDOW_MS, 2 * retry.maxBackoffMs);
   return async (job: Job<DeliverJob>, token?: string): Promise<void> => {
     const reply = await prisma.message.findUnique({
       where: { id: job.data.messageId },
       include: { inReplyTo: true, conversation: { select: { channel: true } } },
     });
     if (!reply?.inReplyTo) return;
-    if (await earlierOnItsWay(prisma, reply)) {
+    if (await earlierOnItsWay(prisma, reply, orderWindowMs)) {
       await job.moveToDelayed(Date.now() + WAIT_FOR_EARLIER_MS, token);
       throw new DelayedError();
     }
@@ -53,7 +64,8 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         metrics.deliveries.inc({ channel, outcome: "sent" });
       } catch (err) {
         const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, false);
-        const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const outOfTime = Date.now() - reply.createdAt.getTime() >= retry.forMs;
+        const last = outOfTime || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         deps.logger.warn({ reply: reply.id, part: part.position, err: e.message, permanent: e.permanent }, "send failed");
         metrics.deliveries.inc({ channel, outcome: e.permanent || last ? "failed" : "retried" });
         if (e.permanent || last) {
@@ -67,18 +79,25 @@ export function createDeliverProcessor(deps: DeliverDeps) {
   };
 }
 
-async function earlierOnItsWay(prisma: Db, reply: { conversationId: string; seq: bigint }): Promise<boolean> {
+async function earlierOnItsWay(prisma: Db, reply: { conversationId: string; seq: bigint }, windowMs: number): Promise<boolean> {
+  const since = new Date(Date.now() - windowMs);
   const earlier = await prisma.message.findFirst({
     where: {
       conversationId: reply.conversationId,
       role: "assistant",
       inReplyToId: { not: null },
       seq: { lt: reply.seq },
-      createdAt: { gt: new Date(Date.now() - ORDER_WINDOW_MS) },
-      // Not yet split into parts, or some parts still to send and none refused for good.
+      // Not yet split into parts, or some parts still to send and none refused for good; written lately, or
+      // tried lately (a reply retried through a long outage is still on its way).
       OR: [
-        { outboundParts: { none: {} } },
-        { AND: [{ outboundParts: { some: { providerId: null, status: "pending" } } }, { outboundParts: { none: { status: "failed" } } }] },
+        { createdAt: { gt: since }, outboundParts: { none: {} } },
+        {
+          AND: [
+            { outboundParts: { some: { providerId: null, status: "pending" } } },
+            { outboundParts: { none: { status: "failed" } } },
+            { OR: [{ createdAt: { gt: since } }, { outboundParts: { some: { attemptedAt: { gt: since } } } }] },
+          ],
+        },
       ],
     },
     select: { id: true },
@@ -86,28 +105,31 @@ async function earlierOnItsWay(prisma: Db, reply: { conversationId: string; seq:
   return earlier !== null;
 }
 
-/** Exponential from one second with jitter, or the provider's Retry-After when it gave one. */
-export function deliverBackoff(attemptsMade: number, _type?: string, err?: Error): number {
-  if (err instanceof DeliveryError && err.retryAfterMs !== undefined) return err.retryAfterMs;
-  const ceiling = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attemptsMade - 1));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
+/** Exponential from one second with jitter up to `maxMs`, or the provider's Retry-After when it gave one. */
+export const deliverBackoff =
+  (maxMs: number) =>
+  (attemptsMade: number, _type?: string, err?: Error): number => {
+    if (err instanceof DeliveryError && err.retryAfterMs !== undefined) return err.retryAfterMs;
+    const ceiling = Math.min(maxMs, 1000 * 2 ** (attemptsMade - 1));
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  };
 
 export interface DeliverWorkerOptions {
   connection: Redis;
   prefix: string;
   concurrency: number;
   lockMs: number;
+  retry: DeliverRetry;
 }
 
 export function startDeliverWorker(deps: DeliverDeps, opts: DeliverWorkerOptions): Worker<DeliverJob> {
-  const worker = new Worker<DeliverJob>(DELIVER_QUEUE, createDeliverProcessor(deps), {
+  const worker = new Worker<DeliverJob>(DELIVER_QUEUE, createDeliverProcessor(deps, opts.retry), {
     connection: opts.connection,
     prefix: bullPrefix(opts.prefix),
     concurrency: opts.concurrency,
     lockDuration: opts.lockMs,
     stalledInterval: Math.max(1000, opts.lockMs / 2),
-    settings: { backoffStrategy: deliverBackoff },
+    settings: { backoffStrategy: deliverBackoff(opts.retry.maxBackoffMs) },
   });
   worker.on("error", (err) => deps.logger.error({ err: err.message }, "deliver worker error"));
   return worker;

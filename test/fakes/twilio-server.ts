@@ -27,10 +27,18 @@ export interface FakeTwilio {
   throttleNext(retryAfterSeconds: number): void;
   /** Every create to `to` is refused with 400 and this Twilio error code, as an invalid number is. */
   refuse(to: string, code: number, message: string): void;
+  /**
+   * Twilio down until up(): "503", every create answers 503 Service Unavailable; "closed", nothing listens on
+   * the port (connections are refused, open ones dropped).
+   */
+  down(how: "503" | "closed"): Promise<void>;
+  /** Back up, on the same port. */
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
 type Plan = { status: 201 } | { status: 500 } | { status: 429; retryAfter: number };
+type Outage = "503" | "closed" | null;
 
 /**
  * A real HTTP server speaking the part of Twilio's REST API the hub uses: POST
@@ -44,6 +52,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   const attempts: FakeTwilio["attempts"] = [];
   const plans: Plan[] = [];
   const refusals = new Map<string, { code: number; message: string }>();
+  let outage: Outage = null;
 
   const server = createServer(async (req, res) => {
     let raw = "";
@@ -57,6 +66,10 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     }
     const form = new URLSearchParams(raw);
     const [to, from, body] = [form.get("To"), form.get("From"), form.get("Body")];
+    if (outage === "503") {
+      attempts.push({ body: body ?? "", status: 503, receivedAt: Date.now() });
+      return twilioError(res, 503, 20503, "Service Unavailable");
+    }
     const plan = plans.shift();
     const refusal = to ? refusals.get(to) : undefined;
     const status = plan && plan.status !== 201 ? plan.status : refusal ? 400 : 201;
@@ -92,7 +105,19 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  const stop = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  };
+  await listen(0);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -106,9 +131,16 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     },
     throttleNext: (retryAfter) => plans.push({ status: 429, retryAfter }),
     refuse: (to, code, message) => refusals.set(to, { code, message }),
+    down: async (how) => {
+      outage = how;
+      if (how === "closed") await stop();
+    },
+    up: async () => {
+      if (outage === "closed") await listen(port);
+      outage = null;
+    },
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      if (outage !== "closed") await stop();
     },
   };
 }
