@@ -8,56 +8,64 @@ export interface TurnOptions {
   folderIds?: string[];
 }
 
+// A messages row under the Prisma model's field names, for raw statements that return messages.
+const MESSAGE_FIELDS = Prisma.sql`id::text, seq, conversation_id::text AS "conversationId", session_id::text AS "sessionId",
+  external_id AS "externalId", role, content, attachments, metadata, status, in_reply_to_id::text AS "inReplyToId", error,
+  tokens_used AS "tokensUsed", processing_ms AS "processingMs", sources, provider_id AS "providerId",
+  turn_options AS "turnOptions", created_at AS "createdAt"`;
+
+type ConversationInput = Pick<InboundMessage, "orgId" | "conversationKey" | "channel" | "userId" | "metadata">;
+
+/** The statement that creates the conversation on first use, or merges new metadata into it. */
+const conversationUpsert = (m: ConversationInput, assistantId: string | null) => Prisma.sql`
+  INSERT INTO conversations (id, org_id, external_id, channel, assistant_id, user_id, metadata, updated_at)
+  VALUES (gen_random_uuid(), ${m.orgId}::uuid, ${m.conversationKey}, ${m.channel}, ${assistantId}::uuid,
+          ${m.userId ?? null}, ${JSON.stringify(m.metadata ?? {})}::jsonb, now())
+  ON CONFLICT (org_id, external_id) DO UPDATE SET
+    metadata = conversations.metadata || EXCLUDED.metadata,
+    assistant_id = COALESCE(EXCLUDED.assistant_id, conversations.assistant_id),
+    last_activity_at = now(), updated_at = now()
+  RETURNING id`;
+
 /** Creates the conversation on first use, or merges new metadata into it; one statement either way. */
-export async function upsertConversation(
-  prisma: Db,
-  m: Pick<InboundMessage, "orgId" | "conversationKey" | "channel" | "userId" | "metadata">,
-  assistantId: string | null,
-): Promise<{ id: string; status: string }> {
-  const rows = await prisma.$queryRaw<{ id: string; status: string }[]>`
-    INSERT INTO conversations (id, org_id, external_id, channel, assistant_id, user_id, metadata, updated_at)
-    VALUES (gen_random_uuid(), ${m.orgId}::uuid, ${m.conversationKey}, ${m.channel}, ${assistantId}::uuid,
-            ${m.userId ?? null}, ${JSON.stringify(m.metadata ?? {})}::jsonb, now())
-    ON CONFLICT (org_id, external_id) DO UPDATE SET
-      metadata = conversations.metadata || EXCLUDED.metadata,
-      assistant_id = COALESCE(EXCLUDED.assistant_id, conversations.assistant_id),
-      last_activity_at = now(), updated_at = now()
-    RETURNING id, status`;
+export async function upsertConversation(prisma: Db, m: ConversationInput, assistantId: string | null): Promise<{ id: string }> {
+  const rows = await prisma.$queryRaw<{ id: string }[]>`${conversationUpsert(m, assistantId)}`;
   return rows[0];
 }
 
-const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002";
+function isUniqueViolation(err: unknown): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  // A raw statement reports the driver's error (P2010) where a model query reports P2002.
+  const cause = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause;
+  return err.code === "P2002" || cause?.kind === "UniqueConstraintViolation";
+}
 
 /**
- * Stores an inbound message once per (conversation, channel message id). Returns the stored row and
- * whether it already existed (a retried webhook or request).
+ * Stores an inbound message once per (conversation, channel message id), creating or touching its
+ * conversation in the same statement. Returns the stored row and whether it already existed (a retried
+ * webhook or request).
  */
 export async function insertInbound(
   prisma: Db,
-  conversationId: string,
   m: InboundMessage,
+  assistantId: string | null,
   options: TurnOptions | null,
-): Promise<{ message: Message; duplicate: boolean }> {
-  const data = {
-    conversationId,
-    sessionId: m.sessionId,
-    externalId: m.externalId,
-    role: m.role,
-    content: m.content,
-    attachments: (m.attachments ?? []) as unknown as Prisma.InputJsonValue,
-    metadata: (m.metadata ?? {}) as Prisma.InputJsonValue,
-    status: m.role === "user" ? "pending" : "context",
-    turnOptions: options ? (options as unknown as Prisma.InputJsonValue) : Prisma.DbNull,
-  };
-  try {
-    return { message: await prisma.message.create({ data }), duplicate: false };
-  } catch (err) {
-    if (!m.externalId || !isUniqueViolation(err)) throw err;
-    const existing = await prisma.message.findUniqueOrThrow({
-      where: { conversationId_externalId: { conversationId, externalId: m.externalId } },
-    });
-    return { message: existing, duplicate: true };
-  }
+): Promise<{ conversationId: string; message: Message; duplicate: boolean }> {
+  const [inserted] = await prisma.$queryRaw<Message[]>`
+    WITH conversation AS (${conversationUpsert(m, assistantId)})
+    INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status, turn_options)
+    SELECT gen_random_uuid(), conversation.id, ${m.sessionId ?? null}::uuid, ${m.externalId ?? null}, ${m.role}, ${m.content},
+           ${JSON.stringify(m.attachments ?? [])}::jsonb, ${JSON.stringify(m.metadata ?? {})}::jsonb,
+           ${m.role === "user" ? "pending" : "context"}, ${options ? JSON.stringify(options) : null}::jsonb
+    FROM conversation
+    ON CONFLICT (conversation_id, external_id) DO NOTHING
+    RETURNING ${MESSAGE_FIELDS}`;
+  if (inserted) return { conversationId: inserted.conversationId, message: inserted, duplicate: false };
+  // Only a message with a channel id can conflict: the one stored the first time is the answer.
+  const existing = await prisma.message.findFirstOrThrow({
+    where: { externalId: m.externalId, conversation: { orgId: m.orgId, externalId: m.conversationKey } },
+  });
+  return { conversationId: existing.conversationId, message: existing, duplicate: true };
 }
 
 export const replyTo = (prisma: Db, messageId: string) => prisma.message.findUnique({ where: { inReplyToId: messageId } });
@@ -82,32 +90,25 @@ export interface ReplyInput {
 }
 
 /**
- * Stores the reply to `turn` and closes the turn, in one transaction. A reply already stored for it (a
- * retried or recovered job) wins: the turn is answered at most once.
+ * Stores the reply to `turn`, closes the turn and marks the conversation active, in one statement: one
+ * round trip, and all or nothing. A reply already stored for it (a retried or recovered job) makes the
+ * insert fail and the whole statement with it: the turn is answered at most once.
  */
 export async function storeReply(prisma: Db, turn: Message, reply: ReplyInput): Promise<{ message: Message; created: boolean }> {
   try {
-    const [message] = await prisma.$transaction([
-      prisma.message.create({
-        data: {
-          conversationId: turn.conversationId,
-          sessionId: turn.sessionId,
-          role: "assistant",
-          content: reply.content,
-          status: "sent",
-          inReplyToId: turn.id,
-          tokensUsed: reply.tokensUsed,
-          processingMs: Date.now() - turn.createdAt.getTime(),
-          sources: reply.sources,
-          error: reply.error,
-        },
-      }),
-      prisma.message.update({
-        where: { id: turn.id },
-        data: { status: reply.error ? "failed" : "answered", error: reply.error ?? null },
-      }),
-      prisma.conversation.update({ where: { id: turn.conversationId }, data: { lastActivityAt: new Date() } }),
-    ]);
+    const [message] = await prisma.$queryRaw<Message[]>`
+      WITH closed AS (
+        UPDATE messages SET status = ${reply.error ? "failed" : "answered"}, error = ${reply.error ?? null}
+        WHERE id = ${turn.id}::uuid
+      ), touched AS (
+        UPDATE conversations SET last_activity_at = now(), updated_at = now() WHERE id = ${turn.conversationId}::uuid
+      )
+      INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
+                            processing_ms, sources, error)
+      VALUES (gen_random_uuid(), ${turn.conversationId}::uuid, ${turn.sessionId}::uuid, 'assistant', ${reply.content},
+              'sent', ${turn.id}::uuid, ${reply.tokensUsed}, ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[],
+              ${reply.error ?? null})
+      RETURNING ${MESSAGE_FIELDS}`;
     return { message, created: true };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;

@@ -1,13 +1,13 @@
 import type { Queue } from "bullmq";
 import { assistantNotFound, findAssistant } from "./assistants/store";
 import type { ReplyBus } from "./bus";
-import { insertInbound, replyTo, type TurnOptions, toWire, upsertConversation } from "./conversations";
+import { insertInbound, replyTo, type TurnOptions, toWire } from "./conversations";
 import type { Db } from "./db/database";
 import { HubError, invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
-import { type AskJob, type Backlog, enqueueTurn } from "./queue";
+import { type AskJob, askJob, type Backlog, enqueueTurn } from "./queue";
 import type { RateLimiter } from "./ratelimit";
 import type { InboundMessage } from "./types";
 
@@ -34,12 +34,17 @@ export interface HubDeps {
   maxBacklog: number;
 }
 
+export interface AcceptHooks {
+  /** Called when a user message is about to be queued: a caller waiting for the reply starts listening here. */
+  beforeQueue?: (accepted: Accepted) => void;
+}
+
 /**
  * The one entry of every channel: validate, authorize, rate-limit, persist idempotently, enqueue. The
  * message is in Postgres before the queue is touched, so a crash or a Redis outage after this point
  * leaves it `pending` for the sweeper, never lost.
  */
-export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted> {
+export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHooks = {}): Promise<Accepted> {
   const { prisma } = deps;
   let assistantId: string | null = null;
   if ("ref" in m.assistant) {
@@ -53,16 +58,16 @@ export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted
     await deps.limiter.take("messages", `${m.orgId}:${m.rateKey ?? m.userId ?? m.conversationKey}`, deps.messagesPerMinute);
   }
 
-  const conversation = await upsertConversation(prisma, m, assistantId);
   const options: TurnOptions | null = m.role === "user" ? { assistant: m.assistant, folderIds: m.folderIds } : null;
-  const { message, duplicate } = await insertInbound(prisma, conversation.id, m, options);
+  const { conversationId, message, duplicate } = await insertInbound(prisma, m, assistantId, options);
   const reply = duplicate ? await replyTo(prisma, message.id) : null;
   if (!duplicate) metrics.inbound.inc({ channel: m.channel });
-  const accepted: Accepted = { conversationId: conversation.id, message, duplicate, reply, queued: false };
+  const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false };
   if (message.status !== "pending") return accepted;
 
+  hooks.beforeQueue?.(accepted);
   try {
-    await enqueueTurn(deps.queue, { messageId: message.id, conversationId: conversation.id });
+    await enqueueTurn(deps.queue, askJob(message));
     accepted.queued = true;
   } catch (err) {
     deps.logger.warn({ turn: message.id, err: (err as Error).message }, "queue unreachable; message kept pending");
@@ -70,7 +75,7 @@ export async function accept(deps: HubDeps, m: InboundMessage): Promise<Accepted
   }
   if (!duplicate) {
     // Other devices of the same user see the message too; losing this event loses nothing stored.
-    deps.bus.publish({ type: "accepted", conversationId: conversation.id, turnId: message.id, message: toWire(message) }).catch(() => {});
+    deps.bus.publish({ type: "accepted", conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
   }
   return accepted;
 }

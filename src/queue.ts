@@ -10,7 +10,15 @@ export const bullPrefix = (prefix: string) => `{${prefix}}`;
 export interface AskJob {
   messageId: string;
   conversationId: string;
+  /** The message's seq, as a string (JSON has no bigint): the worker answers the conversation up to it. */
+  seq: string;
 }
+
+export const askJob = (m: { id: string; conversationId: string; seq: bigint }): AskJob => ({
+  messageId: m.id,
+  conversationId: m.conversationId,
+  seq: m.seq.toString(),
+});
 
 export const ASK_ATTEMPTS = 5;
 

@@ -29,17 +29,16 @@ export interface TurnDeps {
  * stores the reply (at most once, see storeReply) and publishes it. Provider failures end the turn with a
  * fallback reply; any other error is thrown for the job to retry.
  */
-export async function runTurn(deps: TurnDeps, turn: Message): Promise<Message> {
+export async function runTurn(deps: TurnDeps, turn: Message, orgId: string): Promise<Message> {
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
   const options = turn.turnOptions as unknown as TurnOptions;
-  const conversation = await deps.prisma.conversation.findUniqueOrThrow({ where: { id: turn.conversationId } });
   const base = { conversationId: turn.conversationId, turnId: turn.id };
 
   let profile: AssistantProfile;
   try {
     profile =
       "ref" in options.assistant
-        ? await resolveDeployed(deps.prisma, conversation.orgId, options.assistant.ref, deps.defaultProvider)
+        ? await resolveDeployed(deps.prisma, orgId, options.assistant.ref, deps.defaultProvider)
         : previewProfile(options.assistant.preview, deps.defaultProvider);
   } catch (err) {
     if (!(err instanceof HubError)) throw err;
@@ -47,22 +46,24 @@ export async function runTurn(deps: TurnDeps, turn: Message): Promise<Message> {
   }
 
   await deps.bus.publish({ type: "typing", ...base });
-  const folderIds = options.folderIds?.length ? options.folderIds : await defaultFolders(deps.prisma, conversation.orgId, profile);
+  // The message's own folders, else the assistant's, else all of the org's.
+  const folderIds = options.folderIds?.length ? options.folderIds : profile.folderIds.length ? profile.folderIds : undefined;
   const [history, passages] = await Promise.all([
     historyBefore(deps.prisma, turn.conversationId, turn.seq, deps.historyMessages),
-    deps.knowledge.search(folderIds, turn.content),
+    deps.knowledge.search({ orgId, folderIds }, turn.content),
   ]);
   const started = Date.now();
+  const deltas = new DeltaBatcher((content) => deps.bus.publish({ type: "delta", ...base, content }).catch(() => {}));
   let reply: ReplyInput;
   try {
     const provider = deps.providers[profile.provider];
-    const out = await provider.reply({ assistant: profile, history, message: turn.content, passages }, (content) => {
-      deps.bus.publish({ type: "delta", ...base, content }).catch(() => {});
-    });
+    const out = await provider.reply({ assistant: profile, history, message: turn.content, passages }, (content) => deltas.add(content));
+    deltas.flush();
     reply = out;
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
   } catch (err) {
+    deltas.flush();
     if (!(err instanceof ProviderError)) throw err;
     metrics.assistantErrors.inc({ provider: profile.provider });
     log.warn({ provider: profile.provider, err: err.message }, "assistant failed; sending the fallback reply");
@@ -102,8 +103,27 @@ export async function publishReply(deps: TurnDeps, turn: Message, reply: Message
   await deps.onReply?.(reply, turn);
 }
 
-async function defaultFolders(prisma: Db, orgId: string, profile: AssistantProfile): Promise<string[]> {
-  if (profile.folderIds.length) return profile.folderIds;
-  const all = await prisma.folder.findMany({ where: { orgId }, select: { id: true } });
-  return all.map((f) => f.id);
+const DELTA_EVERY_MS = 40;
+
+/**
+ * Joins the pieces a provider streams and publishes them at most every DELTA_EVERY_MS: a reader sees the
+ * reply grow as smoothly as before, and a fast provider's dozens of pieces cost one or two publishes.
+ * The last piece is flushed before the reply is published, so a listener never gets a delta after it.
+ */
+class DeltaBatcher {
+  private pending = "";
+  private timer: NodeJS.Timeout | null = null;
+  constructor(private readonly publish: (content: string) => void) {}
+
+  add(content: string) {
+    this.pending += content;
+    this.timer ??= setTimeout(() => this.flush(), DELTA_EVERY_MS);
+  }
+
+  flush() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending) this.publish(this.pending);
+    this.pending = "";
+  }
 }

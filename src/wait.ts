@@ -8,15 +8,20 @@ export interface WaitOptions {
   onDelta?: (content: string) => void;
   /** Ends the wait early (the client went away). */
   signal?: AbortSignal;
+  /**
+   * Also look in this database, for a reply stored before the wait began. Not needed by a caller that
+   * started waiting before the turn was queued: no reply can come before its listener then.
+   */
+  storedIn?: Db;
 }
 
 export type WaitResult = { reply: WireMessage; failed: boolean } | null;
 
 /**
- * Waits for the reply to one user message: on the bus, and in the database in case it was stored before
- * the listener was in place. Null on timeout or abort; the reply is still stored when it comes.
+ * Waits for the reply to one user message on the bus (and in the database, see storedIn). Null on
+ * timeout or abort; the reply is still stored when it comes.
  */
-export function awaitReply(bus: ReplyBus, prisma: Db, conversationId: string, turnId: string, opts: WaitOptions): Promise<WaitResult> {
+export function awaitReply(bus: ReplyBus, conversationId: string, turnId: string, opts: WaitOptions): Promise<WaitResult> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (result: WaitResult) => {
@@ -35,9 +40,10 @@ export function awaitReply(bus: ReplyBus, prisma: Db, conversationId: string, tu
     const timer = setTimeout(() => finish(null), opts.timeoutMs);
     const abort = () => finish(null);
     opts.signal?.addEventListener("abort", abort);
-    replyTo(prisma, turnId).then(
-      (stored) => stored && finish({ reply: toWire(stored), failed: Boolean(stored.error) }),
-      () => {},
-    );
+    opts.storedIn &&
+      replyTo(opts.storedIn, turnId).then(
+        (stored) => stored && finish({ reply: toWire(stored), failed: Boolean(stored.error) }),
+        () => {},
+      );
   });
 }

@@ -25,34 +25,35 @@ const RETRY_LOCKED_MS = 150;
 export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string, lockMs: number) {
   return async (job: Job<AskJob>, token?: string): Promise<void> => {
     const { prisma } = deps;
-    const turn = await prisma.message.findUnique({ where: { id: job.data.messageId } });
-    if (!turn) return;
-    if (turn.status !== "pending") {
-      const reply = await prisma.message.findUnique({ where: { inReplyToId: turn.id } });
-      if (reply) await publishReply(deps, turn, reply);
-      return;
-    }
-
-    const release = await tryLock(redis, `{${prefix}}:turn-lock:${turn.conversationId}`, lockMs);
+    const { messageId, conversationId } = job.data;
+    const release = await tryLock(redis, `{${prefix}}:turn-lock:${conversationId}`, lockMs);
     if (!release) {
       await job.moveToDelayed(Date.now() + RETRY_LOCKED_MS, token);
       throw new DelayedError();
     }
     try {
+      // One query: the conversation's unanswered messages up to this job's, oldest first, with the org
+      // their assistant belongs to. This job's message is the last of them unless it was answered already.
       const due = await prisma.message.findMany({
-        where: { conversationId: turn.conversationId, status: "pending", role: "user", seq: { lte: turn.seq } },
+        where: { conversationId, status: "pending", role: "user", seq: { lte: BigInt(job.data.seq) } },
         orderBy: { seq: "asc" },
+        include: { conversation: { select: { orgId: true } } },
       });
+      if (due.at(-1)?.id !== messageId) {
+        const turn = await prisma.message.findUnique({ where: { id: messageId }, include: { reply: true } });
+        if (turn?.reply) await publishReply(deps, turn, turn.reply);
+        return;
+      }
       for (const message of due) {
         try {
-          await runTurn(deps, message);
+          await runTurn(deps, message, message.conversation.orgId);
         } catch (err) {
           // The last attempt ends the turn with the fallback reply rather than leave the user waiting.
           // Not when the database is away: the fallback could not be stored either, and the sweeper runs the
           // turn again once the database is back.
-          const last = message.id === turn.id && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+          const last = message.id === messageId && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
           if (!last || isDatabaseUnavailable(err)) throw err;
-          deps.logger.error({ turn: turn.id, err: (err as Error).message }, "turn failed after its last attempt");
+          deps.logger.error({ turn: messageId, err: (err as Error).message }, "turn failed after its last attempt");
           await failTurn(deps, message, (err as Error).message);
         }
       }

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { type Db, isDatabaseUnavailable } from "../src/db/database";
 import type { Logger } from "../src/logger";
-import { type AskJob, enqueueTurn } from "../src/queue";
+import { type AskJob, askJob, enqueueTurn } from "../src/queue";
 import { failTurn, type TurnDeps } from "../src/turns";
 
 // Idempotency: it only adds jobs whose id is the message id (a no-op while the job exists) and ends turns
@@ -30,14 +30,14 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
   for (const message of stale) {
     const state = await queue.getJobState(message.id);
     if (state === "unknown") {
-      await enqueueTurn(queue, { messageId: message.id, conversationId: message.conversationId });
+      await enqueueTurn(queue, askJob(message));
       moved++;
     } else if (state === "failed" || state === "completed") {
       const job = await queue.getJob(message.id);
       if (state === "failed" && job && isDatabaseUnavailable({ message: job.failedReason })) {
         // The database was away for longer than the job's retries: the turn never ran, so run it again.
         await job.remove();
-        await enqueueTurn(queue, { messageId: message.id, conversationId: message.conversationId });
+        await enqueueTurn(queue, askJob(message));
       } else {
         await failTurn(turns, message, `turn job ${state} without a reply`);
       }

@@ -26,27 +26,35 @@ export class KnowledgeIndex {
   }
 
   /**
-   * The passages of these folders that best match the query, best first. Any of the query's words may
-   * match (an OR query, stemmed and with stop words dropped by the 'english' configuration); passages
-   * matching more of them, and closer together, rank higher (ts_rank_cd).
+   * The passages of the org's folders (all of them, or only `folderIds`) that best match the query, best
+   * first. Any of the query's words may match (an OR query, stemmed and with stop words dropped by the
+   * 'english' configuration); passages matching more of them, and closer together, rank higher
+   * (ts_rank_cd).
    */
-  async search(folderIds: string[], query: string, limit = 4): Promise<Passage[]> {
-    const ids = folderIds.filter(isUuid);
+  async search(scope: SearchScope, query: string, limit = 4): Promise<Passage[]> {
+    const ids = scope.folderIds?.filter(isUuid) ?? null;
     const words = queryWords(query);
-    if (!ids.length || !words.length || limit < 1) return [];
+    if (ids?.length === 0 || !words.length || limit < 1) return [];
     // Only letters and digits reach to_tsquery, so the user's text can carry no tsquery operators; and it
     // is a bound parameter, so it carries no SQL either.
     const tsquery = words.join(" | ");
     const rows = await this.prisma.$queryRaw<{ documentId: string; documentTitle: string; content: string; rank: number }[]>`
       SELECT p.document_id::text AS "documentId", d.title AS "documentTitle", p.content, ts_rank_cd(p.tsv, q) AS rank
       FROM passages p
+      JOIN folders f ON f.id = p.folder_id AND f.org_id = ${scope.orgId}::uuid
       JOIN documents d ON d.id = p.document_id
       CROSS JOIN to_tsquery('english', ${tsquery}) AS q
-      WHERE p.folder_id = ANY(${ids}::uuid[]) AND p.tsv @@ q
+      WHERE (${ids === null}::boolean OR p.folder_id = ANY(${ids ?? []}::uuid[])) AND p.tsv @@ q
       ORDER BY rank DESC, d.created_at, p.document_id, p.position
       LIMIT ${Math.floor(limit)}`;
     return rows.map((row) => ({ ...row, rank: Number(row.rank) }));
   }
+}
+
+/** Whose passages a search reads: the org's folders, all of them when `folderIds` is not given. */
+export interface SearchScope {
+  orgId: string;
+  folderIds?: string[];
 }
 
 /** The query's distinct words: lower-case runs of letters and digits, two characters or more. */

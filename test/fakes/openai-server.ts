@@ -40,6 +40,8 @@ export interface FakeOpenAI {
   setUsage(usage: Usage | null): void;
   /** Waits this long before answering each request, like a slow model. */
   setDelay(ms: number): void;
+  /** Streamed replies wait this long between pieces, as a model writing a few words a second does. */
+  setPieceDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
   let reply = (body: ChatCompletionBody) => `Echo: ${[...body.messages].reverse().find((m) => m.role === "user")?.content ?? ""}`;
   let usage: Usage | null = { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 };
   let delayMs = 0;
+  let pieceDelayMs = 0;
 
   const server = createServer(async (req, res) => {
     let raw = "";
@@ -104,10 +107,10 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
         ...(usage ? { usage } : {}),
       });
     }
-    streamReply(res, body, content, plan?.kind === "break");
+    await streamReply(res, body, content, plan?.kind === "break");
   });
 
-  function streamReply(res: ServerResponse, body: ChatCompletionBody, content: string, breakOff: boolean): void {
+  async function streamReply(res: ServerResponse, body: ChatCompletionBody, content: string, breakOff: boolean) {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     const chunk = (choices: object[], extra: object = {}) =>
       `data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", model: body.model, choices, ...extra })}\n\n`;
@@ -119,7 +122,10 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
       res.write(chunk([{ index: 0, delta: { content: pieces[0] ?? "" }, finish_reason: null }]), () => res.socket?.destroy());
       return;
     }
-    for (const piece of pieces) res.write(chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]));
+    for (const piece of pieces) {
+      res.write(chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]));
+      if (pieceDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, pieceDelayMs));
+    }
     res.write(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]));
     // As OpenAI does: usage comes last, in a chunk with no choices, only when asked for.
     if (usage && body.stream_options?.include_usage) res.write(chunk([], { usage }));
@@ -146,6 +152,9 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     },
     setDelay: (ms) => {
       delayMs = ms;
+    },
+    setPieceDelay: (ms) => {
+      pieceDelayMs = ms;
     },
     close: async () => {
       for (const timer of timers) clearTimeout(timer);

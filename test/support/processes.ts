@@ -13,9 +13,9 @@ export interface HubProcess {
 }
 
 /** Runs `npm start`'s entry point in a child process and resolves once it logs that it started. */
-export function spawnHub(env: Record<string, string>): Promise<HubProcess> {
+export function spawnHub(env: Record<string, string>, nodeArgs: string[] = []): Promise<HubProcess> {
   // tsx as a loader, not its CLI: the CLI runs the program in a child process, which a SIGKILL would orphan.
-  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
+  const proc = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "src/main.ts")], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,6 +1,7 @@
 import { type FakeOpenAI, startFakeOpenAI } from "../fakes/openai-server";
 import { DB_KINDS } from "../support/databases";
 import { startTestHub, type TestHub } from "../support/hub";
+import { parseSse } from "../support/sse";
 
 const ASK = "/api/ai-hub/assistant/ask";
 
@@ -20,7 +21,10 @@ describe.each(DB_KINDS)("the turn pipeline with an OpenAI-compatible assistant (
     await hub.stop();
     await fake.close();
   });
-  afterEach(() => fake.setDelay(0));
+  afterEach(() => {
+    fake.setDelay(0);
+    fake.setPieceDelay(0);
+  });
 
   const ask = (conversation: string, content: string, id?: string) =>
     hub.api(ASK, { body: { message: { id, role: "user", content }, id: conversation, assistantId: "default" } });
@@ -71,6 +75,21 @@ describe.each(DB_KINDS)("the turn pipeline with an OpenAI-compatible assistant (
     }
     // One assistant call at a time for a conversation.
     for (let i = 1; i < calls.length; i++) expect(calls[i].receivedAt).toBeGreaterThanOrEqual(calls[i - 1].answeredAt!);
+  });
+
+  it("streams a slowly written reply over SSE as it is written, in deltas that join into the final message", async () => {
+    fake.setPieceDelay(60);
+    const res = await fetch(hub.url + ASK, {
+      method: "POST",
+      headers: { authorization: `Bearer ${hub.key}`, "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ message: { content: "one two three four five six" }, id: `${kind}-slow-stream`, assistantId: "default" }),
+    });
+    const events = parseSse(await res.text());
+    const deltas = events.filter((e) => e.event === "delta").map((e) => e.data.content);
+    expect(deltas.length).toBeGreaterThan(2);
+    expect(events.at(-1)?.event).toBe("message");
+    expect(events.at(-1)?.data.message.content).toBe("Echo: one two three four five six");
+    expect(deltas.join("")).toBe("Echo: one two three four five six");
   });
 
   it("runs different conversations in parallel", async () => {

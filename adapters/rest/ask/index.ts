@@ -9,7 +9,7 @@ import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler } from "../../../src/http/body";
 import { accept, type HubDeps } from "../../../src/hub";
 import type { WireMessage } from "../../../src/types";
-import { awaitReply } from "../../../src/wait";
+import { awaitReply, type WaitResult } from "../../../src/wait";
 import { renderAskError, UNAVAILABLE } from "./errors";
 import { askRequest } from "./schema";
 
@@ -61,19 +61,37 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
   const userId = typeof body.metadata?.user_id === "string" ? body.metadata.user_id : undefined;
 
   const started = Date.now();
-  const accepted = await accept(deps.hub, {
-    orgId,
-    channel: typeof body.metadata?.channel === "string" ? body.metadata.channel : "api",
-    conversationKey,
-    assistant: body.previewAssistantData ? { preview: body.previewAssistantData } : { ref: body.assistantId },
-    externalId: body.message.id,
-    role: body.message.role,
-    content: body.message.content,
-    metadata: body.metadata,
-    folderIds: body.foldersId,
-    userId,
-  });
   const sse = (req.headers.accept ?? "").includes("text/event-stream");
+  const abort = new AbortController();
+  res.on("close", () => abort.abort());
+  const waiting: { reply?: Promise<WaitResult> } = {};
+  const accepted = await accept(
+    deps.hub,
+    {
+      orgId,
+      channel: typeof body.metadata?.channel === "string" ? body.metadata.channel : "api",
+      conversationKey,
+      assistant: body.previewAssistantData ? { preview: body.previewAssistantData } : { ref: body.assistantId },
+      externalId: body.message.id,
+      role: body.message.role,
+      content: body.message.content,
+      metadata: body.metadata,
+      folderIds: body.foldersId,
+      userId,
+    },
+    {
+      // Listening starts before the turn is queued, so the reply cannot come before its listener; a message
+      // sent before may have been answered meanwhile, so that wait also looks in the database.
+      beforeQueue: (a) => {
+        waiting.reply = awaitReply(deps.bus, a.conversationId, a.message.id, {
+          timeoutMs: deps.askTimeoutMs,
+          signal: abort.signal,
+          onDelta: sse ? (content) => sendEvent(res, "delta", { content }) : undefined,
+          storedIn: a.duplicate ? deps.hub.prisma : undefined,
+        });
+      },
+    },
+  );
   const respond = (status: number, payload: unknown) =>
     sse ? sendEvent(res, status >= 400 ? "error" : "message", payload, true) : res.status(status).json(payload);
 
@@ -82,18 +100,13 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
     return respond(200, { success: true, message: null, conversation_id: conversationKey, stored_message_id: accepted.message.id });
   }
   if (accepted.reply) return respond(...answer(accepted.reply, conversationKey));
-  if (!accepted.queued) {
+  if (!accepted.queued || !waiting.reply) {
+    abort.abort();
     throw new HubError(503, "unavailable", UNAVAILABLE, { retryAfter: 5, messageId: accepted.message.id });
   }
 
-  const abort = new AbortController();
-  res.on("close", () => abort.abort());
-  if (sse) openStream(res);
-  const result = await awaitReply(deps.bus, deps.hub.prisma, accepted.conversationId, accepted.message.id, {
-    timeoutMs: deps.askTimeoutMs,
-    signal: abort.signal,
-    onDelta: sse ? (content) => sendEvent(res, "delta", { content }) : undefined,
-  });
+  if (sse && !res.headersSent) openStream(res);
+  const result = await waiting.reply;
   if (abort.signal.aborted) return;
   if (!result) {
     // Still being answered: the reply is stored when it comes, and asking again with the same message.id returns it.

@@ -65,7 +65,8 @@ export async function streamChat(deps: ConversationServiceDeps, req: Request, re
 
   const abort = new AbortController();
   res.on("close", () => abort.abort());
-  const result = await awaitReply(deps.bus, deps.hub.prisma, accepted.conversationId, accepted.message.id, {
+  const result = await awaitReply(deps.bus, accepted.conversationId, accepted.message.id, {
+    storedIn: deps.hub.prisma,
     timeoutMs: deps.streamTimeoutMs,
     signal: abort.signal,
     onDelta: (content) => {

@@ -1,18 +1,9 @@
 import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
 import { clearOfMinuteBoundary, createTestOrg, type TestOrg } from "../../support/orgs";
+import { parseSse } from "../../support/sse";
 
 const UNKNOWN = "6f1c1e1e-0000-4000-8000-000000000000";
-
-function parseSse(text: string): { event: string; data: any }[] {
-  return text
-    .split("\n\n")
-    .filter((block) => block.includes("data:"))
-    .map((block) => ({
-      event: /^event: (.*)$/m.exec(block)?.[1] ?? "message",
-      data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
-    }));
-}
 
 async function streamChat(hub: TestHub, orgId: string, body: unknown, headers: Record<string, string> = {}, key = hub.key) {
   const res = await fetch(`${hub.url}/api/conversation/stream_chat?org_id=${orgId}`, {

@@ -33,13 +33,15 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
 
   it("answers a signed WhatsApp message at once with empty TwiML, then sends the reply from the number written to", async () => {
     const user = newUser();
-    openai.setDelay(300);
-    const started = Date.now();
+    // The assistant takes its time: the webhook's answer must not wait for it (how fast it acks is a
+    // figure of `npm run bench`, not of this test).
+    openai.setDelay(1500);
     const res = await post(whatsapp(user, HUB_NUMBER, "Hello there"));
     expect(res.status).toBe(200);
     expect(res.contentType).toMatch(/text\/xml/);
     expect(res.body).toMatch(/<Response\/>/);
-    expect(Date.now() - started).toBeLessThan(300);
+    const answered = openai.requests.filter((r) => r.answeredAt && JSON.stringify(r.body).includes("Hello there"));
+    expect(answered).toEqual([]);
 
     const [send] = await waitFor(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
     expect(send).toMatchObject({ from: `whatsapp:${HUB_NUMBER}`, to: `whatsapp:${user}`, body: "Echo: Hello there" });

@@ -20,11 +20,13 @@ describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
   let faq: string;
   let logistics: string;
   let other: string;
+  let orgId: string;
 
   beforeAll(async () => {
     db = await openTestDatabase(kind);
     index = new KnowledgeIndex(db.prisma);
     const org = await db.prisma.org.create({ data: { name: "Acme" } });
+    orgId = org.id;
     const folder = (name: string) => db.prisma.folder.create({ data: { orgId: org.id, name } }).then((f) => f.id);
     faq = await folder("FAQ");
     logistics = await folder("Logistics");
@@ -46,7 +48,7 @@ describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
   });
 
   it("finds the passage that answers a question first, with its document's title", async () => {
-    const found = await index.search([faq, logistics], "How do I reset my password?");
+    const found = await index.search({ orgId, folderIds: [faq, logistics] }, "How do I reset my password?");
     expect(found[0]).toMatchObject({ documentTitle: "Password_Policy_v2" });
     expect(found[0].content).toContain("Forgot password");
     expect(found[0].rank).toBeGreaterThan(0);
@@ -54,25 +56,38 @@ describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
   });
 
   it("matches any of the query's words, stemmed", async () => {
-    const found = await index.search([logistics], "Do you deliver parcels to poland?");
+    const found = await index.search({ orgId, folderIds: [logistics] }, "Do you deliver parcels to poland?");
     expect(found.map((p) => p.documentTitle)).toEqual(["Shipping_FAQ"]);
   });
 
   it("searches only the folders it is given", async () => {
-    const found = await index.search([logistics], "reset password parcels shipping returned");
+    const found = await index.search({ orgId, folderIds: [logistics] }, "reset password parcels shipping returned");
     expect(found.length).toBeGreaterThan(0);
     expect(found.every((p) => p.documentTitle === "Shipping_FAQ")).toBe(true);
-    expect(await index.search([], "reset password")).toEqual([]);
+    expect(await index.search({ orgId, folderIds: [] }, "reset password")).toEqual([]);
+  });
+
+  it("searches all of the org's folders when none are named, and never another org's", async () => {
+    const rival = await db.prisma.org.create({ data: { name: "Rival" } });
+    const theirs = await db.prisma.folder.create({ data: { orgId: rival.id, name: "FAQ" } });
+    await index.addDocument(theirs.id, "Rival_Passwords", PASSWORDS);
+
+    const ours = await index.search({ orgId }, "reset password parcels shipping returned", 10);
+    expect(new Set(ours.map((p) => p.documentTitle))).toEqual(new Set(["Password_Policy_v2", "Shipping_FAQ", "Returns_Policy"]));
+    expect(await index.search({ orgId, folderIds: [theirs.id] }, "reset password")).toEqual([]);
+    expect(new Set((await index.search({ orgId: rival.id }, "reset password")).map((p) => p.documentTitle))).toEqual(
+      new Set(["Rival_Passwords"]),
+    );
   });
 
   it("returns nothing when no word of the query matches", async () => {
-    expect(await index.search([faq, logistics, other], "zebra quantum xylophone")).toEqual([]);
-    expect(await index.search([faq, logistics, other], "a ? ! ...")).toEqual([]);
-    expect(await index.search([faq, logistics, other], "what is it")).toEqual([]);
+    expect(await index.search({ orgId, folderIds: [faq, logistics, other] }, "zebra quantum xylophone")).toEqual([]);
+    expect(await index.search({ orgId, folderIds: [faq, logistics, other] }, "a ? ! ...")).toEqual([]);
+    expect(await index.search({ orgId, folderIds: [faq, logistics, other] }, "what is it")).toEqual([]);
   });
 
   it("limits the number of passages", async () => {
-    expect(await index.search([faq, logistics, other], "password parcels shipping", 1)).toHaveLength(1);
+    expect(await index.search({ orgId, folderIds: [faq, logistics, other] }, "password parcels shipping", 1)).toHaveLength(1);
   });
 
   it("takes SQL and tsquery metacharacters in the query as plain text", async () => {
@@ -85,9 +100,9 @@ describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
       "\\ <-> ''",
       "ñ café 日本語 🎉 über",
     ]) {
-      await expect(index.search([faq], query)).resolves.toBeInstanceOf(Array);
+      await expect(index.search({ orgId, folderIds: [faq] }, query)).resolves.toBeInstanceOf(Array);
     }
-    expect((await index.search([faq], "password' OR 1=1 --"))[0].documentTitle).toBe("Password_Policy_v2");
+    expect((await index.search({ orgId, folderIds: [faq] }, "password' OR 1=1 --"))[0].documentTitle).toBe("Password_Policy_v2");
     expect(await db.prisma.passage.count()).toBeGreaterThan(0);
   });
 });
