@@ -1,19 +1,30 @@
 import { randomUUID } from "node:crypto";
+import http from "node:http";
+import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
+import twilio from "twilio";
+import { PUBLIC_URL, whatsapp } from "../test/support/twilio";
 
 // The HTTP load generator, run in a process of its own so that it does not share an event loop with
 // what it measures. Reads one JSON argument, prints one JSON result line.
 
 export interface LoadSpec {
   url: string;
-  /** `ask`: a new message per request, spread over `conversations` conversations; `echo`: a fixed body. */
-  kind: "ask" | "echo";
+  /**
+   * `ask`: a new message per request, spread over `conversations` conversations; `echo`: a fixed body;
+   * `twilio`: a signed WhatsApp incoming-message webhook per request (see `twilio`).
+   */
+  kind: "ask" | "echo" | "twilio";
   key?: string;
+  /** Connections at most. */
   connections: number;
   seconds: number;
-  /** Requests per second in all; unset: as fast as the server answers. */
+  /** Requests per second in all, evenly spaced; unset: as fast as the server answers. */
   rate?: number;
   conversations?: number;
+  /** For `twilio`: the auth token webhooks are signed with, the number they are sent to, and how many
+   *  WhatsApp users they come from, in turn. */
+  twilio?: { authToken: string; to: string; users: number };
 }
 
 export interface LoadResult {
@@ -24,29 +35,45 @@ export interface LoadResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
 }
 
-async function run(spec: LoadSpec): Promise<LoadResult> {
+type Request = { headers: Record<string, string>; body: string };
+
+/** The requests of a spec, one new message each time. */
+function requests(spec: LoadSpec): () => Request {
   let n = 0;
   const run = Math.random().toString(36).slice(2, 8);
-  const askBody = () => {
-    n++;
-    return JSON.stringify({
-      message: { id: `${run}-${n}-${randomUUID()}`, role: "user", content: `Question ${n}: what are your opening hours?` },
+  const question = () => `Question ${n}: what are your opening hours?`;
+  const json = (body: unknown): Request => ({
+    headers: { "content-type": "application/json", ...(spec.key ? { authorization: `Bearer ${spec.key}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const ask = () =>
+    json({
+      message: { id: `${run}-${n}-${randomUUID()}`, role: "user", content: question() },
       id: `bench-${run}-${n % (spec.conversations ?? 1000)}`,
       assistantId: "default",
     });
+  const webhook = (): Request => {
+    const t = spec.twilio as NonNullable<LoadSpec["twilio"]>;
+    const params = whatsapp(`+1555${String(n % t.users).padStart(7, "0")}`, t.to, question());
+    const signature = twilio.getExpectedTwilioSignature(t.authToken, PUBLIC_URL + new URL(spec.url).pathname, params);
+    return {
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+      body: new URLSearchParams(params).toString(),
+    };
   };
+  return () => {
+    n++;
+    return spec.kind === "ask" ? ask() : spec.kind === "twilio" ? webhook() : json({ message: "hello" });
+  };
+}
+
+/** As fast as the server answers, `connections` requests at a time. */
+async function closedLoop(spec: LoadSpec, next: () => Request): Promise<LoadResult> {
   const result = await autocannon({
     url: spec.url,
     connections: spec.connections,
     duration: spec.seconds,
-    ...(spec.rate ? { overallRate: spec.rate } : {}),
-    requests: [
-      {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(spec.key ? { authorization: `Bearer ${spec.key}` } : {}) },
-        setupRequest: (req) => ({ ...req, body: spec.kind === "ask" ? askBody() : '{"message":"hello"}' }),
-      },
-    ],
+    requests: [{ method: "POST", setupRequest: (req) => ({ ...req, ...next() }) }],
   });
   return {
     requests: result.requests.total,
@@ -57,9 +84,59 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-run(JSON.parse(process.argv[2]) as LoadSpec).then(
+/**
+ * `rate` requests a second, each sent when due whatever the server's pace (as Twilio and browsers send), its
+ * latency counted from when it was due. Not autocannon's rate, which sends each connection's share of a
+ * second in one burst at the start of the second.
+ */
+async function paced(spec: LoadSpec, next: () => Request): Promise<LoadResult> {
+  const rate = spec.rate as number;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
+  const latencies: number[] = [];
+  let [errors, non2xx] = [0, 0];
+  const send = (due: number) =>
+    new Promise<void>((resolve) => {
+      const { headers, body } = next();
+      const req = http.request(spec.url, { method: "POST", agent, headers, timeout: 30_000 }, (res) => {
+        res.resume().on("end", () => {
+          if ((res.statusCode ?? 0) >= 300) non2xx++;
+          latencies.push(performance.now() - due);
+          resolve();
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      req.on("error", () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const started = performance.now();
+  const sent: Promise<void>[] = [];
+  for (let i = 0; i < rate * spec.seconds; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    sent.push(send(due));
+  }
+  await Promise.all(sent);
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(1));
+  return {
+    requests: latencies.length,
+    perSecond: latencies.length / elapsed,
+    errors,
+    non2xx,
+    latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) },
+  };
+}
+
+const spec = JSON.parse(process.argv[2]) as LoadSpec;
+(spec.rate ? paced : closedLoop)(spec, requests(spec)).then(
   (r) => {
     process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.exit(0);
   },
   (err) => {
     console.error(err);

@@ -23,14 +23,16 @@ export function spawnHub(env: Record<string, string>, nodeArgs: string[] = []): 
   let out = "";
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
+    let started = false;
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      for (const line of out.split("\n")) {
-        if (!line.includes('"hub started"')) continue;
-        const started = JSON.parse(line) as { url: string | null };
-        resolve({ proc, url: started.url, exited, output: () => out });
-        return;
-      }
+      // Scanned until the start line: a busy hub logs a line a turn, and rescanning all of it grows quadratically.
+      if (started) return;
+      // Complete lines only: a chunk may end inside the start line.
+      const line = out.split("\n").slice(0, -1).find((l) => l.includes('"hub started"'));
+      if (!line) return;
+      started = true;
+      resolve({ proc, url: (JSON.parse(line) as { url: string | null }).url, exited, output: () => out });
     };
     proc.stdout?.on("data", onData);
     proc.stderr?.on("data", (c: Buffer) => {
