@@ -1,5 +1,5 @@
 import type { Db } from "./db/database";
-import type { Message, OutboundPart } from "./generated/prisma/client";
+import { type Message, type OutboundPart, Prisma } from "./generated/prisma/client";
 
 // Replies sent through an API channel (Twilio) go out as parts, each recorded in outbound_parts before it
 // is sent. The channel's sender and the deliver worker meet here, and so do the provider's status callbacks.
@@ -45,44 +45,66 @@ const FINAL_FAILURES = new Set(["undelivered", "failed", "canceled"]);
 const rank = (status: string) => RANK[status] ?? 1;
 const below = (status: string) => Object.keys(RANK).filter((s) => rank(s) < rank(status));
 
+const PART_FIELDS = Prisma.sql`id::text, message_id::text AS "messageId", position, body, provider_id AS "providerId", status, error,
+  attempted_at AS "attemptedAt", created_at AS "createdAt"`;
+
 /** The parts of a reply, created on first delivery; the same split on a retry finds them already there. */
 export async function partsOf(prisma: Db, messageId: string, bodies: string[]): Promise<OutboundPart[]> {
-  await prisma.outboundPart.createMany({
-    data: bodies.map((body, position) => ({ messageId, position, body })),
-    skipDuplicates: true,
-  });
+  // One statement: the parts it adds, and those there before (its snapshot does not see what it adds).
+  const parts = await prisma.$queryRaw<OutboundPart[]>`
+    WITH added AS (
+      INSERT INTO outbound_parts (id, message_id, position, body)
+      SELECT gen_random_uuid(), ${messageId}::uuid, b.position - 1, b.body
+      FROM unnest(${bodies}::text[]) WITH ORDINALITY AS b(body, position)
+      ON CONFLICT (message_id, position) DO NOTHING
+      RETURNING ${PART_FIELDS})
+    SELECT * FROM added
+    UNION ALL SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id = ${messageId}::uuid
+    ORDER BY position`;
+  // Parts another delivery of the same reply added meanwhile are in neither: read them all again.
+  if (parts.length >= bodies.length) return parts;
   return prisma.outboundPart.findMany({ where: { messageId }, orderBy: { position: "asc" } });
 }
 
 /**
  * Records what became of one part (the send's answer or a status callback) and rolls the parts up onto the
- * reply's own status: the least advanced part, or the failure if one failed. The reply's row is locked so
- * that callbacks of two parts arriving together do not overwrite each other with stale roll-ups.
+ * reply's own status: the least advanced part, or the failure if one failed.
  */
 export async function recordPartStatus(
   prisma: Db,
   where: { partId: string } | { providerId: string },
   update: { status: string; providerId?: string; error?: string },
 ): Promise<boolean> {
+  const thePart = "partId" in where ? Prisma.sql`id = ${where.partId}::uuid` : Prisma.sql`provider_id = ${where.providerId}`;
+  const forward = below(update.status);
   return prisma.$transaction(async (tx) => {
-    const part = await tx.outboundPart.findUnique({ where: "partId" in where ? { id: where.partId } : { providerId: where.providerId } });
-    if (!part) return false;
-    await tx.$queryRaw`SELECT id FROM messages WHERE id = ${part.messageId}::uuid FOR UPDATE`;
-    await tx.outboundPart.updateMany({
-      where: { id: part.id, status: { in: below(update.status) } },
-      data: { status: update.status, error: update.error ?? null },
-    });
-    if (update.providerId && !part.providerId) {
-      await tx.outboundPart.update({ where: { id: part.id }, data: { providerId: update.providerId } });
-    }
-    const parts = await tx.outboundPart.findMany({ where: { messageId: part.messageId }, orderBy: { position: "asc" } });
+    // The reply's row first, locked: callbacks of two parts arriving together roll up one after the other,
+    // the second reading the parts after the first committed (a statement begun before would not see it).
+    const [reply] = await tx.$queryRaw<{ id: string; error: string | null }[]>`
+      SELECT id::text, error FROM messages WHERE id = (SELECT message_id FROM outbound_parts WHERE ${thePart}) FOR UPDATE`;
+    if (!reply) return false;
+    // The part only moves forward (callbacks come out of order) and keeps the first provider id it got; read
+    // back with its siblings, in order.
+    const parts = await tx.$queryRaw<{ status: string; error: string | null; providerId: string | null }[]>`
+      WITH moved AS (
+        UPDATE outbound_parts SET
+          status = CASE WHEN status = ANY(${forward}::text[]) THEN ${update.status} ELSE status END,
+          error = CASE WHEN status = ANY(${forward}::text[]) THEN ${update.error ?? null} ELSE error END,
+          provider_id = COALESCE(provider_id, ${update.providerId ?? null})
+        WHERE ${thePart}
+        RETURNING id, status, error, provider_id)
+      SELECT COALESCE(m.status, p.status) AS status, CASE WHEN m.id IS NULL THEN p.error ELSE m.error END AS error,
+             COALESCE(m.provider_id, p.provider_id) AS "providerId"
+      FROM outbound_parts p LEFT JOIN moved m ON m.id = p.id
+      WHERE p.message_id = ${reply.id}::uuid
+      ORDER BY p.position`;
     const failed = parts.find((p) => FINAL_FAILURES.has(p.status));
     const least = parts.reduce((a, b) => (rank(b.status) < rank(a.status) ? b : a));
     const status = failed?.status ?? (rank(least.status) > 0 ? least.status : null);
     if (status) {
-      const message = await tx.message.findUniqueOrThrow({ where: { id: part.messageId }, select: { error: true } });
-      const error = failed?.error && !message.error?.includes(failed.error) ? joined(message.error, failed.error) : message.error;
-      await tx.message.update({ where: { id: part.messageId }, data: { status, error, providerId: parts[0].providerId } });
+      const error = failed?.error && !reply.error?.includes(failed.error) ? joined(reply.error, failed.error) : reply.error;
+      await tx.$executeRaw`
+        UPDATE messages SET status = ${status}, error = ${error}, provider_id = ${parts[0].providerId} WHERE id = ${reply.id}::uuid`;
     }
     return true;
   });
