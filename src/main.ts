@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Worker } from "bullmq";
-import express, { Router } from "express";
+import express, { type Express, Router } from "express";
 import { createAskChannel } from "../adapters/rest/ask";
 import { askOperations } from "../adapters/rest/ask/openapi";
 import { createBotujApi } from "../adapters/rest/botuj";
@@ -30,6 +30,8 @@ export interface RunningHub {
   runtime: Runtime;
   /** Base URL of the gateway (ROLE all or gateway). */
   url: string | null;
+  /** The gateway's Express app, whose routes a test can list (null for ROLE worker). */
+  app: Express | null;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
   if (twilio) rt.turns.onReply = twilio.onReply;
 
   let server: Server | null = null;
+  let app: Express | null = null;
   let worker: Worker | null = null;
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
@@ -70,7 +73,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
       heartbeatMs: config.WS_HEARTBEAT_MS,
       anonymousTtlMs: config.WS_ANONYMOUS_TTL_MS,
     });
-    const app = createApp(rt, [
+    app = createApp(rt, [
       createAskChannel({
         hub: rt.hub,
         keys: rt.keys,
@@ -122,6 +125,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
   return {
     runtime: rt,
     url,
+    app,
     // Stop taking new work, let in-flight turns finish (a turn still running at the deadline is handed back:
     // its job's lock lapses and another worker takes it), then close connections.
     async stop() {

@@ -3,6 +3,7 @@ import type { ReplyBus } from "../../src/bus";
 import { toWire } from "../../src/conversations";
 import type { Db } from "../../src/db/database";
 import { HubError } from "../../src/errors";
+import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
 import type { Logger } from "../../src/logger";
 import type { TurnEvent, WireMessage } from "../../src/types";
@@ -43,6 +44,8 @@ export class Connection {
   private floorSeq = 0n;
   private off = () => {};
   private idle?: NodeJS.Timeout;
+  private closed = false;
+  private touchedAt = 0;
 
   constructor(
     private deps: ConnectionDeps,
@@ -58,6 +61,7 @@ export class Connection {
       this.inbound = this.inbound.then(() => this.session && this.receive(data, isBinary));
     });
     ws.on("close", () => {
+      this.closed = true;
       this.off();
       clearTimeout(this.idle);
     });
@@ -73,6 +77,9 @@ export class Connection {
   }
 
   private join(session: Session) {
+    // A client gone before its session was open leaves nothing to listen for: a listener or an idle timer
+    // set now would never be released.
+    if (this.closed) return;
     this.session = session;
     // Listening starts before the history is read: an event arriving meanwhile waits in the queue and is
     // skipped if the history already held its message.
@@ -82,7 +89,7 @@ export class Connection {
   }
 
   private refuse(err: unknown) {
-    const known = err instanceof HubError ? err : null;
+    const known = toHubError(err);
     if (!known) this.deps.logger.error({ err }, "ws connection could not be opened");
     this.send(known ? errorFrame(known) : { type: "error", code: "unavailable", message: "Try again in a moment" });
     // 4000 + the HTTP status, so a client can tell "sign in again" (4401) from "gone" (4404).
@@ -177,8 +184,9 @@ export class Connection {
         if (accepted.reply) this.show(toWire(accepted.reply), Boolean(accepted.reply.error));
       });
     } catch (err) {
-      if (!(err instanceof HubError)) this.deps.logger.error({ err, session: session.id }, "ws message not accepted");
-      this.send(err instanceof HubError ? errorFrame(err) : { type: "error", code: "unavailable", message: "Not sent; try again" });
+      const known = toHubError(err);
+      if (!known) this.deps.logger.error({ err, session: session.id }, "ws message not accepted");
+      this.send(known ? errorFrame(known) : { type: "error", code: "unavailable", message: "Not sent; try again" });
     }
     this.active();
   }
@@ -187,11 +195,19 @@ export class Connection {
     this.outbound = this.outbound.then(task).catch((err) => this.deps.logger.error({ err }, "ws frame not sent"));
   }
 
-  /** Anonymous sessions end after a quiet period: here the socket closes; the purge deletes the history. */
+  /**
+   * Anonymous sessions end after a quiet period: here the socket closes; the purge deletes the history.
+   * The stored end runs a tenth of the period past the socket's own, so it need not be rewritten on every
+   * frame: at most once a tenth of the period, and the purge still never comes before the socket's end.
+   */
   private active() {
     const session = this.session;
-    if (!session || session.visitor.userId) return;
-    touch(this.deps.prisma, session.id, this.deps.anonymousTtlMs).catch(() => {});
+    if (!session || session.visitor.userId || this.closed) return;
+    const slack = this.deps.anonymousTtlMs / 10;
+    if (Date.now() - this.touchedAt >= slack) {
+      this.touchedAt = Date.now();
+      touch(this.deps.prisma, session.id, this.deps.anonymousTtlMs + slack).catch(() => {});
+    }
     clearTimeout(this.idle);
     this.idle = setTimeout(() => {
       this.send({ type: "status", status: "expired", session_id: session.id, conversation_id: session.conversationId });

@@ -6,7 +6,16 @@ import { DEFAULT_ASSISTANT } from "../../src/bootstrap";
 import { metrics } from "../../src/metrics";
 import { Connection, type ConnectionDeps } from "./connection";
 import { openSession, purgeExpired } from "./sessions";
-import { allowedAssistant, identify, originAllowed } from "./visitors";
+import { allowedAssistant, type Credentials, credentialsOf, identify, originAllowed } from "./visitors";
+
+/** What a socket is opened with, read off its upgrade request. */
+interface ConnectParams {
+  credentials: Credentials;
+  assistant: string;
+  sessionId: string | null;
+  stream: boolean;
+  lastMessageId: string | null;
+}
 
 export interface SocketServerOptions {
   keys: KeyRing;
@@ -26,28 +35,38 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
   const alive = new WeakSet<WebSocket>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? "/", "http://gateway");
+    // A request target such as `//` is no URL: thrown here, it would take the whole process down.
+    const url = URL.canParse(req.url ?? "/", "http://gateway") ? new URL(req.url ?? "/", "http://gateway") : null;
+    if (!url) return reject(socket, 400, "Bad Request");
     if (url.pathname !== "/ws") return reject(socket, 404, "Not Found");
     if (!originAllowed(req, options.allowedOrigins)) return reject(socket, 403, "Forbidden");
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      alive.add(ws);
-      metrics.sockets.inc();
-      ws.on("pong", () => alive.add(ws));
-      ws.on("error", () => {});
-      ws.on("close", () => {
-        connections.delete(ws);
-        metrics.sockets.dec();
-      });
-      const assistant = url.searchParams.get("assistant_id") ?? DEFAULT_ASSISTANT;
-      const admit = async () => {
-        const visitor = await identify(deps.prisma, options.keys, req, url.searchParams);
-        await allowedAssistant(deps.prisma, visitor, assistant);
-        return openSession(deps.prisma, visitor, url.searchParams.get("session_id"), deps.anonymousTtlMs);
-      };
-      const stream = ["1", "true"].includes(url.searchParams.get("stream") ?? "");
-      const lastMessageId = url.searchParams.get("last_message_id");
-      connections.set(ws, new Connection(deps, ws, { stream, assistant, lastMessageId }, admit));
+    const query = url.searchParams;
+    const params: ConnectParams = {
+      credentials: credentialsOf(req, query),
+      assistant: query.get("assistant_id") ?? DEFAULT_ASSISTANT,
+      sessionId: query.get("session_id"),
+      stream: ["1", "true"].includes(query.get("stream") ?? ""),
+      lastMessageId: query.get("last_message_id"),
+    };
+    // Only `params` outlives the upgrade: what the socket's closures capture is kept for as long as it is open.
+    wss.handleUpgrade(req, socket, head, (ws) => open(ws, params));
+  };
+
+  const open = (ws: WebSocket, params: ConnectParams) => {
+    alive.add(ws);
+    metrics.sockets.inc();
+    ws.on("pong", () => alive.add(ws));
+    ws.on("error", () => {});
+    ws.on("close", () => {
+      connections.delete(ws);
+      metrics.sockets.dec();
     });
+    const admit = async () => {
+      const visitor = await identify(deps.prisma, options.keys, params.credentials);
+      await allowedAssistant(deps.prisma, visitor, params.assistant);
+      return openSession(deps.prisma, visitor, params.sessionId, deps.anonymousTtlMs);
+    };
+    connections.set(ws, new Connection(deps, ws, params, admit));
   };
   server.on("upgrade", onUpgrade);
 

@@ -23,13 +23,28 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
   }
 }
 
-export async function identify(prisma: Db, keys: KeyRing, req: IncomingMessage, query: URLSearchParams): Promise<Visitor> {
-  const credential = query.get("token") || bearer(req.headers.authorization);
-  if (!credential) return { orgId: await orgFor(prisma, query.get("org")), userId: null };
+/** What a connecting client presents, copied off the upgrade request: a socket lives long, its request need not. */
+export interface Credentials {
+  token: string | null;
+  authorization: string | undefined;
+  org: string | null;
+  userId: string | null;
+}
+
+export const credentialsOf = (req: IncomingMessage, query: URLSearchParams): Credentials => ({
+  token: query.get("token"),
+  authorization: req.headers.authorization,
+  org: query.get("org"),
+  userId: query.get("user_id"),
+});
+
+export async function identify(prisma: Db, keys: KeyRing, c: Credentials): Promise<Visitor> {
+  const credential = c.token || bearer(c.authorization);
+  if (!credential) return { orgId: await orgFor(prisma, c.org), userId: null };
   if (looksLikeJwt(credential)) return endUser(prisma, credential);
   const key = await keys.authenticate(credential);
   if (!key) throw unauthorized("Invalid API key");
-  const userId = query.get("user_id")?.slice(0, 200) || `key:${key.keyId}`;
+  const userId = c.userId?.slice(0, 200) || `key:${key.keyId}`;
   return { orgId: key.orgId, userId };
 }
 

@@ -91,3 +91,14 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (cause?.originalCode && UNAVAILABLE_SQLSTATES.has(cause.originalCode)) return true;
   return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database server/i.test(e.message ?? "");
 }
+
+// character_not_in_repertoire (U+0000 in a text value), untranslatable_character (\u0000 in jsonb): Postgres
+// cannot store the value at all; the input, not the database, is at fault.
+const UNSTORABLE_TEXT_SQLSTATES = new Set(["22021", "22P05"]);
+
+/** Whether Postgres refused a value as text it cannot store (U+0000): bad input, worth a 400, not a 500. */
+export function isUnstorableText(err: unknown): boolean {
+  const code = (err as { meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } } | null)?.meta?.driverAdapterError?.cause
+    ?.originalCode;
+  return code !== undefined && UNSTORABLE_TEXT_SQLSTATES.has(code);
+}

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from "express";
-import { isDatabaseUnavailable } from "../db/database";
+import { isDatabaseUnavailable, isUnstorableText } from "../db/database";
 import { HubError, invalid } from "../errors";
 
 /**
@@ -14,6 +14,9 @@ export function toHubError(err: unknown): HubError | null {
     // Whatever was stored before the outage stays stored, and every write is idempotent: sending the same
     // request again is safe, and is how the client finds out what became of it.
     return new HubError(503, "unavailable", "The database is unavailable; send the same request again in a moment", { retryAfter: 5 });
+  }
+  if (isUnstorableText(err)) {
+    return invalid("Text must not contain the NUL character (U+0000)", [{ field: "body", message: "contains U+0000" }]);
   }
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === "entity.parse.failed") return invalid("Malformed JSON body", [{ field: "body", message: "Body is not valid JSON" }]);

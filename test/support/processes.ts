@@ -29,7 +29,10 @@ export function spawnHub(env: Record<string, string>, nodeArgs: string[] = []): 
       // Scanned until the start line: a busy hub logs a line a turn, and rescanning all of it grows quadratically.
       if (started) return;
       // Complete lines only: a chunk may end inside the start line.
-      const line = out.split("\n").slice(0, -1).find((l) => l.includes('"hub started"'));
+      const line = out
+        .split("\n")
+        .slice(0, -1)
+        .find((l) => l.includes('"hub started"'));
       if (!line) return;
       started = true;
       resolve({ proc, url: (JSON.parse(line) as { url: string | null }).url, exited, output: () => out });

@@ -1,0 +1,701 @@
+import { signEndUserToken } from "../../src/auth/endusers";
+import { botMessage, connect, type Frame, isType } from "../adapters/ws/client";
+import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
+import { startTestHub, type TestHub } from "../support/hub";
+import { createTestOrg, type TestOrg } from "../support/orgs";
+import { waitFor } from "../support/processes";
+import { postWebhook, twilioEnv, whatsapp } from "../support/twilio";
+
+// Org isolation on every surface: org A owns an assistant, a folder, conversations begun on each API, the
+// widget and WhatsApp; org B, with its own credentials, tries every route with A's ids. Each attempt gets
+// its API's not-found answer (or forbidden, where the API's document says so) and never a byte of A's data,
+// and A's rows are exactly as they were afterwards. The tables below are the list of routes: a route the
+// app serves and no row names fails the coverage test.
+
+jest.setTimeout(60_000);
+
+const SECRET = `a-secret-${Math.random().toString(36).slice(2)}`;
+const A_BOT = "a-secret-bot";
+const A_NUMBER = "+14155550100";
+const A_PHONE = "+351911111111";
+const A_ASK_KEY = "a-ask-conversation";
+const hour = () => Math.floor(Date.now() / 1000) + 3600;
+
+/** What org A owns, by id: the values B's requests carry. */
+interface OrgA {
+  org: TestOrg;
+  assistant: string;
+  folder: string;
+  document: string;
+  /** General Bots conversation and its chat session. */
+  gb: { conversation: string; session: string };
+  /** Conversation Service conversation and its chat session. */
+  cs: { conversation: string; session: string };
+  /** The ask API's conversation, its message's channel id, and the turn (whose queue job has the turn's id). */
+  ask: { externalId: string; turn: string };
+  /** The widget: a signed-in user's session, an anonymous one, and a message of the user's. */
+  ws: { userSession: string; userConversation: string; anonSession: string; userMessage: string };
+  /** The WhatsApp conversation's channel id, and the SID Twilio gave the reply sent to the user. */
+  whatsapp: { conversationKey: string; sentSid: string };
+}
+
+interface Ctx {
+  hub: TestHub;
+  a: OrgA;
+  b: TestOrg & { folder: string; conversation: string };
+}
+
+type Request = { method?: string; path: string; body?: unknown; headers?: Record<string, string>; form?: Record<string, string> };
+
+interface Attempt {
+  /** The route as the app declares it (`METHOD /path/:param`); `* /prefix/*` speaks for every route under a prefix. */
+  route: string;
+  what: string;
+  request(c: Ctx): Request;
+  status: number;
+  /** What the body must contain, in the API's own dialect. */
+  body?: unknown | ((c: Ctx) => unknown);
+}
+
+// The answers, in each API's dialect.
+const management404 = { status: 404, body: { error: "not_found", message: expect.any(String) } };
+const management400 = (field: string) => ({
+  status: 400,
+  body: { error: "invalid_message", issues: [expect.objectContaining({ field })] },
+});
+// Seed 001's table: 403 forbidden "No access to conversation". It answers only ids that exist in another org
+// (an unknown id gets 404), so it tells B that the id exists: known, and kept because the seed says 403.
+const generalBots403 = { status: 403, body: { error: "forbidden", message: "No access to conversation" } };
+const generalBots404 = { status: 404, body: { error: "not_found", message: expect.any(String) } };
+const service404 = (what: string) => ({ status: 404, body: { detail: `${what} not found` } });
+const service403 = { status: 403, body: { detail: expect.stringContaining("org_id") } };
+const dashboard403 = { status: 403, body: { error: "forbidden" } };
+const signature403 = { status: 403, body: "Invalid or missing X-Twilio-Signature" };
+
+const ask = (fields: Record<string, unknown>) => ({
+  path: "/api/ai-hub/assistant/ask",
+  body: { message: { id: `b-${Math.random()}`, role: "user", content: "hello" }, assistantId: "default", ...fields },
+});
+const service = (orgId: string, path: string, query = "") => `/api/conversation/${path}?org_id=${orgId}${query}`;
+
+const generalBots = (prefix: string): Attempt[] => [
+  {
+    route: `POST ${prefix}/start`,
+    what: "starts a conversation with A's bot",
+    request: (c) => ({ path: `${prefix}/start`, body: { bot_id: c.a.assistant, initial_message: "hi" } }),
+    ...generalBots404,
+  },
+  {
+    route: `POST ${prefix}/:id/messages`,
+    what: "writes into A's conversation",
+    request: (c) => ({ path: `${prefix}/${c.a.gb.conversation}/messages`, body: { content: "intrusion" } }),
+    ...generalBots403,
+  },
+  {
+    route: `POST ${prefix}/:id/messages`,
+    what: "writes into A's WhatsApp conversation by its channel id",
+    request: (c) => ({ path: `${prefix}/${encodeURIComponent(c.a.whatsapp.conversationKey)}/messages`, body: { content: "intrusion" } }),
+    ...generalBots404,
+  },
+  {
+    route: `GET ${prefix}/:id/history`,
+    what: "reads A's conversation",
+    request: (c) => ({ path: `${prefix}/${c.a.gb.conversation}/history` }),
+    ...generalBots403,
+  },
+  {
+    route: `GET ${prefix}/:id/history`,
+    what: "reads A's widget conversation",
+    request: (c) => ({ path: `${prefix}/${c.a.ws.userConversation}/history` }),
+    ...generalBots403,
+  },
+  {
+    route: `GET ${prefix}/:id/history`,
+    what: "reads A's WhatsApp conversation by its channel id",
+    request: (c) => ({ path: `${prefix}/${encodeURIComponent(c.a.whatsapp.conversationKey)}/history` }),
+    ...generalBots404,
+  },
+  {
+    route: `GET ${prefix}`,
+    what: "lists the conversations of A's bot",
+    request: (c) => ({ path: `${prefix}?bot_id=${c.a.assistant}` }),
+    status: 200,
+    body: { conversations: [], total: 0 },
+  },
+  {
+    route: `PATCH ${prefix}/:id`,
+    what: "archives A's conversation",
+    request: (c) => ({ method: "PATCH", path: `${prefix}/${c.a.gb.conversation}`, body: { status: "archived" } }),
+    ...generalBots403,
+  },
+];
+
+const HTTP: Attempt[] = [
+  // Management API
+  { route: "GET /api/assistants", what: "lists assistants", request: () => ({ path: "/api/assistants" }), status: 200 },
+  {
+    route: "POST /api/assistants",
+    what: "creates an assistant over A's folder",
+    request: (c) => ({ path: "/api/assistants", body: { name: "b-bot", folderIds: [c.a.folder] } }),
+    ...management400("folderIds"),
+  },
+  {
+    route: "GET /api/assistants/:id",
+    what: "reads A's assistant by id",
+    request: (c) => ({ path: `/api/assistants/${c.a.assistant}` }),
+    ...management404,
+  },
+  {
+    route: "GET /api/assistants/:id",
+    what: "reads A's assistant by name",
+    request: () => ({ path: `/api/assistants/${A_BOT}` }),
+    ...management404,
+  },
+  {
+    route: "PATCH /api/assistants/:id",
+    what: "rewrites A's assistant",
+    request: (c) => ({ method: "PATCH", path: `/api/assistants/${c.a.assistant}`, body: { instructions: "intrusion" } }),
+    ...management404,
+  },
+  {
+    route: "PATCH /api/assistants/:id",
+    what: "points B's own assistant at A's folder",
+    request: (c) => ({ method: "PATCH", path: "/api/assistants/default", body: { folderIds: [c.a.folder] } }),
+    ...management400("folderIds"),
+  },
+  {
+    route: "PUT /api/assistants/:id",
+    what: "replaces A's assistant",
+    request: (c) => ({ method: "PUT", path: `/api/assistants/${c.a.assistant}`, body: { deployed: false } }),
+    ...management404,
+  },
+  { route: "GET /api/folders", what: "lists folders", request: () => ({ path: "/api/folders" }), status: 200 },
+  {
+    route: "POST /api/folders",
+    what: "creates a folder",
+    request: () => ({ path: "/api/folders", body: { name: "b-folder" } }),
+    status: 201,
+  },
+  { route: "GET /api/folders/:id", what: "reads A's folder", request: (c) => ({ path: `/api/folders/${c.a.folder}` }), ...management404 },
+  {
+    route: "DELETE /api/folders/:id",
+    what: "deletes A's folder",
+    request: (c) => ({ method: "DELETE", path: `/api/folders/${c.a.folder}` }),
+    ...management404,
+  },
+  {
+    route: "POST /api/folders/:id/documents",
+    what: "adds a document to A's folder",
+    request: (c) => ({ path: `/api/folders/${c.a.folder}/documents`, body: { title: "intrusion", content: "intrusion" } }),
+    ...management404,
+  },
+  {
+    route: "DELETE /api/folders/:id/documents/:documentId",
+    what: "deletes A's document from A's folder",
+    request: (c) => ({ method: "DELETE", path: `/api/folders/${c.a.folder}/documents/${c.a.document}` }),
+    ...management404,
+  },
+  {
+    route: "DELETE /api/folders/:id/documents/:documentId",
+    what: "deletes A's document through a folder of B's",
+    request: (c) => ({ method: "DELETE", path: `/api/folders/${c.b.folder}/documents/${c.a.document}` }),
+    ...management404,
+  },
+  {
+    route: "GET /api/me",
+    what: "asks who it is",
+    request: () => ({ path: "/api/me" }),
+    status: 200,
+    body: (c: Ctx) => ({ org_id: c.b.orgId }),
+  },
+
+  // AI Hub ask API
+  {
+    route: "POST /api/ai-hub/assistant/ask",
+    what: "asks A's assistant by id",
+    request: (c) => ask({ assistantId: c.a.assistant }),
+    status: 404,
+    body: { success: false, error: "Assistant not found or not deployed" },
+  },
+  {
+    route: "POST /api/ai-hub/assistant/ask",
+    what: "asks A's assistant by name",
+    request: () => ask({ assistantId: A_BOT }),
+    status: 404,
+    body: { success: false, error: "Assistant not found or not deployed" },
+  },
+  {
+    route: "POST /api/ai-hub/assistant/ask",
+    what: "searches A's folder",
+    request: (c) => ask({ foldersId: [c.a.folder] }),
+    status: 400,
+    body: {
+      success: false,
+      error: "Message parse problem from ask assistant",
+      issues: [expect.objectContaining({ field: "foldersId.0" })],
+    },
+  },
+  {
+    // A conversation id names a conversation of the caller's org: B's ask opens a conversation of B's own.
+    route: "POST /api/ai-hub/assistant/ask",
+    what: "continues A's conversation, resending A's message id",
+    request: (c) => ({
+      path: "/api/ai-hub/assistant/ask",
+      body: { message: { id: c.a.ask.externalId, role: "user", content: "what did I say?" }, id: A_ASK_KEY, assistantId: "default" },
+    }),
+    status: 200,
+    body: { success: true, conversation_id: A_ASK_KEY },
+  },
+
+  // General Bots, under both prefixes
+  ...generalBots("/api/conversations"),
+  ...generalBots("/conversations"),
+
+  // botuj
+  {
+    route: "GET /v1/api/conversations",
+    what: "lists conversations",
+    request: () => ({ path: "/v1/api/conversations?per_page=100" }),
+    status: 200,
+  },
+
+  // Conversation Service
+  {
+    route: "POST /api/conversation/create",
+    what: "creates a conversation in A's org",
+    request: (c) => ({ path: service(c.a.org.orgId, "create"), body: { title: "intrusion" } }),
+    ...service403,
+  },
+  {
+    route: "POST /api/conversation/create_session",
+    what: "opens a session on A's conversation",
+    request: (c) => ({ path: service(c.b.orgId, "create_session"), body: { conversation_id: c.a.cs.conversation, model_id: "default" } }),
+    ...service404("Conversation"),
+  },
+  {
+    route: "POST /api/conversation/create_session",
+    what: "opens a session of B's with A's assistant as the model",
+    request: (c) => ({ path: service(c.b.orgId, "create_session"), body: { conversation_id: c.b.conversation, model_id: c.a.assistant } }),
+    ...service404("Model"),
+  },
+  {
+    route: "POST /api/conversation/stream_chat",
+    what: "chats in A's session",
+    request: (c) => ({ path: service(c.b.orgId, "stream_chat"), body: { chat_session_id: c.a.cs.session, message: "intrusion" } }),
+    ...service404("Chat session"),
+  },
+  {
+    route: "POST /api/conversation/stream_chat",
+    what: "chats in the session of A's General Bots conversation",
+    request: (c) => ({ path: service(c.b.orgId, "stream_chat"), body: { chat_session_id: c.a.gb.session, message: "intrusion" } }),
+    ...service404("Chat session"),
+  },
+  {
+    route: "POST /api/conversation/stream_chat",
+    what: "chats in A's widget session",
+    request: (c) => ({ path: service(c.b.orgId, "stream_chat"), body: { chat_session_id: c.a.ws.userSession, message: "intrusion" } }),
+    ...service404("Chat session"),
+  },
+  {
+    route: "GET /api/conversation/list",
+    what: "lists conversations",
+    request: (c) => ({ path: service(c.b.orgId, "list", "&limit=100") }),
+    status: 200,
+  },
+  { route: "GET /api/conversation/list", what: "lists A's org", request: (c) => ({ path: service(c.a.org.orgId, "list") }), ...service403 },
+  {
+    route: "GET /api/conversation/get_with_sessions",
+    what: "reads A's conversation",
+    request: (c) => ({ path: service(c.b.orgId, "get_with_sessions", `&conversation_id=${c.a.cs.conversation}`) }),
+    ...service404("Conversation"),
+  },
+  {
+    route: "GET /api/conversation/messages",
+    what: "reads A's messages",
+    request: (c) => ({ path: service(c.b.orgId, "messages", `&conversation_id=${c.a.gb.conversation}`) }),
+    ...service404("Conversation"),
+  },
+  {
+    route: "GET /api/conversation/messages",
+    what: "reads A's messages naming A's org",
+    request: (c) => ({ path: service(c.a.org.orgId, "messages", `&conversation_id=${c.a.gb.conversation}`) }),
+    ...service403,
+  },
+
+  // The widget's secret: B sets its own
+  {
+    route: "POST /api/ws/end-user-secret",
+    what: "sets the end-user secret",
+    request: () => ({ path: "/api/ws/end-user-secret", body: {} }),
+    status: 200,
+    body: (c: Ctx) => ({ org_id: c.b.orgId }),
+  },
+
+  // Twilio: numbers are one namespace for all orgs, so binding A's number says it is taken
+  {
+    route: "GET /api/twilio/numbers",
+    what: "lists numbers",
+    request: () => ({ path: "/api/twilio/numbers" }),
+    status: 200,
+    body: { numbers: [] },
+  },
+  {
+    route: "PUT /api/twilio/numbers/:number",
+    what: "binds A's number",
+    request: () => ({ method: "PUT", path: `/api/twilio/numbers/${A_NUMBER}`, body: { assistant: "default" } }),
+    status: 409,
+    body: { error: "conflict" },
+  },
+  {
+    route: "DELETE /api/twilio/numbers/:number",
+    what: "unbinds A's number",
+    request: () => ({ method: "DELETE", path: `/api/twilio/numbers/${A_NUMBER}` }),
+    ...management404,
+  },
+  {
+    route: "POST /webhooks/twilio",
+    what: "posts as A's WhatsApp user without Twilio's signature",
+    request: () => ({ path: "/webhooks/twilio", form: whatsapp(A_PHONE, A_NUMBER, "intrusion") }),
+    ...signature403,
+  },
+  {
+    route: "POST /webhooks/twilio/status",
+    what: "fails A's sent message without Twilio's signature",
+    request: (c) => ({ path: "/webhooks/twilio/status", form: { MessageSid: c.a.whatsapp.sentSid, MessageStatus: "failed" } }),
+    ...signature403,
+  },
+
+  // Public: health, metrics, the API's description
+  { route: "GET /healthz", what: "checks health", request: () => ({ path: "/healthz" }), status: 200 },
+  { route: "GET /readyz", what: "checks readiness", request: () => ({ path: "/readyz" }), status: 200 },
+  { route: "GET /metrics", what: "scrapes metrics", request: () => ({ path: "/metrics" }), status: 200 },
+  { route: "GET /openapi.json", what: "reads the API description", request: () => ({ path: "/openapi.json" }), status: 200 },
+  { route: "GET /docs", what: "reads the API reference", request: () => ({ path: "/docs" }), status: 200 },
+
+  // The queue dashboard: every route under it is behind one guard, which only the default org's keys pass
+  { route: "* /admin/queues/*", what: "opens the queue dashboard", request: () => ({ path: "/admin/queues" }), ...dashboard403 },
+  {
+    route: "* /admin/queues/*",
+    what: "reads the job of A's turn",
+    request: (c) => ({ path: `/admin/queues/api/queues/ask/${c.a.ask.turn}` }),
+    ...dashboard403,
+  },
+  {
+    route: "* /admin/queues/*",
+    what: "retries the job of A's turn",
+    request: (c) => ({ method: "PUT", path: `/admin/queues/api/queues/ask/${c.a.ask.turn}/retry` }),
+    ...dashboard403,
+  },
+  {
+    route: "* /admin/queues/*",
+    what: "opens the dashboard with its key as the Basic auth password",
+    request: (c) => ({
+      path: "/admin/queues/api/queues",
+      headers: { authorization: `Basic ${Buffer.from(`x:${c.b.key}`).toString("base64")}` },
+    }),
+    ...dashboard403,
+  },
+];
+
+interface SocketAttempt {
+  what: string;
+  open(c: Ctx): Promise<{ query: Record<string, string>; headers?: Record<string, string> }>;
+  /** A frame B sends once the socket is open, and the error code that must answer it. */
+  send?: { frame(c: Ctx): object; error: string };
+  /** The session is refused with this error code and close code; otherwise B gets a session of its own. */
+  refused?: { code: string; close: number };
+}
+
+const withKey = (c: Ctx, query: Record<string, string>) => ({ query, headers: { authorization: `Bearer ${c.b.key}` } });
+const bToken = async (c: Ctx, claims: Record<string, unknown>) => {
+  const secret = (await c.b.api("/api/ws/end-user-secret", { body: {} })).body.end_user_secret;
+  return signEndUserToken(secret, { sub: "alice", exp: hour(), ...claims });
+};
+
+const SOCKETS: SocketAttempt[] = [
+  {
+    what: "B's key asks for A's assistant by id",
+    open: async (c) => withKey(c, { assistant_id: c.a.assistant }),
+    refused: { code: "not_found", close: 4404 },
+  },
+  {
+    what: "B's key asks for A's assistant by name",
+    open: async (c) => withKey(c, { assistant_id: A_BOT }),
+    refused: { code: "not_found", close: 4404 },
+  },
+  {
+    what: "B's key resumes A's user's session",
+    open: async (c) => withKey(c, { session_id: c.a.ws.userSession }),
+    refused: { code: "not_found", close: 4404 },
+  },
+  {
+    what: "B's key resumes A's anonymous session",
+    open: async (c) => withKey(c, { session_id: c.a.ws.anonSession }),
+    refused: { code: "not_found", close: 4404 },
+  },
+  {
+    what: "an anonymous visitor of B resumes A's anonymous session",
+    open: async (c) => ({ query: { org: c.b.orgId, session_id: c.a.ws.anonSession } }),
+  },
+  {
+    what: "an anonymous visitor of B resumes A's user's session",
+    open: async (c) => ({ query: { org: c.b.orgId, session_id: c.a.ws.userSession } }),
+  },
+  {
+    what: "B's end-user token for a user id A also has",
+    open: async (c) => ({ query: { token: await bToken(c, { org_id: c.b.orgId }) } }),
+  },
+  {
+    what: "a token claiming A's org, signed with B's secret",
+    open: async (c) => ({ query: { token: await bToken(c, { org_id: c.a.org.orgId }) } }),
+    refused: { code: "unauthorized", close: 4401 },
+  },
+  { what: "B's key resumes after A's message", open: async (c) => withKey(c, { last_message_id: c.a.ws.userMessage }) },
+  {
+    what: "B's socket sends a frame for A's assistant",
+    open: async (c) => withKey(c, {}),
+    send: { frame: (c) => ({ type: "message", content: "intrusion", assistant_id: c.a.assistant }), error: "not_found" },
+  },
+  {
+    what: "B's socket sends a frame naming A's session",
+    open: async (c) => withKey(c, {}),
+    send: { frame: (c) => ({ type: "message", content: "intrusion", session_id: c.a.ws.userSession }), error: "forbidden" },
+  },
+];
+
+describe("org isolation on every surface", () => {
+  let twilio: FakeTwilio;
+  let app: unknown;
+  const ctx = {} as Ctx;
+  let before: OrgSnapshot;
+  /** A's ids and its secret text: none may reach B unless B's own request carried it. */
+  let secrets: string[];
+
+  beforeAll(async () => {
+    twilio = await startFakeTwilio();
+    ctx.hub = await startTestHub("postgres", { ...twilioEnv(twilio), RATE_LIMIT_PER_MINUTE: "100000" });
+    app = ctx.hub.app;
+
+    const [orgA, orgB] = [await createTestOrg(ctx.hub, "A"), await createTestOrg(ctx.hub, "B")];
+    ctx.a = await seedOrgA(ctx.hub, orgA, twilio);
+    const conversation = (await orgB.api(service(orgB.orgId, "create"), { body: { title: "B's own" } })).body.id;
+    const folder = (await orgB.api("/api/folders", { body: { name: "B's own" } })).body.id;
+    ctx.b = { ...orgB, folder, conversation };
+    before = await settled(ctx.hub, orgA.orgId);
+    secrets = [SECRET, ...new Set(JSON.stringify(before).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g))];
+  });
+  afterAll(async () => {
+    await ctx.hub.stop();
+    await twilio.close();
+  });
+
+  /** Fails when `received` holds any of A's secrets that `sent` did not. */
+  const expectNothingOfA = (received: unknown, sent: unknown) => {
+    const [text, request] = [typeof received === "string" ? received : JSON.stringify(received), JSON.stringify(sent)];
+    expect(secrets.filter((s) => text.includes(s) && !request.includes(s))).toEqual([]);
+  };
+
+  it.each(HTTP.map((row) => [`${row.route}: B ${row.what}`, row] as const))("%s", async (_name, row) => {
+    const req = row.request(ctx);
+    const res = req.form
+      ? await formPost(ctx.hub.url + req.path, req.form, { authorization: `Bearer ${ctx.b.key}` })
+      : await ctx.b.api(req.path, { method: req.method, body: req.body, headers: req.headers });
+    expect(res.status).toBe(row.status);
+    const body = typeof row.body === "function" ? row.body(ctx) : row.body;
+    if (typeof body === "string") expect(res.body).toBe(body);
+    else if (body !== undefined) expect(res.body).toMatchObject(body as object);
+    expectNothingOfA(res.body, req);
+  });
+
+  it.each(SOCKETS.map((row) => [row.what, row] as const))("/ws: %s", async (_name, row) => {
+    const { query, headers } = await row.open(ctx);
+    const socket = await connect(ctx.hub.url, query, { headers });
+    const first = await socket.next();
+    if (row.refused) {
+      expect(first).toMatchObject({ type: "error", code: row.refused.code });
+      expect((await socket.closed).code).toBe(row.refused.close);
+    } else {
+      expect(first).toMatchObject({ type: "status", status: "connected", resumed: false });
+      expect(secrets).not.toContain(first.session_id);
+      expect(secrets).not.toContain(first.conversation_id);
+      if (row.send) {
+        const frame = row.send.frame(ctx);
+        socket.send(frame);
+        expect(await socket.next(isType("error"))).toMatchObject({ code: row.send.error });
+        expectNothingOfA(socket.frames, [query, frame]);
+      }
+      // Whatever a catch-up would have sent has arrived by now.
+      await new Promise((r) => setTimeout(r, 100));
+      await socket.close();
+    }
+    expect(socket.frames.filter((f: Frame) => f.type === "message")).toEqual([]);
+    expectNothingOfA(socket.frames, query);
+  });
+
+  it("leaves every row of org A as it was", async () => {
+    expect(await snapshot(ctx.hub, ctx.a.org.orgId)).toEqual(before);
+  });
+
+  it("has a row for every route the app serves, and no row for a route it does not", () => {
+    const routes = routesOf(app);
+    const covers = (row: string, route: string) => {
+      if (!row.endsWith("/*")) return row === route;
+      const prefix = row.slice(2, -2);
+      const path = route.slice(route.indexOf(" ") + 1);
+      return path === prefix || path.startsWith(`${prefix}/`);
+    };
+    const rows = [...new Set(HTTP.map((r) => r.route))];
+    expect(routes.length).toBeGreaterThan(40);
+    expect(routes.filter((route) => !rows.some((row) => covers(row, route)))).toEqual([]);
+    expect(rows.filter((row) => !routes.some((route) => covers(row, route)))).toEqual([]);
+  });
+});
+
+/**
+ * Every route of an Express 5 app, as `METHOD /path`: the router stack walked through mounted routers and
+ * sub-apps (bull-board's). Middleware that answers by itself (static files, the 404) is not a route.
+ */
+function routesOf(app: unknown): string[] {
+  type Layer = {
+    rawPath?: string | string[];
+    route?: { methods: Record<string, boolean> };
+    handle?: { stack?: Layer[]; router?: { stack: Layer[] } };
+  };
+  const out = new Set<string>();
+  const walk = (stack: Layer[], prefix: string) => {
+    for (const layer of stack) {
+      const paths = ([] as string[]).concat(layer.rawPath ?? "/").map((p) => (p === "/" ? prefix : prefix + p));
+      const inner = layer.handle?.stack ?? layer.handle?.router?.stack;
+      for (const path of paths) {
+        if (layer.route)
+          for (const method of Object.keys(layer.route.methods)) out.add(`${method.toUpperCase()} ${path.replace(/(.)\/$/, "$1")}`);
+        else if (inner) walk(inner, path);
+      }
+    }
+  };
+  walk((app as { router: { stack: Layer[] } }).router.stack, "");
+  return [...out].sort();
+}
+
+/** Org A's resources, each made through the API that owns it, with every turn answered. */
+async function seedOrgA(hub: TestHub, org: TestOrg, twilio: FakeTwilio): Promise<OrgA> {
+  const folder = (await org.api("/api/folders", { body: { name: `${SECRET} folder` } })).body.id;
+  const doc = await org.api(`/api/folders/${folder}/documents`, {
+    body: { title: `${SECRET} doc`, content: `# Vault\n\nThe vault code is ${SECRET}. It opens the vault.` },
+  });
+  const assistant = (
+    await org.api("/api/assistants", { body: { name: A_BOT, instructions: SECRET, description: SECRET, folderIds: [folder] } })
+  ).body.id;
+
+  const gb = (await org.api("/api/conversations/start", { body: { bot_id: A_BOT, initial_message: `What is the vault code? ${SECRET}` } }))
+    .body;
+  await waitFor(
+    async () => (await org.api(`/api/conversations/${gb.conversation_id}/history`)).body.messages.length >= 2,
+    10_000,
+    "A's start",
+  );
+
+  const cs = (await org.api(service(org.orgId, "create"), { body: { title: SECRET } })).body.id;
+  const csSession = (await org.api(service(org.orgId, "create_session"), { body: { conversation_id: cs, model_id: assistant } })).body.id;
+  const streamed = await org.api(service(org.orgId, "stream_chat"), {
+    body: { chat_session_id: csSession, message: `vault code ${SECRET}` },
+  });
+  expect(streamed.body).toContain("event: end");
+
+  const asked = await org.api("/api/ai-hub/assistant/ask", {
+    body: {
+      message: { id: "a-message-1", role: "user", content: `vault code? ${SECRET}` },
+      id: A_ASK_KEY,
+      assistantId: assistant,
+      foldersId: [folder],
+    },
+  });
+  expect(asked.status).toBe(200);
+  const askTurn = await hub.runtime.db.prisma.message.findFirstOrThrow({
+    where: { externalId: "a-message-1", conversation: { orgId: org.orgId } },
+  });
+
+  const secret = (await org.api("/api/ws/end-user-secret", { body: {} })).body.end_user_secret;
+  const user = await connect(hub.url, {
+    token: signEndUserToken(secret, { sub: "alice", exp: hour(), org_id: org.orgId }),
+    assistant_id: A_BOT,
+  });
+  const userStatus = await user.next(isType("status"));
+  user.send({ type: "message", content: `vault code ${SECRET}` });
+  const userMessage = await user.next((f) => f.type === "message" && f.sender === "user");
+  await user.next(botMessage);
+  await user.close();
+  const anon = await connect(hub.url, { org: org.orgId });
+  const anonStatus = await anon.next(isType("status"));
+  anon.send({ type: "message", content: `anonymous ${SECRET}` });
+  await anon.next(botMessage);
+  await anon.close();
+
+  expect((await org.api(`/api/twilio/numbers/${A_NUMBER}`, { method: "PUT", body: { assistant: A_BOT } })).status).toBe(200);
+  const incoming = whatsapp(A_PHONE, A_NUMBER, `vault code ${SECRET}`);
+  expect((await postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", incoming)).status).toBe(200);
+  const sent = await waitFor(() => twilio.sends.find((s) => s.to === `whatsapp:${A_PHONE}`), 10_000, "A's WhatsApp reply");
+
+  return {
+    org,
+    assistant,
+    folder,
+    document: doc.body.id,
+    gb: { conversation: gb.conversation_id, session: gb.session_id },
+    cs: { conversation: cs, session: csSession },
+    ask: { externalId: "a-message-1", turn: askTurn.id },
+    ws: {
+      userSession: userStatus.session_id,
+      userConversation: userStatus.conversation_id,
+      anonSession: anonStatus.session_id,
+      userMessage: userMessage.id,
+    },
+    whatsapp: { conversationKey: `whatsapp_${A_PHONE}`, sentSid: sent.sid },
+  };
+}
+
+type OrgSnapshot = Awaited<ReturnType<typeof snapshot>>;
+
+/** Every row of the org, as JSON. */
+async function snapshot(hub: TestHub, orgId: string) {
+  const byId = { orderBy: { id: "asc" as const } };
+  const org = await hub.runtime.db.prisma.org.findUniqueOrThrow({
+    where: { id: orgId },
+    include: {
+      apiKeys: byId,
+      assistants: byId,
+      twilioNumbers: { orderBy: { number: "asc" } },
+      folders: { ...byId, include: { documents: { ...byId, include: { passages: byId } } } },
+      conversations: {
+        ...byId,
+        include: { sessions: byId, messages: { orderBy: { seq: "asc" }, include: { outboundParts: byId } } },
+      },
+    },
+  });
+  return JSON.parse(JSON.stringify(org, (_key, value) => (typeof value === "bigint" ? value.toString() : value)));
+}
+
+/** The org's snapshot once nothing changes it any more (its replies stored, its WhatsApp reply delivered). */
+async function settled(hub: TestHub, orgId: string): Promise<OrgSnapshot> {
+  let last = "";
+  return waitFor(
+    async () => {
+      const now = await snapshot(hub, orgId);
+      const same = JSON.stringify(now) === last;
+      last = JSON.stringify(now);
+      if (!same) await new Promise((r) => setTimeout(r, 200));
+      return same && now;
+    },
+    10_000,
+    "org A's rows to settle",
+  );
+}
+
+async function formPost(url: string, form: Record<string, string>, headers: Record<string, string>) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, body: await res.text() };
+}
