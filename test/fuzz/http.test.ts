@@ -43,29 +43,33 @@ const CONTENT_TYPES = [
   "application/json; charset=latin1",
 ];
 
+// Any code point (fc.string() alone is printable ASCII), and U+0000 often: Postgres cannot store it.
+const text = () => fc.oneof(fc.string({ unit: "binary" }), fc.constantFrom("\u0000", "a\u0000b"));
+const jsonValue = () => fc.jsonValue({ stringUnit: "binary" });
+
 /** JSON shaped like the ask body, with any field replaced by anything: reaches past the first checks. */
 const askLike = fc.record(
   {
     message: fc.oneof(
       fc.record(
-        { id: fc.oneof(fc.string(), fc.integer()), role: fc.constantFrom("user", "system", "assistant", "bot"), content: fc.string() },
+        { id: fc.oneof(text(), fc.integer()), role: fc.constantFrom("user", "system", "assistant", "bot"), content: text() },
         { requiredKeys: [] },
       ),
-      fc.jsonValue(),
+      jsonValue(),
     ),
-    id: fc.oneof(fc.string(), fc.jsonValue()),
-    assistantId: fc.oneof(fc.constant("default"), fc.string(), fc.jsonValue()),
-    metadata: fc.oneof(fc.dictionary(fc.string(), fc.jsonValue()), fc.jsonValue()),
-    foldersId: fc.oneof(fc.array(fc.string()), fc.jsonValue()),
-    previewAssistantData: fc.oneof(fc.record({ name: fc.string(), description: fc.string() }), fc.jsonValue()),
+    id: fc.oneof(text(), jsonValue()),
+    assistantId: fc.oneof(fc.constant("default"), text(), jsonValue()),
+    metadata: fc.oneof(fc.dictionary(text(), jsonValue()), jsonValue()),
+    foldersId: fc.oneof(fc.array(text()), jsonValue()),
+    previewAssistantData: fc.oneof(fc.record({ name: text(), description: text() }), jsonValue()),
   },
   { requiredKeys: [] },
 );
 
 const body = fc.oneof(
-  fc.jsonValue().map((v) => JSON.stringify(v)),
+  jsonValue().map((v) => JSON.stringify(v)),
   askLike.map((v) => JSON.stringify(v)),
-  fc.string(),
+  text(),
   fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b).toString("latin1")),
 );
 
