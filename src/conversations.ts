@@ -70,6 +70,18 @@ export async function insertInbound(
 
 export const replyTo = (prisma: Db, messageId: string) => prisma.message.findUnique({ where: { inReplyToId: messageId } });
 
+/**
+ * The conversation's unanswered user messages up to `seq`, oldest first, with the org the conversation
+ * belongs to: what a turn job answers, in one query.
+ */
+export function dueMessages(prisma: Db, conversationId: string, seq: bigint): Promise<(Message & { orgId: string })[]> {
+  return prisma.$queryRaw`
+    SELECT ${MESSAGE_FIELDS}, (SELECT org_id::text FROM conversations WHERE id = ${conversationId}::uuid) AS "orgId"
+    FROM messages
+    WHERE conversation_id = ${conversationId}::uuid AND status = 'pending' AND role = 'user' AND seq <= ${seq}
+    ORDER BY seq`;
+}
+
 /** The conversation's messages before `seq`, oldest first: what a turn sees. */
 export async function historyBefore(prisma: Db, conversationId: string, seq: bigint, limit: number) {
   const rows = await prisma.message.findMany({

@@ -1,5 +1,6 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type Redis from "ioredis";
+import { dueMessages } from "../src/conversations";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
 import { ASK_QUEUE, type AskJob, bullPrefix } from "../src/queue";
@@ -32,13 +33,8 @@ export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string,
       throw new DelayedError();
     }
     try {
-      // One query: the conversation's unanswered messages up to this job's, oldest first, with the org
-      // their assistant belongs to. This job's message is the last of them unless it was answered already.
-      const due = await prisma.message.findMany({
-        where: { conversationId, status: "pending", role: "user", seq: { lte: BigInt(job.data.seq) } },
-        orderBy: { seq: "asc" },
-        include: { conversation: { select: { orgId: true } } },
-      });
+      // The conversation's unanswered messages up to this job's: its own is the last unless already answered.
+      const due = await dueMessages(prisma, conversationId, BigInt(job.data.seq));
       if (due.at(-1)?.id !== messageId) {
         const turn = await prisma.message.findUnique({ where: { id: messageId }, include: { reply: true } });
         if (turn?.reply) await publishReply(deps, turn, turn.reply);
@@ -46,7 +42,7 @@ export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string,
       }
       for (const message of due) {
         try {
-          await runTurn(deps, message, message.conversation.orgId);
+          await runTurn(deps, message, message.orgId);
         } catch (err) {
           // The last attempt ends the turn with the fallback reply rather than leave the user waiting.
           // Not when the database is away: the fallback could not be stored either, and the sweeper runs the
