@@ -110,13 +110,14 @@ export async function scalingBenchmark(opts: BenchOptions, rows: Row[]) {
   for (const n of [1, 2]) {
     const layout = await startLayout(n);
     try {
+      await Promise.all(layout.gateways.map((g) => load(askSpec(opts, layout, g, { seconds: 2 }))));
+      // Postgres starts a process per connection, and the hubs' pools connect under load: listed after the warm-up.
       const groups = {
         gateways: layout.gateways.map((p) => p.proc.pid as number),
         workers: layout.workers.map((p) => p.proc.pid as number),
         postgres: pidsOf("postgres"),
         redis: pidsOf("redis-server"),
       };
-      await Promise.all(layout.gateways.map((g) => load(askSpec(opts, layout, g, { seconds: 2 }))));
       const { result, cpu } = await withCpu(groups, () =>
         Promise.all(layout.gateways.map((g) => load(askSpec(opts, layout, g, { connections: Math.ceil(opts.connections / n) })))),
       );
