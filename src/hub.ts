@@ -64,6 +64,12 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
   if (!duplicate) metrics.inbound.inc({ channel: m.channel });
   const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false };
   if (message.status !== "pending") return accepted;
+  if (!duplicate) {
+    // Other devices of the same user see the message too; losing this event loses nothing stored. Sent
+    // before the job is added, on the same Redis connection, so it reaches listeners before any event of
+    // the turn.
+    deps.bus.publish({ type: "accepted", conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
+  }
 
   hooks.beforeQueue?.(accepted);
   try {
@@ -71,11 +77,6 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
     accepted.queued = true;
   } catch (err) {
     deps.logger.warn({ turn: message.id, err: (err as Error).message }, "queue unreachable; message kept pending");
-    return accepted;
-  }
-  if (!duplicate) {
-    // Other devices of the same user see the message too; losing this event loses nothing stored.
-    deps.bus.publish({ type: "accepted", conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
   }
   return accepted;
 }

@@ -92,6 +92,19 @@ describe.each(DB_KINDS)("the turn pipeline with an OpenAI-compatible assistant (
     expect(deltas.join("")).toBe("Echo: one two three four five six");
   });
 
+  it("publishes a turn's events in order: the message accepted, typing, the reply as it is written, the reply", async () => {
+    const conversation = `${kind}-events`;
+    await ask(conversation, "first");
+    const { id } = await hub.runtime.db.prisma.conversation.findFirstOrThrow({ where: { externalId: conversation } });
+    const seen: string[] = [];
+    const off = hub.runtime.bus.on(id, (event) => seen.push(event.type));
+    fake.setPieceDelay(60);
+    await ask(conversation, "one two three four");
+    off();
+    // Repeated deltas collapse to one entry: how many there are depends on the model's pace.
+    expect(seen.filter((type, i) => type !== seen[i - 1])).toEqual(["accepted", "typing", "delta", "reply"]);
+  });
+
   it("runs different conversations in parallel", async () => {
     fake.setDelay(400);
     const from = fake.requests.length;
