@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import { assistantNotFound, findAssistant } from "./assistants/store";
+import { type AssistantLookup, assistantNotFound } from "./assistants/store";
 import type { ReplyBus } from "./bus";
 import { insertInbound, replyTo, type TurnOptions, toWire } from "./conversations";
 import type { Db } from "./db/database";
@@ -24,6 +24,7 @@ export interface Accepted {
 
 export interface HubDeps {
   prisma: Db;
+  assistants: AssistantLookup;
   queue: Queue<AskJob>;
   bus: ReplyBus;
   limiter: RateLimiter;
@@ -48,7 +49,7 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
   const { prisma } = deps;
   let assistantId: string | null = null;
   if ("ref" in m.assistant) {
-    const found = await findAssistant(prisma, m.orgId, m.assistant.ref);
+    const found = await deps.assistants.find(m.orgId, m.assistant.ref);
     if (!found?.deployed) throw assistantNotFound(m.assistant.ref);
     assistantId = found.id;
   }

@@ -2,6 +2,7 @@ import type { Queue } from "bullmq";
 import Redis from "ioredis";
 import { createKnowledgeProvider } from "./assistants/knowledge";
 import { createOpenAIProvider } from "./assistants/openai";
+import { AssistantLookup } from "./assistants/store";
 import { KeyRing } from "./auth/keys";
 import { ReplyBus } from "./bus";
 import type { Config } from "./config";
@@ -57,8 +58,10 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   const deliverQueue = createDeliverQueue(redis, config.QUEUE_PREFIX);
   const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
   const knowledge = new KnowledgeIndex(db.prisma);
+  const assistants = new AssistantLookup(db.prisma);
   const hub: HubDeps = {
     prisma: db.prisma,
+    assistants,
     queue: askQueue,
     bus,
     limiter: new RateLimiter(redis, config.QUEUE_PREFIX),
@@ -69,6 +72,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   };
   const turns: TurnDeps = {
     prisma: db.prisma,
+    assistants,
     bus,
     knowledge,
     providers: {

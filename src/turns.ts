@@ -1,5 +1,5 @@
 import { type AssistantProvider, ProviderError } from "./assistants/provider";
-import { previewProfile, resolveDeployed } from "./assistants/store";
+import { type AssistantLookup, previewProfile, resolveDeployed } from "./assistants/store";
 import type { ReplyBus } from "./bus";
 import { historyBefore, type ReplyInput, storeReply, type TurnOptions, toWire } from "./conversations";
 import type { Db } from "./db/database";
@@ -14,6 +14,7 @@ export const FALLBACK_REPLY = "Sorry, I can't answer right now. Please try again
 
 export interface TurnDeps {
   prisma: Db;
+  assistants: AssistantLookup;
   bus: ReplyBus;
   knowledge: KnowledgeIndex;
   providers: Record<AssistantProfile["provider"], AssistantProvider>;
@@ -38,7 +39,7 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string): Pro
   try {
     profile =
       "ref" in options.assistant
-        ? await resolveDeployed(deps.prisma, orgId, options.assistant.ref, deps.defaultProvider)
+        ? await resolveDeployed(deps.assistants, orgId, options.assistant.ref, deps.defaultProvider)
         : previewProfile(options.assistant.preview, deps.defaultProvider);
   } catch (err) {
     if (!(err instanceof HubError)) throw err;

@@ -43,12 +43,46 @@ export function previewProfile(p: PreviewAssistant, defaultProvider: AssistantPr
 
 /** The deployed assistant a turn may use, or assistant_not_found. */
 export async function resolveDeployed(
-  prisma: Db,
+  assistants: AssistantLookup,
   orgId: string,
   ref: string,
   defaultProvider: AssistantProfile["provider"],
 ): Promise<AssistantProfile> {
-  const found = await findAssistant(prisma, orgId, ref);
+  const found = await assistants.find(orgId, ref);
   if (!found?.deployed) throw assistantNotFound(ref);
   return toProfile(found, defaultProvider);
+}
+
+const LOOKUP_MS = 2000;
+
+/**
+ * Assistants by org and id or name, each answer kept for LOOKUP_MS: every turn looks its assistant up
+ * twice (the gateway checks it is deployed, the worker reads its profile), and assistants change rarely.
+ * A change made through this process's API applies at once (forget); other processes see it within
+ * LOOKUP_MS. Lookups of one assistant under way at once share one query.
+ */
+export class AssistantLookup {
+  private cache = new Map<string, { found: Promise<Assistant | null>; until: number }>();
+
+  constructor(
+    private readonly prisma: Db,
+    private readonly keepMs = LOOKUP_MS,
+  ) {}
+
+  find(orgId: string, ref: string): Promise<Assistant | null> {
+    const key = `${orgId}:${ref}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.found;
+    const found = findAssistant(this.prisma, orgId, ref);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { found, until: Date.now() + this.keepMs });
+    // A failed lookup (database away) is not kept.
+    found.catch(() => this.cache.get(key)?.found === found && this.cache.delete(key));
+    return found;
+  }
+
+  /** Drops what is kept of the org's assistants, after one of them changed. */
+  forget(orgId: string) {
+    for (const key of this.cache.keys()) if (key.startsWith(`${orgId}:`)) this.cache.delete(key);
+  }
 }

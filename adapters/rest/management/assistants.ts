@@ -1,5 +1,6 @@
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
+import type { AssistantLookup } from "../../../src/assistants/store";
 import { isUuid } from "../../../src/assistants/store";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid, notFound } from "../../../src/errors";
@@ -52,7 +53,7 @@ async function find(prisma: Db, orgId: string, ref: string) {
   return found;
 }
 
-export function assistantRoutes(prisma: Db): Router {
+export function assistantRoutes(prisma: Db, lookup: AssistantLookup): Router {
   const router = Router();
   router.get("/api/assistants", async (_req, res) => {
     const rows = await prisma.assistant.findMany({ where: { orgId: principal(res).orgId }, orderBy: { createdAt: "asc" } });
@@ -62,7 +63,9 @@ export function assistantRoutes(prisma: Db): Router {
     const { orgId } = principal(res);
     const data = parse(createAssistant, req.body);
     await checkFolders(prisma, orgId, data.folderIds);
-    res.status(201).json(view(await prisma.assistant.create({ data: { ...data, orgId } })));
+    const created = await prisma.assistant.create({ data: { ...data, orgId } });
+    lookup.forget(orgId);
+    res.status(201).json(view(created));
   });
   router.get("/api/assistants/:id", async (req, res) => res.json(view(await find(prisma, principal(res).orgId, String(req.params.id)))));
   const update = async (req: Request, res: Response) => {
@@ -70,7 +73,9 @@ export function assistantRoutes(prisma: Db): Router {
     const current = await find(prisma, orgId, String(req.params.id));
     const data = parse(updateAssistant, req.body);
     await checkFolders(prisma, orgId, data.folderIds);
-    res.json(view(await prisma.assistant.update({ where: { id: current.id }, data })));
+    const updated = await prisma.assistant.update({ where: { id: current.id }, data });
+    lookup.forget(orgId);
+    res.json(view(updated));
   };
   router.patch("/api/assistants/:id", update);
   router.put("/api/assistants/:id", update);

@@ -1,4 +1,5 @@
 import express, { Router } from "express";
+import type { AssistantLookup } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { Db } from "../../../src/db/database";
 import { requireKey } from "../../../src/http/auth";
@@ -13,10 +14,16 @@ import { meRoutes } from "./me";
 const PATHS = ["/api/assistants", "/api/folders", "/api/me"];
 
 /** The management API: an org's assistants and knowledge folders, and who a key is, behind its API keys. */
-export function createManagementApi(deps: { prisma: Db; keys: KeyRing; knowledge: KnowledgeIndex; logger: Logger }): Router {
+export function createManagementApi(deps: {
+  prisma: Db;
+  keys: KeyRing;
+  knowledge: KnowledgeIndex;
+  assistants: AssistantLookup;
+  logger: Logger;
+}): Router {
   const api = Router();
   api.use(PATHS, express.json({ limit: "2mb" }), requireKey(deps.keys));
-  api.use(assistantRoutes(deps.prisma));
+  api.use(assistantRoutes(deps.prisma, deps.assistants));
   api.use(folderRoutes(deps.prisma, deps.knowledge));
   api.use(meRoutes(deps.prisma));
   api.use(

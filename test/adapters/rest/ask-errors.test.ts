@@ -79,6 +79,15 @@ describe.each(DB_KINDS)("bad input to the ask API gets the document's error shap
     expect(stored).toBe(0);
   });
 
+  it("applies an assistant's change through the API to the next ask at once (lookups are cached briefly)", async () => {
+    const seasonal = (await hub.api("/api/assistants", { body: { name: "seasonal" } })).body;
+    const ask = (conversation: string) =>
+      hub.api(ASK, { body: { message: { content: "hello" }, id: conversation, assistantId: "seasonal" } });
+    expect((await ask("conv-seasonal-1")).status).toBe(200);
+    await hub.api(`/api/assistants/${seasonal.id}`, { method: "PATCH", body: { deployed: false } });
+    expect((await ask("conv-seasonal-2")).status).toBe(404);
+  });
+
   it("limits each user's messages a minute with the document's 429", async () => {
     const ask = (n: number) =>
       hub.api(ASK, { body: { message: { content: `hi ${n}` }, id: "conv-rl", assistantId: "default", metadata: { user_id: "u-rl" } } });
