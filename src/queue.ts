@@ -11,7 +11,7 @@ export interface AskJob {
   messageId: string;
   conversationId: string;
   /** The message's seq, as a string (JSON has no bigint): the worker answers the conversation up to it. */
-  seq: string;
+  seq?: string;
 }
 
 export const askJob = (m: { id: string; conversationId: string; seq: bigint }): AskJob => ({

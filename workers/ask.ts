@@ -33,8 +33,11 @@ export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string,
       throw new DelayedError();
     }
     try {
+      // A job added by a gateway older than `seq` (during a rolling upgrade) has its message read for it.
+      const seq = job.data.seq ?? (await prisma.message.findUnique({ where: { id: messageId }, select: { seq: true } }))?.seq;
+      if (seq === undefined) return;
       // The conversation's unanswered messages up to this job's: its own is the last unless already answered.
-      const due = await dueMessages(prisma, conversationId, BigInt(job.data.seq));
+      const due = await dueMessages(prisma, conversationId, BigInt(seq));
       if (due.at(-1)?.id !== messageId) {
         const turn = await prisma.message.findUnique({ where: { id: messageId }, include: { reply: true } });
         if (turn?.reply) await publishReply(deps, turn, turn.reply);

@@ -1,6 +1,7 @@
 import { type FakeOpenAI, startFakeOpenAI } from "../fakes/openai-server";
 import { DB_KINDS } from "../support/databases";
 import { startTestHub, type TestHub } from "../support/hub";
+import { waitFor } from "../support/processes";
 import { parseSse } from "../support/sse";
 
 const ASK = "/api/ai-hub/assistant/ask";
@@ -103,6 +104,24 @@ describe.each(DB_KINDS)("the turn pipeline with an OpenAI-compatible assistant (
     off();
     // Repeated deltas collapse to one entry: how many there are depends on the model's pace.
     expect(seen.filter((type, i) => type !== seen[i - 1])).toEqual(["accepted", "typing", "delta", "reply"]);
+  });
+
+  it("answers a job queued without the message's seq, as a gateway of the previous release queues it", async () => {
+    const prisma = hub.runtime.db.prisma;
+    await ask(`${kind}-old-job`, "first");
+    const conversation = await prisma.conversation.findFirstOrThrow({ where: { externalId: `${kind}-old-job` } });
+    const message = await prisma.message.create({
+      data: {
+        conversationId: conversation.id,
+        role: "user",
+        content: "from an older gateway",
+        status: "pending",
+        turnOptions: { assistant: { ref: "default" } },
+      },
+    });
+    await hub.runtime.askQueue.add("turn", { messageId: message.id, conversationId: conversation.id }, { jobId: message.id });
+    const reply = await waitFor(() => prisma.message.findUnique({ where: { inReplyToId: message.id } }), 10_000, "the reply");
+    expect(reply.content).toBe("Echo: from an older gateway");
   });
 
   it("runs different conversations in parallel", async () => {
