@@ -145,6 +145,9 @@ export async function outboxOnce(prisma: Db, queue: Queue<DeliverJob>, channels:
     where: {
       role: "assistant",
       inReplyToId: { not: null },
+      // A reply keeps the status it was stored with until a part is recorded: with the time window, this
+      // reads a range of the (status, created_at) index rather than every reply ever stored.
+      status: "sent",
       createdAt: { lt: new Date(Date.now() - afterMs), gt: new Date(Date.now() - ORDER_WINDOW_MS) },
       conversation: { channel: { in: channels } },
       outboundParts: { none: {} },
