@@ -1,7 +1,6 @@
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
-import type { AssistantLookup } from "../../../src/assistants/store";
-import { isUuid } from "../../../src/assistants/store";
+import { type AssistantLookup, isUuid } from "../../../src/assistants/store";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid, notFound } from "../../../src/errors";
 import type { Assistant } from "../../../src/generated/prisma/client";
