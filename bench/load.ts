@@ -2,8 +2,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
-import twilio from "twilio";
-import { PUBLIC_URL, whatsapp } from "../test/support/twilio";
+import { signedWebhook, whatsapp } from "../test/support/twilio";
 
 // The HTTP load generator, run in a process of its own so that it does not share an event loop with
 // what it measures. Reads one JSON argument, prints one JSON result line.
@@ -55,11 +54,7 @@ function requests(spec: LoadSpec): () => Request {
   const webhook = (): Request => {
     const t = spec.twilio as NonNullable<LoadSpec["twilio"]>;
     const params = whatsapp(`+1555${String(n % t.users).padStart(7, "0")}`, t.to, question());
-    const signature = twilio.getExpectedTwilioSignature(t.authToken, PUBLIC_URL + new URL(spec.url).pathname, params);
-    return {
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
-      body: new URLSearchParams(params).toString(),
-    };
+    return signedWebhook(t.authToken, new URL(spec.url).pathname, params);
   };
   return () => {
     n++;

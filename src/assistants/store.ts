@@ -1,6 +1,7 @@
 import type { Db } from "../db/database";
 import { HubError } from "../errors";
 import type { Assistant } from "../generated/prisma/client";
+import { Kept } from "../kept";
 import type { AssistantProfile, PreviewAssistant } from "../types";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,27 +63,16 @@ const LOOKUP_MS = 2000;
  * LOOKUP_MS. Lookups of one assistant under way at once share one query.
  */
 export class AssistantLookup {
-  private cache = new Map<string, { found: Promise<Assistant | null>; until: number }>();
+  private kept = new Kept<Assistant | null>(LOOKUP_MS);
 
-  constructor(
-    private readonly prisma: Db,
-    private readonly keepMs = LOOKUP_MS,
-  ) {}
+  constructor(private readonly prisma: Db) {}
 
   find(orgId: string, ref: string): Promise<Assistant | null> {
-    const key = `${orgId}:${ref}`;
-    const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) return hit.found;
-    const found = findAssistant(this.prisma, orgId, ref);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { found, until: Date.now() + this.keepMs });
-    // A failed lookup (database away) is not kept.
-    found.catch(() => this.cache.get(key)?.found === found && this.cache.delete(key));
-    return found;
+    return this.kept.get(`${orgId}:${ref}`, () => findAssistant(this.prisma, orgId, ref));
   }
 
   /** Drops what is kept of the org's assistants, after one of them changed. */
   forget(orgId: string) {
-    for (const key of this.cache.keys()) if (key.startsWith(`${orgId}:`)) this.cache.delete(key);
+    this.kept.forget(`${orgId}:`);
   }
 }

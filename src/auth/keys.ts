@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/database";
+import { Kept } from "../kept";
 
 export const hashSecret = (secret: string) => createHash("sha256").update(secret).digest("hex");
 
@@ -29,19 +30,16 @@ const CACHE_MS = 30_000;
  * A revoked key stops working within CACHE_MS.
  */
 export class KeyRing {
-  private cache = new Map<string, { principal: Principal | null; until: number }>();
+  private kept = new Kept<Principal | null>(CACHE_MS);
 
   constructor(private prisma: Db) {}
 
-  async authenticate(secret: string): Promise<Principal | null> {
+  authenticate(secret: string): Promise<Principal | null> {
     const hash = hashSecret(secret);
-    const hit = this.cache.get(hash);
-    if (hit && hit.until > Date.now()) return hit.principal;
-    const key = await this.prisma.apiKey.findUnique({ where: { hash } });
-    const principal = key && !key.revokedAt ? { orgId: key.orgId, keyId: key.id } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });
-    return principal;
+    return this.kept.get(hash, async () => {
+      const key = await this.prisma.apiKey.findUnique({ where: { hash } });
+      return key && !key.revokedAt ? { orgId: key.orgId, keyId: key.id } : null;
+    });
   }
 }
 

@@ -1,8 +1,8 @@
-import { type FakeOpenAI, startFakeOpenAI } from "../fakes/openai-server";
-import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
-import { startTestHub, type TestHub } from "../support/hub";
+import type { FakeTwilio } from "../fakes/twilio-server";
+import type { TestHub } from "../support/hub";
 import { type HubProcess, spawnHub, waitFor } from "../support/processes";
-import { postWebhook, twilioEnv, whatsapp } from "../support/twilio";
+import { postWebhook, whatsapp } from "../support/twilio";
+import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 
 // Fault drill: Twilio's API down for a while (answering 503, or refusing connections) while WhatsApp messages
 // keep coming. Once it is back, every message gets its reply, once, in its conversation's order; a reply
@@ -14,28 +14,21 @@ const HUB_NUMBER = "+14155238886";
 const TRIES_WHILE_DOWN = 12;
 
 describe("Twilio's API down for a while", () => {
-  let openai: FakeOpenAI;
   let twilio: FakeTwilio;
   let gateway: TestHub;
   let worker: HubProcess;
 
+  let setup: TwilioHub;
   beforeAll(async () => {
-    [openai, twilio] = await Promise.all([startFakeOpenAI(), startFakeTwilio()]);
-    gateway = await startTestHub("postgres", {
-      ROLE: "gateway",
-      ASSISTANT_PROVIDER: "openai",
-      OPENAI_BASE_URL: openai.url,
-      // Tries a few hundred milliseconds apart, so many rounds fit in a few seconds of outage.
-      DELIVER_MAX_BACKOFF_MS: "300",
-      ...twilioEnv(twilio),
-    });
+    // Tries a few hundred milliseconds apart, so many rounds fit in a few seconds of outage.
+    setup = await startTwilioHub("postgres", { ROLE: "gateway", DELIVER_MAX_BACKOFF_MS: "300" });
+    ({ hub: gateway, twilio } = setup);
     // Turns and sends run in a process of their own, as `npm run start:worker` runs them.
     worker = await spawnHub({ ...gateway.env, ROLE: "worker" });
   });
   afterAll(async () => {
     worker?.proc.kill("SIGKILL");
-    await gateway?.stop();
-    await Promise.all([openai?.close(), twilio?.close()]);
+    await setup?.stop();
   });
 
   const prisma = () => gateway.runtime.db.prisma;
@@ -139,24 +132,15 @@ describe("Twilio's API down for a while", () => {
 });
 
 describe("Twilio's API down for longer than the retry time", () => {
-  let openai: FakeOpenAI;
   let twilio: FakeTwilio;
   let hub: TestHub;
 
+  let setup: TwilioHub;
   beforeAll(async () => {
-    [openai, twilio] = await Promise.all([startFakeOpenAI(), startFakeTwilio()]);
-    hub = await startTestHub("pglite", {
-      ASSISTANT_PROVIDER: "openai",
-      OPENAI_BASE_URL: openai.url,
-      DELIVER_MAX_BACKOFF_MS: "200",
-      DELIVER_RETRY_FOR_MS: "2000",
-      ...twilioEnv(twilio),
-    });
+    setup = await startTwilioHub("pglite", { DELIVER_MAX_BACKOFF_MS: "200", DELIVER_RETRY_FOR_MS: "2000" });
+    ({ hub, twilio } = setup);
   });
-  afterAll(async () => {
-    await hub?.stop();
-    await Promise.all([openai?.close(), twilio?.close()]);
-  });
+  afterAll(() => setup?.stop());
 
   it("marks the replies failed with Twilio's answer, sends them no more, and answers the next message", async () => {
     const user = "+15559000001";

@@ -34,9 +34,23 @@ export function whatsapp(from: string, to: string, body: string, extra: Record<s
 }
 
 /**
- * Posts a webhook the way Twilio does: form-encoded, signed over PUBLIC_URL + path with the account's auth
- * token (the twilio package's own signing function). `signature` overrides it, null sends none.
+ * A webhook request the way Twilio makes it: form-encoded, signed over PUBLIC_URL + path with the account's
+ * auth token (the twilio package's own signing function). `signature` overrides it, null sends none.
  */
+export function signedWebhook(
+  authToken: string,
+  path: string,
+  params: Record<string, string>,
+  signature?: string | null,
+): { headers: Record<string, string>; body: string } {
+  const sig = signature === undefined ? twilio.getExpectedTwilioSignature(authToken, PUBLIC_URL + path, params) : signature;
+  return {
+    headers: { "content-type": "application/x-www-form-urlencoded", ...(sig ? { "x-twilio-signature": sig } : {}) },
+    body: new URLSearchParams(params).toString(),
+  };
+}
+
+/** Posts a signed webhook (see signedWebhook) to the hub. */
 export async function postWebhook(
   hubUrl: string,
   authToken: string,
@@ -44,11 +58,6 @@ export async function postWebhook(
   params: Record<string, string>,
   signature?: string | null,
 ): Promise<{ status: number; body: string; contentType: string | null }> {
-  const sig = signature === undefined ? twilio.getExpectedTwilioSignature(authToken, PUBLIC_URL + path, params) : signature;
-  const res = await fetch(hubUrl + path, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", ...(sig ? { "x-twilio-signature": sig } : {}) },
-    body: new URLSearchParams(params).toString(),
-  });
+  const res = await fetch(hubUrl + path, { method: "POST", ...signedWebhook(authToken, path, params, signature) });
   return { status: res.status, body: await res.text(), contentType: res.headers.get("content-type") };
 }

@@ -1,10 +1,11 @@
 import { enqueueDelivery } from "../../../src/queue";
-import { type FakeOpenAI, startFakeOpenAI } from "../../fakes/openai-server";
-import { type FakeTwilio, startFakeTwilio } from "../../fakes/twilio-server";
+import type { FakeOpenAI } from "../../fakes/openai-server";
+import type { FakeTwilio } from "../../fakes/twilio-server";
 import { DB_KINDS } from "../../support/databases";
-import { startTestHub, type TestHub } from "../../support/hub";
+import type { TestHub } from "../../support/hub";
 import { waitFor } from "../../support/processes";
-import { postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
+import { postWebhook, whatsapp } from "../../support/twilio";
+import { startTwilioHub, type TwilioHub } from "../../support/twilio-hub";
 
 const HUB_NUMBER = "+14155238886";
 const settle = (ms = 700) => new Promise((r) => setTimeout(r, ms));
@@ -16,20 +17,12 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
   let n = 0;
   const newUser = () => `+1666${kind === "postgres" ? 1 : 2}${String(++n).padStart(6, "0")}`;
 
+  let setup: TwilioHub;
   beforeAll(async () => {
-    [openai, twilio] = await Promise.all([startFakeOpenAI(), startFakeTwilio()]);
-    hub = await startTestHub(kind, {
-      ASSISTANT_PROVIDER: "openai",
-      OPENAI_BASE_URL: openai.url,
-      SWEEP_INTERVAL_MS: "200",
-      SWEEP_AFTER_MS: "600",
-      ...twilioEnv(twilio),
-    });
+    setup = await startTwilioHub(kind, { SWEEP_INTERVAL_MS: "200", SWEEP_AFTER_MS: "600" });
+    ({ hub, openai, twilio } = setup);
   });
-  afterAll(async () => {
-    await hub.stop();
-    await Promise.all([openai.close(), twilio.close()]);
-  });
+  afterAll(() => setup.stop());
 
   const prisma = () => hub.runtime.db.prisma;
   const sendsTo = (user: string) => twilio.sends.filter((s) => s.to === `whatsapp:${user}`);

@@ -1,9 +1,10 @@
-import { type FakeOpenAI, startFakeOpenAI } from "../../fakes/openai-server";
-import { type FakeTwilio, startFakeTwilio } from "../../fakes/twilio-server";
+import type { FakeOpenAI } from "../../fakes/openai-server";
+import type { FakeTwilio } from "../../fakes/twilio-server";
 import { DB_KINDS } from "../../support/databases";
-import { startTestHub, type TestHub } from "../../support/hub";
+import type { TestHub } from "../../support/hub";
 import { waitFor } from "../../support/processes";
-import { messageSid, PUBLIC_URL, postWebhook, twilioEnv, whatsapp } from "../../support/twilio";
+import { messageSid, PUBLIC_URL, postWebhook, whatsapp } from "../../support/twilio";
+import { startTwilioHub, type TwilioHub } from "../../support/twilio-hub";
 
 const HUB_NUMBER = "+14155238886";
 
@@ -15,14 +16,12 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
   // A new user per test, so conversations and rate limits never cross tests.
   const newUser = () => `+1555${kind === "postgres" ? 1 : 2}${String(++n).padStart(6, "0")}`;
 
+  let setup: TwilioHub;
   beforeAll(async () => {
-    [openai, twilio] = await Promise.all([startFakeOpenAI(), startFakeTwilio()]);
-    hub = await startTestHub(kind, { ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: openai.url, ...twilioEnv(twilio) });
+    setup = await startTwilioHub(kind);
+    ({ hub, openai, twilio } = setup);
   });
-  afterAll(async () => {
-    await hub.stop();
-    await Promise.all([openai.close(), twilio.close()]);
-  });
+  afterAll(() => setup.stop());
   afterEach(() => openai.setDelay(0));
 
   const post = (params: Record<string, string>, signature?: string | null) =>
