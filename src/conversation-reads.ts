@@ -125,7 +125,11 @@ export async function listSummaries(
 ): Promise<{ rows: ConversationSummary[]; total: number }> {
   const [rows, total] = await Promise.all([
     prisma.$queryRaw<ConversationSummary[]>`
-      SELECT c.number, c.channel, c.external_id AS "externalId", c.created_at AS "createdAt",
+      SELECT c.number,
+        -- An API caller's own label (the AI Hub document's metadata.channel, e.g. "whatsapp") describes where its
+        -- user is; the hub's channel is still "api", and that is what decides where replies go.
+        CASE WHEN c.channel = 'api' THEN COALESCE(c.metadata->>'channel', c.channel) ELSE c.channel END AS channel,
+        c.external_id AS "externalId", c.created_at AS "createdAt",
         (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id) AS count,
         (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND m.role = 'user' ORDER BY m.seq LIMIT 1) AS "firstUserMessage",
         (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND m.role = 'assistant' ORDER BY m.seq LIMIT 1) AS "firstBotMessage"

@@ -12,7 +12,7 @@ export interface TurnOptions {
 const MESSAGE_FIELDS = Prisma.sql`id::text, seq, conversation_id::text AS "conversationId", session_id::text AS "sessionId",
   external_id AS "externalId", role, content, attachments, metadata, status, in_reply_to_id::text AS "inReplyToId", error,
   tokens_used AS "tokensUsed", processing_ms AS "processingMs", sources, provider_id AS "providerId",
-  turn_options AS "turnOptions", created_at AS "createdAt"`;
+  turn_options AS "turnOptions", reply_address AS "replyAddress", created_at AS "createdAt"`;
 
 type ConversationInput = Pick<InboundMessage, "orgId" | "conversationKey" | "channel" | "userId" | "metadata">;
 
@@ -53,10 +53,12 @@ export async function insertInbound(
 ): Promise<{ conversationId: string; message: Message; duplicate: boolean }> {
   const [inserted] = await prisma.$queryRaw<Message[]>`
     WITH conversation AS (${conversationUpsert(m, assistantId)})
-    INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status, turn_options)
+    INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status, turn_options,
+                          reply_address)
     SELECT gen_random_uuid(), conversation.id, ${m.sessionId ?? null}::uuid, ${m.externalId ?? null}, ${m.role}, ${m.content},
            ${JSON.stringify(m.attachments ?? [])}::jsonb, ${JSON.stringify(m.metadata ?? {})}::jsonb,
-           ${m.role === "user" ? "pending" : "context"}, ${options ? JSON.stringify(options) : null}::jsonb
+           ${m.role === "user" ? "pending" : "context"}, ${options ? JSON.stringify(options) : null}::jsonb,
+           ${m.replyAddress ? JSON.stringify(m.replyAddress) : null}::jsonb
     FROM conversation
     ON CONFLICT (conversation_id, external_id) DO NOTHING
     RETURNING ${MESSAGE_FIELDS}`;

@@ -28,6 +28,18 @@ export interface InboundMessage {
   sessionId?: string;
   /** An end-user key for rate limiting; defaults to userId, then the conversation. */
   rateKey?: string;
+  /**
+   * Where the reply goes, for a channel that sends it through an API. Only an adapter sets it, and only from
+   * what it verified (a signed webhook): a reply never goes where a caller's fields (`metadata`) point.
+   */
+  replyAddress?: ReplyAddress;
+}
+
+/** The addressing of a reply sent through an API channel: from the number written to, to the one who wrote. */
+export interface ReplyAddress {
+  via: "twilio";
+  from: string;
+  to: string;
 }
 
 export interface PreviewAssistant {

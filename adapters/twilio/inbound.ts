@@ -1,12 +1,14 @@
 import { z } from "zod";
 import type { Message } from "../../src/generated/prisma/client";
 import { DeliveryError } from "../../src/outbound";
-import type { Attachment, InboundMessage } from "../../src/types";
+import type { Attachment, InboundMessage, ReplyAddress } from "../../src/types";
 
 // Twilio's incoming-message request (form fields) onto the canonical message:
 //   MessageSid -> externalId (a retried webhook is a no-op)    Body -> content
 //   From -> the user: conversation `whatsapp_<number>` or `sms_<number>`, userId, rate-limit key
-//   To -> which org and assistant answer (the number's binding), and where the reply comes from
+//   To -> which org and assistant answer (the number's binding)
+//   From, To -> replyAddress: the reply goes from To back to From. Only this signed webhook sets it; nothing a
+//               caller of another API may set (their `metadata`) ever decides where a reply is sent.
 //   MediaUrlN / MediaContentTypeN -> attachments               ProfileName, WaId -> metadata
 
 const MAX_MEDIA = 10;
@@ -62,19 +64,24 @@ export function toInbound(m: IncomingMessage, attachments: Attachment[], route: 
       phone_number: user,
       ...(m.ProfileName ? { profile_name: m.ProfileName } : {}),
       ...(m.WaId ? { wa_id: m.WaId } : {}),
-      twilio: { from: m.From, to: m.To },
     },
     userId: user,
     rateKey: m.From,
+    replyAddress: { via: "twilio", from: m.To, to: m.From },
   };
 }
 
-/** Where the reply to a message goes: back from the number it was sent to, to the one who sent it. */
+const twilioAddress = (turn: Message): ReplyAddress | null => {
+  const address = turn.replyAddress as ReplyAddress | null;
+  return address?.via === "twilio" ? address : null;
+};
+
+/** Where the reply to a message goes: recorded from the signed webhook that brought it, and nowhere else. */
 export function replyAddresses(turn: Message): { from: string; to: string } {
-  const twilio = (turn.metadata as { twilio?: { from?: string; to?: string } }).twilio;
-  if (!twilio?.from || !twilio.to) throw new DeliveryError(`message ${turn.id} did not come through Twilio`, true);
-  return { from: twilio.to, to: twilio.from };
+  const address = twilioAddress(turn);
+  if (!address) throw new DeliveryError(`message ${turn.id} did not come through Twilio`, true);
+  return { from: address.from, to: address.to };
 }
 
-/** Whether a stored user message came through Twilio, and so its reply goes out through it. */
-export const cameThroughTwilio = (turn: Message) => Boolean((turn.metadata as { twilio?: unknown } | null)?.twilio);
+/** Whether a stored user message came through Twilio's signed webhook, and so its reply goes out through it. */
+export const cameThroughTwilio = (turn: Message) => twilioAddress(turn) !== null;

@@ -69,7 +69,9 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
     deps.hub,
     {
       orgId,
-      channel: typeof body.metadata?.channel === "string" ? body.metadata.channel : "api",
+      // The document's `metadata.channel` ("web", "whatsapp") is the integrator's label, kept in metadata: the
+      // message came through this API, and its reply goes back only in this response.
+      channel: "api",
       conversationKey,
       assistant: body.previewAssistantData ? { preview: body.previewAssistantData } : { ref: body.assistantId },
       externalId: body.message.id,
