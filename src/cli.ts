@@ -59,6 +59,8 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
     const { orgId: defaultOrg } = await bootstrap(db.prisma);
     const orgId = o.org ?? defaultOrg;
     const p = db.prisma;
+    // The CLI has the database itself: it is the operator, who assigns the hub's numbers to orgs.
+    const operator = { orgId: defaultOrg, operator: true };
     const need = (value: string | undefined, what: string) => {
       if (!value) throw new Error(`${what} is required\n\n${USAGE}`);
       return value;
@@ -109,14 +111,14 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
         return out(JSON.stringify(folder, null, 2));
       }
       case "number bind": {
-        const bound = await bindNumber(p, orgId, need(o.number, "--number"), need(o.assistant, "--assistant"));
+        const bound = await bindNumber(p, operator, need(o.number, "--number"), need(o.assistant, "--assistant"), orgId);
         return out(JSON.stringify(bound, null, 2));
       }
       case "number unbind":
-        await unbindNumber(p, orgId, need(o.number, "--number"));
+        await unbindNumber(p, operator, need(o.number, "--number"));
         return out(`unbound ${o.number}`);
       case "number list":
-        return out(JSON.stringify(await listNumbers(p, orgId), null, 2));
+        return out(JSON.stringify(await listNumbers(p, { orgId, operator: false }), null, 2));
       case "folder list":
         return out(JSON.stringify(await p.folder.findMany({ where: { orgId } }), null, 2));
       case "import": {

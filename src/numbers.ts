@@ -1,5 +1,5 @@
 import { findAssistant } from "./assistants/store";
-import { DEFAULT_ASSISTANT } from "./bootstrap";
+import { DEFAULT_ASSISTANT, defaultOrgId } from "./bootstrap";
 import type { Db } from "./db/database";
 import { HubError, invalid, notFound } from "./errors";
 
@@ -16,35 +16,73 @@ export function normalizeNumber(address: string): string | null {
 
 export interface NumberBinding {
   number: string;
+  orgId: string;
   assistantId: string;
   assistantName: string;
   createdAt: Date;
   updatedAt: Date;
 }
 
+/**
+ * Who is changing bindings. The hub's Twilio account belongs to whoever runs the hub: the operator (a key of
+ * the default org, or the CLI, which has the database itself) assigns its numbers to orgs. An org chooses
+ * which of its assistants answers a number assigned to it, and may give the number back, nothing more: every
+ * number's messages would otherwise be one PUT away from any org.
+ */
+export interface Binder {
+  orgId: string;
+  operator: boolean;
+}
+
 const withAssistant = { assistant: { select: { name: true } } } as const;
-type Row = { number: string; assistantId: string; createdAt: Date; updatedAt: Date; assistant: { name: string } };
+type Row = { number: string; orgId: string; assistantId: string; createdAt: Date; updatedAt: Date; assistant: { name: string } };
 const view = (r: Row): NumberBinding => ({
   number: r.number,
+  orgId: r.orgId,
   assistantId: r.assistantId,
   assistantName: r.assistant.name,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
 
-export async function listNumbers(prisma: Db, orgId: string): Promise<NumberBinding[]> {
-  const rows = await prisma.twilioNumber.findMany({ where: { orgId }, orderBy: { number: "asc" }, include: withAssistant });
+/** The org's bindings; the operator sees every org's. */
+export async function listNumbers(prisma: Db, binder: Binder): Promise<NumberBinding[]> {
+  const rows = await prisma.twilioNumber.findMany({
+    where: binder.operator ? {} : { orgId: binder.orgId },
+    orderBy: { number: "asc" },
+    include: withAssistant,
+  });
   return rows.map(view);
 }
 
-/** Binds (or rebinds) a number to an assistant of the org. A number bound by another org is a conflict. */
-export async function bindNumber(prisma: Db, orgId: string, address: string, assistantRef: string): Promise<NumberBinding> {
+const notYours = (number: string) =>
+  new HubError(
+    403,
+    "forbidden",
+    `${number} is not assigned to your org: the hub's operator assigns numbers (with a key of the default org)`,
+  );
+
+/**
+ * Binds (or rebinds) a number to an assistant of `orgId` (the binder's own org unless the operator names
+ * another). A number bound by another org is a conflict even for the operator: it is unbound first, on purpose.
+ */
+export async function bindNumber(
+  prisma: Db,
+  binder: Binder,
+  address: string,
+  assistantRef: string,
+  orgId = binder.orgId,
+): Promise<NumberBinding> {
   const number = normalizeNumber(address);
   if (!number) throw invalid("Invalid number", [{ field: "number", message: "Expected an E.164 number such as +14155238886" }]);
+  if (orgId !== binder.orgId && !binder.operator)
+    throw new HubError(403, "forbidden", "Only the hub's operator binds numbers for another org");
+  const taken = await prisma.twilioNumber.findUnique({ where: { number } });
+  // Checked before the assistant, so that a refused org learns nothing about the number from the answer.
+  if (!binder.operator && taken?.orgId !== binder.orgId) throw notYours(number);
+  if (taken && taken.orgId !== orgId) throw new HubError(409, "conflict", `${number} is bound by another org: unbind it first`);
   const assistant = await findAssistant(prisma, orgId, assistantRef);
   if (!assistant) throw invalid("Invalid binding", [{ field: "assistant", message: `Assistant ${assistantRef} not found` }]);
-  const taken = await prisma.twilioNumber.findUnique({ where: { number } });
-  if (taken && taken.orgId !== orgId) throw new HubError(409, "conflict", `${number} is bound by another org`);
   // The unique number makes a concurrent bind by another org fail here rather than steal the number.
   const row = await prisma.twilioNumber.upsert({
     where: { number, orgId },
@@ -55,9 +93,10 @@ export async function bindNumber(prisma: Db, orgId: string, address: string, ass
   return view(row);
 }
 
-export async function unbindNumber(prisma: Db, orgId: string, address: string): Promise<void> {
+/** Unbinds a number: the binder's own, or any for the operator. Its messages go to the default org again. */
+export async function unbindNumber(prisma: Db, binder: Binder, address: string): Promise<void> {
   const number = normalizeNumber(address) ?? address;
-  const { count } = await prisma.twilioNumber.deleteMany({ where: { number, orgId } });
+  const { count } = await prisma.twilioNumber.deleteMany({ where: binder.operator ? { number } : { number, orgId: binder.orgId } });
   if (!count) throw notFound(`Binding of ${number}`);
 }
 
@@ -66,6 +105,5 @@ export async function routeNumber(prisma: Db, address: string): Promise<{ orgId:
   const number = normalizeNumber(address);
   const bound = number ? await prisma.twilioNumber.findUnique({ where: { number } }) : null;
   if (bound) return { orgId: bound.orgId, assistant: bound.assistantId };
-  const org = await prisma.org.findFirstOrThrow({ where: { isDefault: true }, select: { id: true } });
-  return { orgId: org.id, assistant: DEFAULT_ASSISTANT };
+  return { orgId: await defaultOrgId(prisma), assistant: DEFAULT_ASSISTANT };
 }

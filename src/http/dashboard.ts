@@ -4,6 +4,7 @@ import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
 import { type NextFunction, type Request, type Response, Router } from "express";
 import { bearer, type KeyRing } from "../auth/keys";
+import { defaultOrgId } from "../bootstrap";
 import type { Db } from "../db/database";
 
 export const DASHBOARD_PATH = "/admin/queues";
@@ -16,13 +17,10 @@ export const DASHBOARD_PATH = "/admin/queues";
 export function createDashboard(prisma: Db, keys: KeyRing, queues: Queue[]): Router {
   const adapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: adapter });
-  let defaultOrgId: string | undefined;
-
   const operatorOnly = async (req: Request, res: Response, next: NextFunction) => {
     const secret = bearer(req.headers.authorization) ?? basicPassword(req.headers.authorization);
     const principal = secret ? await keys.authenticate(secret) : null;
-    defaultOrgId ??= (await prisma.org.findFirst({ where: { isDefault: true }, select: { id: true } }))?.id;
-    if (principal && principal.orgId === defaultOrgId) return next();
+    if (principal && principal.orgId === (await defaultOrgId(prisma))) return next();
     res.setHeader("WWW-Authenticate", 'Basic realm="hub queues", charset="UTF-8"');
     res.status(principal ? 403 : 401).json({
       error: principal ? "forbidden" : "unauthorized",

@@ -331,7 +331,7 @@ const HTTP: Attempt[] = [
     body: (c: Ctx) => ({ org_id: c.b.orgId }),
   },
 
-  // Twilio: numbers are one namespace for all orgs, so binding A's number says it is taken
+  // Twilio: numbers are assigned by the operator; another org is refused alike whether a number is A's or free
   {
     route: "GET /api/twilio/numbers",
     what: "lists numbers",
@@ -343,8 +343,8 @@ const HTTP: Attempt[] = [
     route: "PUT /api/twilio/numbers/:number",
     what: "binds A's number",
     request: () => ({ method: "PUT", path: `/api/twilio/numbers/${A_NUMBER}`, body: { assistant: "default" } }),
-    status: 409,
-    body: { error: "conflict" },
+    status: 403,
+    body: { error: "forbidden" },
   },
   {
     route: "DELETE /api/twilio/numbers/:number",
@@ -631,7 +631,9 @@ async function seedOrgA(hub: TestHub, org: TestOrg, twilio: FakeTwilio): Promise
   await anon.next(botMessage);
   await anon.close();
 
-  expect((await org.api(`/api/twilio/numbers/${A_NUMBER}`, { method: "PUT", body: { assistant: A_BOT } })).status).toBe(200);
+  // The operator (a key of the default org) assigns the number to A.
+  const assign = { assistant: A_BOT, org_id: org.orgId };
+  expect((await hub.api(`/api/twilio/numbers/${A_NUMBER}`, { method: "PUT", body: assign })).status).toBe(200);
   const incoming = whatsapp(A_PHONE, A_NUMBER, `vault code ${SECRET}`);
   expect((await postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", incoming)).status).toBe(200);
   const sent = await waitFor(() => twilio.sends.find((s) => s.to === `whatsapp:${A_PHONE}`), 10_000, "A's WhatsApp reply");
