@@ -20,7 +20,8 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   assistant create --name NAME [--org ID] [--instructions TEXT] [--provider knowledge|openai]
                    [--model MODEL] [--folders ID,ID] [--suggestions "A|B"] [--undeployed]
   assistant list [--org ID]
-  folder create --name NAME [--org ID] [--description TEXT]
+  folder create --name NAME [--org ID] [--description TEXT] [--public]
+                                        --public: widget visitors and WhatsApp users may read it
   folder list [--org ID]
   import --folder ID FILE...            add text or Markdown files to a folder
   number bind --number +E164 --assistant ID|NAME [--org ID]
@@ -46,6 +47,7 @@ const options = {
   user: { type: "string" },
   ttl: { type: "string" },
   undeployed: { type: "boolean" },
+  public: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -107,7 +109,9 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
       case "assistant list":
         return out(JSON.stringify(await p.assistant.findMany({ where: { orgId } }), null, 2));
       case "folder create": {
-        const folder = await p.folder.create({ data: { orgId, name: need(o.name, "--name"), description: o.description ?? "" } });
+        const folder = await p.folder.create({
+          data: { orgId, name: need(o.name, "--name"), description: o.description ?? "", public: Boolean(o.public) },
+        });
         return out(JSON.stringify(folder, null, 2));
       }
       case "number bind": {

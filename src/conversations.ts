@@ -6,6 +6,7 @@ import type { InboundMessage, StoredMessage, WireMessage } from "./types";
 export interface TurnOptions {
   assistant: InboundMessage["assistant"];
   folderIds?: string[];
+  fromPublic?: boolean;
 }
 
 // A messages row under the Prisma model's field names, for raw statements that return messages.

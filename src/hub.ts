@@ -59,7 +59,8 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
     await deps.limiter.take("messages", `${m.orgId}:${m.rateKey ?? m.userId ?? m.conversationKey}`, deps.messagesPerMinute);
   }
 
-  const options: TurnOptions | null = m.role === "user" ? { assistant: m.assistant, folderIds: m.folderIds } : null;
+  const options: TurnOptions | null =
+    m.role === "user" ? { assistant: m.assistant, folderIds: m.folderIds, ...(m.fromPublic ? { fromPublic: true } : {}) } : null;
   const { conversationId, message, duplicate } = await insertInbound(prisma, m, assistantId, options);
   const reply = duplicate ? await replyTo(prisma, message.id) : null;
   if (!duplicate) metrics.inbound.inc({ channel: m.channel });

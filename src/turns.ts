@@ -47,11 +47,12 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string): Pro
   }
 
   await deps.bus.publish({ type: "typing", ...base });
-  // The message's own folders, else the assistant's, else all of the org's.
+  // The message's own folders, else the assistant's, else all of the org's (only its public ones for the public).
   const folderIds = options.folderIds?.length ? options.folderIds : profile.folderIds.length ? profile.folderIds : undefined;
+  const publicOnly = !folderIds && Boolean(options.fromPublic);
   const [history, passages] = await Promise.all([
     historyBefore(deps.prisma, turn.conversationId, turn.seq, deps.historyMessages),
-    deps.knowledge.search({ orgId, folderIds }, turn.content),
+    deps.knowledge.search({ orgId, folderIds, publicOnly }, turn.content),
   ]);
   const started = Date.now();
   const deltas = new DeltaBatcher((content) => deps.bus.publish({ type: "delta", ...base, content }).catch(() => {}));

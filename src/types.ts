@@ -22,8 +22,14 @@ export interface InboundMessage {
   content: string;
   attachments?: Attachment[];
   metadata?: Record<string, unknown>;
-  /** Limits the knowledge searched; unset means the assistant's folders (or all of the org's). */
+  /** Limits the knowledge searched; unset means the assistant's folders (or the org's, see `fromPublic`). */
   folderIds?: string[];
+  /**
+   * The sender is a member of the public (a widget visitor, a WhatsApp/SMS user), not the org's own
+   * integrator: when neither the message nor the assistant names folders, only the org's public folders are
+   * read. Set by the adapter from who authenticated, never from the message.
+   */
+  fromPublic?: boolean;
   userId?: string;
   sessionId?: string;
   /** An end-user key for rate limiting; defaults to userId, then the conversation. */

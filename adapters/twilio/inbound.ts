@@ -68,6 +68,7 @@ export function toInbound(m: IncomingMessage, attachments: Attachment[], route: 
     userId: user,
     rateKey: m.From,
     replyAddress: { via: "twilio", from: m.To, to: m.From },
+    fromPublic: true,
   };
 }
 

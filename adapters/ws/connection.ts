@@ -175,6 +175,7 @@ export class Connection {
         role: "user",
         content: frame.content,
         userId: visitor.userId ?? undefined,
+        fromPublic: !visitor.integrator,
         sessionId: session.id,
         rateKey: visitor.userId ? `user:${visitor.userId}` : `anonymous:${session.id}`,
       });

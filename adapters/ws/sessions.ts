@@ -17,6 +17,8 @@ export interface Visitor {
   orgId: string;
   /** null for an anonymous visitor. */
   userId: string | null;
+  /** The org's own server, with an API key, speaking for its user; else a member of the public. */
+  integrator?: boolean;
 }
 
 export interface Session {

@@ -45,7 +45,7 @@ export async function identify(prisma: Db, keys: KeyRing, c: Credentials): Promi
   const key = await keys.authenticate(credential);
   if (!key) throw unauthorized("Invalid API key");
   const userId = c.userId?.slice(0, 200) || `key:${key.keyId}`;
-  return { orgId: key.orgId, userId };
+  return { orgId: key.orgId, userId, integrator: true };
 }
 
 async function endUser(prisma: Db, token: string): Promise<Visitor> {

@@ -41,7 +41,7 @@ export class KnowledgeIndex {
     const rows = await this.prisma.$queryRaw<{ documentId: string; documentTitle: string; content: string; rank: number }[]>`
       SELECT p.document_id::text AS "documentId", d.title AS "documentTitle", p.content, ts_rank_cd(p.tsv, q) AS rank
       FROM passages p
-      JOIN folders f ON f.id = p.folder_id AND f.org_id = ${scope.orgId}::uuid
+      JOIN folders f ON f.id = p.folder_id AND f.org_id = ${scope.orgId}::uuid AND (f.public OR NOT ${Boolean(scope.publicOnly)}::boolean)
       JOIN documents d ON d.id = p.document_id
       CROSS JOIN to_tsquery('english', ${tsquery}) AS q
       WHERE (${ids === null}::boolean OR p.folder_id = ANY(${ids ?? []}::uuid[])) AND p.tsv @@ q
@@ -55,6 +55,8 @@ export class KnowledgeIndex {
 export interface SearchScope {
   orgId: string;
   folderIds?: string[];
+  /** Only folders marked public. */
+  publicOnly?: boolean;
 }
 
 /** The query's distinct words: lower-case runs of letters and digits, two characters or more. */

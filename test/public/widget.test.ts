@@ -15,7 +15,7 @@ describe("the chat widget on the demo page, in Chromium", () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     hub = await startTestHub("postgres");
-    const folder = (await hub.api("/api/folders", { body: { name: "Products" } })).body.id;
+    const folder = (await hub.api("/api/folders", { body: { name: "Products", public: true } })).body.id;
     await hub.api(`/api/folders/${folder}/documents`, { body: { title: "Kettle_Warranty", content: WARRANTY } });
     await hub.runtime.db.prisma.assistant.updateMany({
       where: { orgId: hub.orgId, name: "default" },

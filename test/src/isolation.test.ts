@@ -178,6 +178,12 @@ const HTTP: Attempt[] = [
   },
   { route: "GET /api/folders/:id", what: "reads A's folder", request: (c) => ({ path: `/api/folders/${c.a.folder}` }), ...management404 },
   {
+    route: "PATCH /api/folders/:id",
+    what: "marks A's folder public",
+    request: (c) => ({ method: "PATCH", path: `/api/folders/${c.a.folder}`, body: { public: true } }),
+    ...management404,
+  },
+  {
     route: "DELETE /api/folders/:id",
     what: "deletes A's folder",
     request: (c) => ({ method: "DELETE", path: `/api/folders/${c.a.folder}` }),

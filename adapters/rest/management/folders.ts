@@ -7,8 +7,17 @@ import type { KnowledgeIndex } from "../../../src/knowledge/index";
 
 // Knowledge folders of the key's org and their documents. A document is posted as JSON
 // `{ "title", "content" }`, or uploaded as the raw body (text/plain or text/markdown) with `?title=`.
+// A folder is private unless marked `public`: see TurnOptions.fromPublic for who reads which.
 
-export const newFolder = z.strictObject({ name: z.string().trim().min(1).max(200), description: z.string().max(2000).optional() });
+export const newFolder = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  public: z
+    .boolean()
+    .optional()
+    .describe("Readable by the public (widget visitors, WhatsApp users) through an assistant that names no folders; default false"),
+});
+export const folderChange = newFolder.partial();
 export const newDocument = z.object({
   title: z.string().trim().min(1, "The title is required").max(300),
   content: z.string().trim().min(1, "The content is required").max(2_000_000),
@@ -38,6 +47,14 @@ export function folderRoutes(prisma: Db, knowledge: KnowledgeIndex): Router {
     if (!parsed.success) throw invalid("Invalid folder", fieldIssues(parsed.error.issues));
     const { orgId: _o, ...folder } = await prisma.folder.create({ data: { ...parsed.data, orgId: principal(res).orgId } });
     res.status(201).json(folder);
+  });
+
+  router.patch("/api/folders/:id", async (req, res) => {
+    const folder = await find(principal(res).orgId, String(req.params.id));
+    const parsed = folderChange.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalid("Invalid folder", fieldIssues(parsed.error.issues));
+    const { orgId: _o, ...updated } = await prisma.folder.update({ where: { id: folder.id }, data: parsed.data });
+    res.json(updated);
   });
 
   router.get("/api/folders/:id", async (req, res) => {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Operation } from "../../../src/http/openapi";
 import { createAssistant, updateAssistant } from "./assistants";
 import { managementError } from "./errors";
-import { newDocument, newFolder } from "./folders";
+import { folderChange, newDocument, newFolder } from "./folders";
 import { meResponse } from "./me";
 
 // The management API's operations for the OpenAPI document, with the schemas its handlers parse with.
@@ -79,6 +79,15 @@ export const managementOperations: Operation[] = [
     summary: "A folder and its documents",
     pathParams: id,
     responses: { ...ok("The folder"), ...errors(401, 404) },
+  },
+  {
+    tag: folders,
+    method: "patch",
+    path: "/api/folders/{id}",
+    summary: "Rename a folder, or mark it public or private",
+    pathParams: id,
+    body: folderChange,
+    responses: { ...ok("The folder"), ...errors(400, 401, 404) },
   },
   {
     tag: folders,

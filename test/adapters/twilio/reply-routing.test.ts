@@ -55,5 +55,7 @@ describe.each(DB_KINDS)("where a reply is sent (%s)", (kind) => {
       where: { conversation: { externalId: `whatsapp_${user}` }, role: "user" },
     });
     expect(turn.replyAddress).toEqual({ via: "twilio", from: `whatsapp:${HUB_NUMBER}`, to: `whatsapp:${user}` });
+    // A WhatsApp user is a member of the public: without folders of its assistant, it reads only public ones.
+    expect(turn.turnOptions).toMatchObject({ fromPublic: true });
   });
 });

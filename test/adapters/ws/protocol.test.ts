@@ -10,7 +10,7 @@ describe.each(DB_KINDS)("the /ws protocol (%s)", (kind) => {
 
   beforeAll(async () => {
     hub = await startTestHub(kind);
-    const folder = (await hub.api("/api/folders", { body: { name: "Help" } })).body.id;
+    const folder = (await hub.api("/api/folders", { body: { name: "Help", public: true } })).body.id;
     await hub.api(`/api/folders/${folder}/documents`, { body: { title: "Returns_Policy", content: RETURNS } });
     await hub.runtime.db.prisma.assistant.updateMany({
       where: { orgId: hub.orgId, name: "default" },
