@@ -20,6 +20,7 @@ import { startDeliverWorker, startOutbox } from "../workers/deliver";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
 import { type Config, ConfigError, loadConfig } from "./config";
+import type { Database } from "./db/database";
 import { createApp } from "./http/app";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { createRuntime, type Runtime } from "./runtime";
@@ -35,8 +36,9 @@ export interface RunningHub {
   stop(): Promise<void>;
 }
 
-export async function startHub(config: Config): Promise<RunningHub> {
-  const rt = createRuntime(config);
+/** Starts the roles `config` asks for; `database` replaces the one the config names (tests bring their own). */
+export async function startHub(config: Config, database?: Database): Promise<RunningHub> {
+  const rt = createRuntime(config, undefined, database);
   const applied = await rt.db.migrate();
   if (applied.length) rt.logger.info({ applied }, "migrations applied");
   await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);

@@ -36,8 +36,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createRuntime(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Runtime {
-  const db = openDatabase(config);
+export function createRuntime(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), database?: Database): Runtime {
+  const db = database ?? openDatabase(config);
   const opened: Redis[] = [];
   const connect = () => {
     // BullMQ's workers and the subscriber wait for Redis to come back rather than fail their commands.

@@ -89,7 +89,7 @@ describe("hostile HTTP input", () => {
   });
   afterAll(async () => {
     process.off("unhandledRejection", onRejection);
-    await hub.stop();
+    await hub?.stop();
   });
 
   it("never answers 5xx, whatever the body, content type, headers and query", async () => {

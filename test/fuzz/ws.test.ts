@@ -160,7 +160,7 @@ describe("hostile clients on a live /ws", () => {
   });
   afterAll(async () => {
     process.off("unhandledRejection", onRejection);
-    await hub.stop();
+    await hub?.stop();
   });
 
   /** The hub still serves: a new socket's message is answered, and the health endpoints say ok. */

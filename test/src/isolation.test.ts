@@ -491,8 +491,8 @@ describe("org isolation on every surface", () => {
     secrets = [SECRET, ...new Set(JSON.stringify(before).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g))];
   });
   afterAll(async () => {
-    await ctx.hub.stop();
-    await twilio.close();
+    await ctx.hub?.stop();
+    await twilio?.close();
   });
 
   /** Fails when `received` holds any of A's secrets that `sent` did not. */

@@ -19,8 +19,8 @@ describe("operations: /metrics and the queue dashboard", () => {
     hub = await startTestHub("postgres", { ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: fake.url, OPENAI_MAX_RETRIES: "0" });
   });
   afterAll(async () => {
-    await hub.stop();
-    await fake.close();
+    await hub?.stop();
+    await fake?.close();
   });
 
   const scrape = async () => {

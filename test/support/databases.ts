@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import { type Database, openPGlite, openPostgres } from "../../src/db/database";
+import { type Database, openPostgres } from "../../src/db/database";
 import { ADMIN_URL } from "./env";
+import { openTemplatePGlite } from "./pglite-template";
 
 export type DbKind = "postgres" | "pglite";
 export const DB_KINDS: DbKind[] = ["postgres", "pglite"];
@@ -29,7 +30,7 @@ export async function dropTestDatabase(url: string): Promise<void> {
 /** A migrated database of the given kind; close() also drops a server database. */
 export async function openTestDatabase(kind: DbKind): Promise<Database> {
   if (kind === "pglite") {
-    const db = openPGlite("memory://");
+    const db = openTemplatePGlite();
     await db.migrate();
     return db;
   }

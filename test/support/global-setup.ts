@@ -1,6 +1,7 @@
 import Redis from "ioredis";
 import { Client } from "pg";
 import { ADMIN_URL } from "./env";
+import { ensurePGliteTemplate } from "./pglite-template";
 
 // Fails the run at once, with the fix, when a service the tests need is not there.
 export default async function globalSetup(): Promise<void> {
@@ -23,4 +24,5 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     redis.disconnect();
   }
+  await ensurePGliteTemplate();
 }

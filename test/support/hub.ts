@@ -3,6 +3,7 @@ import { loadConfig } from "../../src/config";
 import { type RunningHub, startHub } from "../../src/main";
 import { createTestDatabaseUrl, type DbKind, dropTestDatabase } from "./databases";
 import { REDIS_URL } from "./env";
+import { openTemplatePGlite } from "./pglite-template";
 
 export interface TestHub extends RunningHub {
   url: string;
@@ -34,7 +35,7 @@ export async function startTestHub(kind: DbKind, env: Record<string, string> = {
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: "memory://" }),
     ...env,
   };
-  const hub = await startHub(loadConfig(fullEnv));
+  const hub = await startHub(loadConfig(fullEnv), kind === "pglite" && !env.DATA_DIR ? openTemplatePGlite() : undefined);
   const org = await hub.runtime.db.prisma.org.findFirstOrThrow({ where: { isDefault: true } });
   const url = hub.url as string;
   return {

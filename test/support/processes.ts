@@ -87,9 +87,13 @@ export async function startPrivateRedis(port?: number) {
 
 type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
 
-/** Polls `check` until it returns something truthy, and returns that; fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 20_000, what = "condition"): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
+// A busy machine (CI's is as busy as a developer's) can be many times slower than an idle one. A wait that
+// succeeds costs only as long as its condition takes, so every wait gets at least this long before failing.
+const LEAST_WAIT_MS = 60_000;
+
+/** Polls `check` until it returns something truthy, and returns that; fails after `timeoutMs` (at least a minute). */
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = LEAST_WAIT_MS, what = "condition"): Promise<Truthy<T>> {
+  const deadline = Date.now() + Math.max(timeoutMs, LEAST_WAIT_MS);
   for (;;) {
     const value = await check();
     if (value) return value as Truthy<T>;

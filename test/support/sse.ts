@@ -1,5 +1,4 @@
 /** The events of a complete text/event-stream body, each with its JSON data. */
-// biome-ignore lint/suspicious/noExplicitAny: tests read whatever fields the event carries.
 export function parseSse(text: string): { event: string; data: any }[] {
   return text
     .split("\n\n")

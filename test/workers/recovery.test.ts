@@ -143,8 +143,8 @@ describe.each(DB_KINDS)("Redis unavailable at accept (%s)", (kind) => {
     hub = await startTestHub(kind, { REDIS_URL: redis.url, SWEEP_INTERVAL_MS: "200", SWEEP_AFTER_MS: "300" });
   });
   afterAll(async () => {
-    await hub.stop();
-    await redis.stop();
+    await hub?.stop();
+    await redis?.stop();
   });
 
   it("keeps the message pending, says so clearly, and answers it once Redis is back", async () => {

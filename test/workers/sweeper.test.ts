@@ -14,7 +14,7 @@ describe("the pending-message sweeper", () => {
     // A gateway alone: nothing answers, so the test decides how each job ends.
     hub = await startTestHub("postgres", { ROLE: "gateway", ASK_TIMEOUT_MS: "100" });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   /** Accepts a message, then fails its job for good with `reason`, as a worker would have. */
   async function failedTurn(id: string, reason: string) {

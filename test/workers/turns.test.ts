@@ -19,8 +19,8 @@ describe.each(DB_KINDS)("the turn pipeline with an OpenAI-compatible assistant (
     });
   });
   afterAll(async () => {
-    await hub.stop();
-    await fake.close();
+    await hub?.stop();
+    await fake?.close();
   });
   afterEach(() => {
     fake.setDelay(0);

@@ -9,7 +9,7 @@ describe.each(DB_KINDS)("bad input to the ask API gets the document's error shap
   beforeAll(async () => {
     hub = await startTestHub(kind, { RATE_LIMIT_PER_MINUTE: "3" });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("names a missing assistantId as the document does", async () => {
     const res = await hub.api(ASK, { body: { message: { content: "hi" }, id: "c" } });

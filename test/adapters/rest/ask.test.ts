@@ -18,7 +18,7 @@ describe.each(DB_KINDS)("POST /api/ai-hub/assistant/ask (%s)", (kind) => {
     await hub.api(`/api/folders/${faq}/documents`, { body: { title: "Password_Policy_v2", content: PASSWORDS } });
     await hub.api(`/api/folders/${shipping}/documents`, { body: { title: "Shipping_FAQ", content: SHIPPING } });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("answers a question from the knowledge folder and names its sources", async () => {
     const res = await hub.api(ASK, {

@@ -12,7 +12,7 @@ describe.each(DB_KINDS)("botuj GET /v1/api/conversations (%s)", (kind) => {
     hub = await startTestHub(kind);
     org = await createTestOrg(hub, "botuj");
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("shows each conversation exactly as the document does", async () => {
     const ask = await org.api("/api/ai-hub/assistant/ask", {

@@ -35,7 +35,7 @@ describe.each(DB_KINDS)("Conversation Service /api/conversation (%s)", (kind) =>
     org = (await hub.api("/api/me")).body.org_id;
     defaultAssistant = (await hub.api("/api/assistants/default")).body.id;
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("GET /api/me tells the key's holder its org_id", async () => {
     const me = await hub.api("/api/me");
@@ -256,7 +256,7 @@ describe("Conversation Service rate limit (pglite)", () => {
   beforeAll(async () => {
     hub = await startTestHub("pglite", { RATE_LIMIT_PER_MINUTE: "1" });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("429 with detail past the messages limit, before any stream starts", async () => {
     await clearOfMinuteBoundary();

@@ -30,7 +30,7 @@ describe.each(DB_KINDS)("General Bots conversations API (%s)", (kind) => {
     hub = await startTestHub(kind);
     other = await createTestOrg(hub);
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   const history = async (id: string, query = "") => (await hub.api(`/api/conversations/${encodeURIComponent(id)}/history${query}`)).body;
   const replied = (id: string, n: number) =>
@@ -334,7 +334,7 @@ describe("General Bots messages rate limit (pglite)", () => {
   beforeAll(async () => {
     hub = await startTestHub("pglite", { RATE_LIMIT_PER_MINUTE: "2" });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("429 rate_limited past the messages limit, and the refused message is not stored", async () => {
     await clearOfMinuteBoundary();

@@ -9,7 +9,7 @@ describe("management API: assistants and knowledge folders", () => {
     const other = await hub.runtime.db.prisma.org.create({ data: { name: "Other" } });
     otherKey = (await createApiKey(hub.runtime.db.prisma, other.id, "other")).secret;
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("creates, lists, reads and updates assistants", async () => {
     const folder = (await hub.api("/api/folders", { body: { name: "Docs" } })).body;
@@ -109,7 +109,7 @@ describe("health", () => {
   beforeAll(async () => {
     hub = await startTestHub("pglite");
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("reports live and ready when Redis and the database answer", async () => {
     expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);

@@ -9,7 +9,7 @@ describe.each(DB_KINDS)("the conversation APIs share one store (%s)", (kind) => 
   beforeAll(async () => {
     hub = await startTestHub(kind);
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("reads a conversation begun on the ask API's WhatsApp pattern through General Bots, botuj and the Conversation Service", async () => {
     const key = "whatsapp_+351912345678";

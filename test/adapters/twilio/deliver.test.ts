@@ -22,7 +22,7 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     setup = await startTwilioHub(kind, { SWEEP_INTERVAL_MS: "200", SWEEP_AFTER_MS: "600" });
     ({ hub, openai, twilio } = setup);
   });
-  afterAll(() => setup.stop());
+  afterAll(() => setup?.stop());
 
   const prisma = () => hub.runtime.db.prisma;
   const sendsTo = (user: string) => twilio.sends.filter((s) => s.to === `whatsapp:${user}`);

@@ -13,8 +13,8 @@ describe("a WhatsApp conversation read back through every API", () => {
     hub = await startTestHub("postgres", twilioEnv(twilio));
   });
   afterAll(async () => {
-    await hub.stop();
-    await twilio.close();
+    await hub?.stop();
+    await twilio?.close();
   });
 
   it("shows the user's message and the reply sent through Twilio in General Bots, botuj, the Conversation Service and the ask API", async () => {

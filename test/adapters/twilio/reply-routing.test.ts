@@ -18,7 +18,7 @@ describe.each(DB_KINDS)("where a reply is sent (%s)", (kind) => {
     setup = await startTwilioHub(kind);
     hub = setup.hub;
   });
-  afterAll(() => setup.stop());
+  afterAll(() => setup?.stop());
 
   const sendsTo = (to: string) => setup.twilio.sends.filter((s) => s.to === to);
 

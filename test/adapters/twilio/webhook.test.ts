@@ -21,7 +21,7 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     setup = await startTwilioHub(kind);
     ({ hub, openai, twilio } = setup);
   });
-  afterAll(() => setup.stop());
+  afterAll(() => setup?.stop());
   afterEach(() => openai.setDelay(0));
 
   const post = (params: Record<string, string>, signature?: string | null) =>

@@ -32,7 +32,9 @@ export function connect(baseUrl: string, query: Record<string, string> = {}, opt
     ws,
     frames,
     closed,
-    next(match = () => true, timeoutMs = 10_000) {
+    // At least a minute, as waitFor: a frame that comes is read as soon as it does; only a missing one waits.
+    next(match = () => true, timeoutMs = 60_000) {
+      const waitMs = Math.max(timeoutMs, 60_000);
       return new Promise((resolve, reject) => {
         const check = () => {
           for (let i = read; i < frames.length; i++) {
@@ -46,8 +48,8 @@ export function connect(baseUrl: string, query: Record<string, string> = {}, opt
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching frame in ${timeoutMs} ms; got ${JSON.stringify(frames.slice(read))}`));
-        }, timeoutMs);
+          reject(new Error(`no matching frame in ${waitMs} ms; got ${JSON.stringify(frames.slice(read))}`));
+        }, waitMs);
         waiters.add(check);
         check();
       });

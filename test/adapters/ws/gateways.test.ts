@@ -21,8 +21,8 @@ describe("/ws across gateway processes", () => {
   afterAll(async () => {
     for (const p of [gatewayB, worker]) p?.proc.kill("SIGTERM");
     await Promise.all([gatewayB?.exited, worker?.exited]);
-    await gatewayA.stop();
-    await fake.close();
+    await gatewayA?.stop();
+    await fake?.close();
   });
 
   it("delivers the reply to a client that moved to the other gateway mid-turn, once", async () => {

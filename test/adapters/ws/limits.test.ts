@@ -12,7 +12,7 @@ describe("limits of /ws", () => {
       WS_ALLOWED_ORIGINS: "https://shop.example",
     });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("drops a socket that stops answering heartbeats and keeps one that answers", async () => {
     const dead = await connect(hub.url, {}, { autoPong: false });

@@ -17,7 +17,7 @@ describe.each(DB_KINDS)("the /ws protocol (%s)", (kind) => {
       data: { suggestions: ["How do I print the label?", "Talk to a person"] },
     });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("sends a status frame with the session and conversation ids on connect", async () => {
     const socket = await connect(hub.url);

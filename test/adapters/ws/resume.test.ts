@@ -11,8 +11,8 @@ describe("resuming a /ws session", () => {
     hub = await startTestHub("postgres", { ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: fake.url });
   });
   afterAll(async () => {
-    await hub.stop();
-    await fake.close();
+    await hub?.stop();
+    await fake?.close();
   });
 
   it("sends every missed message in order, then the live stream, each message once", async () => {

@@ -11,7 +11,7 @@ describe("anonymous visitors on /ws", () => {
     hub = await startTestHub("postgres", { WS_ANONYMOUS_TTL_MS: "1500" });
     await hub.api("/api/assistants", { body: { name: "sales" } });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("may talk only to the default assistant", async () => {
     const refused = await connect(hub.url, { assistant_id: "sales" });
@@ -71,7 +71,7 @@ describe("authenticated users on /ws", () => {
     secret = (await hub.api("/api/ws/end-user-secret", { body: {} })).body.end_user_secret;
     await hub.api("/api/assistants", { body: { name: "sales", suggestions: ["See prices"] } });
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   it("syncs every device of a user: each socket sees the user's messages and the replies", async () => {
     const phone = await connect(hub.url, { token: token("alice") });

@@ -9,7 +9,7 @@ describe("the OpenAPI document and the API reference page", () => {
     expect(res.status).toBe(200);
     doc = await res.json();
   });
-  afterAll(() => hub.stop());
+  afterAll(() => hub?.stop());
 
   const param = (path: string, method: string, name: string) =>
     doc.paths[path][method].parameters.find((p: { name: string }) => p.name === name);

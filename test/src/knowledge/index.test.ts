@@ -35,7 +35,7 @@ describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
     await index.addDocument(logistics, "Shipping_FAQ", SHIPPING);
     await index.addDocument(other, "Returns_Policy", RETURNS);
   });
-  afterAll(() => db.close());
+  afterAll(() => db?.close());
 
   it("stores a document with its passages, in order", async () => {
     const doc = await index.addDocument(faq, "Hours", "# Hours\n\nWe open at nine.\n\n## Weekends\n\nClosed on Sundays.");
