@@ -1,6 +1,7 @@
 import type { Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
+import { UNSENT } from "./outbound";
 import type { InboundMessage, StoredMessage, WireMessage } from "./types";
 
 export interface TurnOptions {
@@ -104,9 +105,15 @@ export interface ReplyInput {
 /**
  * Stores the reply to `turn`, closes the turn and marks the conversation active, in one statement: one
  * round trip, and all or nothing. A reply already stored for it (a retried or recovered job) makes the
- * insert fail and the whole statement with it: the turn is answered at most once.
+ * insert fail and the whole statement with it: the turn is answered at most once. A reply in a conversation
+ * of `apiChannels` is stored UNSENT: the deliver worker sends it, and the outbox finds it if its job is lost.
  */
-export async function storeReply(prisma: Db, turn: Message, reply: ReplyInput): Promise<{ message: Message; created: boolean }> {
+export async function storeReply(
+  prisma: Db,
+  turn: Message,
+  reply: ReplyInput,
+  apiChannels: string[] = [],
+): Promise<{ message: Message; created: boolean }> {
   try {
     const [message] = await prisma.$queryRaw<Message[]>`
       WITH closed AS (
@@ -118,7 +125,7 @@ export async function storeReply(prisma: Db, turn: Message, reply: ReplyInput): 
       INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
                             processing_ms, sources, error)
       VALUES (gen_random_uuid(), ${turn.conversationId}::uuid, ${turn.sessionId}::uuid, 'assistant', ${reply.content},
-              'sent', ${turn.id}::uuid, ${reply.tokensUsed}, ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[],
+              ${replyStatus(turn.conversationId, apiChannels)}, ${turn.id}::uuid, ${reply.tokensUsed}, ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[],
               ${reply.error ?? null})
       RETURNING ${MESSAGE_FIELDS}`;
     return { message, created: true };
@@ -127,6 +134,11 @@ export async function storeReply(prisma: Db, turn: Message, reply: ReplyInput): 
     return { message: await prisma.message.findUniqueOrThrow({ where: { inReplyToId: turn.id } }), created: false };
   }
 }
+
+/** A new assistant message's status: UNSENT in a conversation whose channel sends through an API, else sent. */
+const replyStatus = (conversationId: string, apiChannels: string[]) => Prisma.sql`
+  CASE WHEN (SELECT channel FROM conversations WHERE id = ${conversationId}::uuid) = ANY(${apiChannels}::text[])
+       THEN ${UNSENT} ELSE 'sent' END`;
 
 export function toWire(m: Message, suggestions?: string[]): WireMessage {
   return {

@@ -53,7 +53,10 @@ export async function startHub(config: Config): Promise<RunningHub> {
           apiBaseUrl: config.TWILIO_API_BASE_URL,
         })
       : null;
-  if (twilio) rt.turns.onReply = twilio.onReply;
+  if (twilio) {
+    rt.turns.onReply = twilio.onReply;
+    rt.turns.apiChannels = twilio.sender.channels;
+  }
 
   let server: Server | null = null;
   let app: Express | null = null;
@@ -113,7 +116,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
       afterMs: config.SWEEP_AFTER_MS,
     });
     if (twilio) {
-      const deliverDeps = { prisma: rt.db.prisma, sender: twilio.sender, logger: rt.logger };
+      const deliverDeps = { prisma: rt.db.prisma, sender: twilio.sender, queue: rt.deliverQueue, logger: rt.logger };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,
@@ -121,7 +124,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
         lockMs: config.JOB_LOCK_MS,
         retry: { forMs: config.DELIVER_RETRY_FOR_MS, maxBackoffMs: config.DELIVER_MAX_BACKOFF_MS },
       });
-      outbox = startOutbox(deliverDeps, rt.deliverQueue, { intervalMs: config.SWEEP_INTERVAL_MS, afterMs: config.SWEEP_AFTER_MS });
+      outbox = startOutbox(deliverDeps, { intervalMs: config.SWEEP_INTERVAL_MS, afterMs: config.SWEEP_AFTER_MS });
     }
   }
   const port = server ? (server.address() as AddressInfo).port : null;

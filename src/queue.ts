@@ -100,3 +100,15 @@ export function createDeliverQueue(connection: Redis, prefix: string): Queue<Del
 export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string): Promise<void> {
   await queue.add("reply", { messageId }, { jobId: messageId });
 }
+
+/**
+ * Adds a job through `add` unless one with this id is waiting, delayed or running. One that ended (completed
+ * or failed) is removed first: BullMQ ignores an add whose job id it still holds. Returns whether it added.
+ */
+export async function requeue(queue: Queue, jobId: string, add: () => Promise<unknown>): Promise<boolean> {
+  const state = await queue.getJobState(jobId);
+  if (state !== "unknown" && state !== "completed" && state !== "failed") return false;
+  if (state !== "unknown") await queue.remove(jobId);
+  await add();
+  return true;
+}

@@ -23,6 +23,8 @@ export interface TurnDeps {
   logger: Logger;
   /** Called with each reply stored, for channels that send through an API (Twilio). */
   onReply?: (reply: Message, turn: Message) => Promise<void>;
+  /** Conversation channels whose replies are sent through an API: they are stored unsent (src/outbound.ts). */
+  apiChannels?: string[];
 }
 
 /**
@@ -79,7 +81,7 @@ export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise
 }
 
 async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message> {
-  const { message, created } = await storeReply(deps.prisma, turn, reply);
+  const { message, created } = await storeReply(deps.prisma, turn, reply, deps.apiChannels);
   if (created) {
     const outcome = reply.error ? "failed" : "answered";
     metrics.turnSeconds.observe({ outcome }, (Date.now() - turn.createdAt.getTime()) / 1000);
