@@ -13,7 +13,7 @@ import {
   UNSENT,
   unsentHeads,
 } from "../src/outbound";
-import { bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, requeue } from "../src/queue";
+import { backoffUpTo, bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, requeue } from "../src/queue";
 
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
@@ -51,12 +51,14 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
   return async (job: Job<DeliverJob>): Promise<void> => {
     const reply = await prisma.message.findUnique({
       where: { id: job.data.messageId },
-      include: { inReplyTo: true, conversation: { select: { channel: true } } },
+      include: { inReplyTo: true, followUpOf: true, conversation: { select: { channel: true } } },
     });
     if (!reply) return;
-    // Sent or refused already (this job may be the retry of one that died before handing on), or not a reply
-    // of an API channel at all.
-    if (reply.status !== UNSENT || !reply.inReplyTo) return handOn(deps, reply.conversationId);
+    // Sent or refused already (this job may be the retry of one that died before handing on), or not a
+    // message of an API channel at all.
+    if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
+    // A reply, or the follow-up of a turn the assistant could not be reached for: addressed as the turn came.
+    const turn = reply.inReplyTo ?? reply.followUpOf;
     const first = await firstUnsent(prisma, reply.conversationId);
     if (first !== reply.id) {
       // An earlier reply is still on its way: this one is queued again when that one is done.
@@ -71,7 +73,8 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       if (part.status === "failed") break;
       await prisma.outboundPart.update({ where: { id: part.id }, data: { attemptedAt: new Date() } });
       try {
-        const sent = await sender.send(part, reply.inReplyTo);
+        if (!turn) throw new DeliveryError(`message ${reply.id} answers no message`, true);
+        const sent = await sender.send(part, turn);
         await recordPartStatus(prisma, { partId: part.id }, sent);
         metrics.deliveries.inc({ channel, outcome: "sent" });
       } catch (err) {
@@ -98,18 +101,6 @@ async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> 
   if (next) await requeue(deps.queue, next, () => enqueueDelivery(deps.queue, next));
 }
 
-/**
- * Exponential from one second with jitter up to `maxMs`, or the provider's Retry-After when it gave one, also
- * at most `maxMs`: one header asking for hours must not hold a conversation's replies that long.
- */
-export const deliverBackoff =
-  (maxMs: number) =>
-  (attemptsMade: number, _type?: string, err?: Error): number => {
-    if (err instanceof DeliveryError && err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, maxMs);
-    const ceiling = Math.min(maxMs, 1000 * 2 ** (attemptsMade - 1));
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-  };
-
 export interface DeliverWorkerOptions {
   connection: Redis;
   prefix: string;
@@ -125,7 +116,7 @@ export function startDeliverWorker(deps: DeliverDeps, opts: DeliverWorkerOptions
     concurrency: opts.concurrency,
     lockDuration: opts.lockMs,
     stalledInterval: Math.max(1000, opts.lockMs / 2),
-    settings: { backoffStrategy: deliverBackoff(opts.retry.maxBackoffMs) },
+    settings: { backoffStrategy: backoffUpTo(opts.retry.maxBackoffMs) },
   });
   worker.on("error", (err) => deps.logger.error({ err: err.message }, "deliver worker error"));
   return worker;
