@@ -23,6 +23,13 @@ const schema = z.object({
   OPENAI_STREAM: bool.default(true),
   OPENAI_TIMEOUT_MS: ms.default(60_000),
   OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  // A turn the assistant could not be reached for gets the fallback reply at once; its real answer follows if
+  // the assistant answers within this long and the user has not written since. 0: the fallback is final.
+  MODEL_RETRY_FOR_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60_000),
   BOOTSTRAP_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).

@@ -1,7 +1,8 @@
 import type { Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
-import type { InboundMessage, StoredMessage, WireMessage } from "./types";
+import { UNSENT } from "./outbound";
+import type { InboundMessage, ReplyAddress, StoredMessage, WireMessage } from "./types";
 
 export interface TurnOptions {
   assistant: InboundMessage["assistant"];
@@ -13,7 +14,8 @@ export interface TurnOptions {
 const MESSAGE_FIELDS = Prisma.sql`id::text, seq, conversation_id::text AS "conversationId", session_id::text AS "sessionId",
   external_id AS "externalId", role, content, attachments, metadata, status, in_reply_to_id::text AS "inReplyToId", error,
   tokens_used AS "tokensUsed", processing_ms AS "processingMs", sources, provider_id AS "providerId",
-  turn_options AS "turnOptions", reply_address AS "replyAddress", created_at AS "createdAt"`;
+  turn_options AS "turnOptions", reply_address AS "replyAddress", follow_up_of_id::text AS "followUpOfId",
+  created_at AS "createdAt"`;
 
 type ConversationInput = Pick<InboundMessage, "orgId" | "conversationKey" | "channel" | "userId" | "metadata">;
 
@@ -102,18 +104,30 @@ export interface ReplyInput {
   sources: string[];
   /** Set when the turn failed and this is the fallback the user sees. */
   error?: string;
+  /** With error: the assistant could not be reached, and the turn is left RETRYING for a follow-up. */
+  followUp?: boolean;
 }
+
+/** A turn answered with the fallback because the assistant could not be reached; its follow-up may come. */
+export const RETRYING = "retrying";
 
 /**
  * Stores the reply to `turn`, closes the turn and marks the conversation active, in one statement: one
  * round trip, and all or nothing. A reply already stored for it (a retried or recovered job) makes the
- * insert fail and the whole statement with it: the turn is answered at most once.
+ * insert fail and the whole statement with it: the turn is answered at most once. A reply in a conversation
+ * to a turn that came with a reply address of `deliveredVia` (a signed Twilio webhook) is stored UNSENT: the
+ * deliver worker sends it, and the outbox finds it if its job is lost.
  */
-export async function storeReply(prisma: Db, turn: Message, reply: ReplyInput): Promise<{ message: Message; created: boolean }> {
+export async function storeReply(
+  prisma: Db,
+  turn: Message,
+  reply: ReplyInput,
+  deliveredVia: string[] = [],
+): Promise<{ message: Message; created: boolean }> {
   try {
     const [message] = await prisma.$queryRaw<Message[]>`
       WITH closed AS (
-        UPDATE messages SET status = ${reply.error ? "failed" : "answered"}, error = ${reply.error ?? null}
+        UPDATE messages SET status = ${turnStatus(reply)}, error = ${reply.error ?? null}
         WHERE id = ${turn.id}::uuid
       ), touched AS (
         UPDATE conversations SET last_activity_at = now(), updated_at = now() WHERE id = ${turn.conversationId}::uuid
@@ -121,8 +135,8 @@ export async function storeReply(prisma: Db, turn: Message, reply: ReplyInput): 
       INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
                             processing_ms, sources, error)
       VALUES (gen_random_uuid(), ${turn.conversationId}::uuid, ${turn.sessionId}::uuid, 'assistant', ${reply.content},
-              'sent', ${turn.id}::uuid, ${reply.tokensUsed}, ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[],
-              ${reply.error ?? null})
+              ${replyStatus(turn, deliveredVia)}, ${turn.id}::uuid, ${reply.tokensUsed},
+              ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[], ${reply.error ?? null})
       RETURNING ${MESSAGE_FIELDS}`;
     return { message, created: true };
   } catch (err) {
@@ -130,6 +144,59 @@ export async function storeReply(prisma: Db, turn: Message, reply: ReplyInput): 
     return { message: await prisma.message.findUniqueOrThrow({ where: { inReplyToId: turn.id } }), created: false };
   }
 }
+
+const turnStatus = (reply: ReplyInput) => (!reply.error ? "answered" : reply.followUp ? RETRYING : "failed");
+
+/**
+ * Stores the follow-up of a RETRYING turn and marks the turn answered, in one statement, only while it is
+ * still retrying and the user has not written since in the conversation (the follow-up would answer a
+ * question they moved on from). Returns null when it stored nothing. The status guard, and the unique
+ * follow_up_of_id under it, make a second follow-up of a turn impossible.
+ */
+export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput, deliveredVia: string[] = []): Promise<Message | null> {
+  const [message] = await prisma.$queryRaw<Message[]>`
+    WITH answered AS (
+      UPDATE messages SET status = 'answered', error = NULL
+      WHERE id = ${turn.id}::uuid AND status = ${RETRYING} AND NOT ${userWroteSince(turn)}
+      RETURNING id
+    ), touched AS (
+      UPDATE conversations SET last_activity_at = now(), updated_at = now()
+      WHERE id = ${turn.conversationId}::uuid AND EXISTS (SELECT 1 FROM answered)
+    )
+    INSERT INTO messages (id, conversation_id, session_id, role, content, status, follow_up_of_id, tokens_used,
+                          processing_ms, sources)
+    SELECT gen_random_uuid(), ${turn.conversationId}::uuid, ${turn.sessionId}::uuid, 'assistant', ${reply.content},
+           ${replyStatus(turn, deliveredVia)}, answered.id, ${reply.tokensUsed},
+           ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[]
+    FROM answered
+    RETURNING ${MESSAGE_FIELDS}`;
+  return message ?? null;
+}
+
+/** Ends a RETRYING turn without a follow-up: it stays answered by its fallback reply. */
+export async function endRetrying(prisma: Db, turnId: string): Promise<void> {
+  await prisma.message.updateMany({ where: { id: turnId, status: RETRYING }, data: { status: "failed" } });
+}
+
+/** Whether the user wrote in the turn's conversation after it. */
+export async function wroteSince(prisma: Db, turn: Message): Promise<boolean> {
+  const [row] = await prisma.$queryRaw<{ wrote: boolean }[]>`SELECT ${userWroteSince(turn)} AS wrote`;
+  return row.wrote;
+}
+
+const userWroteSince = (turn: Message) => Prisma.sql`
+  EXISTS (SELECT 1 FROM messages later
+          WHERE later.conversation_id = ${turn.conversationId}::uuid AND later.role = 'user' AND later.seq > ${turn.seq})`;
+
+/**
+ * A new assistant message's status: UNSENT when an API channel of this hub sends it, which only a turn's
+ * verified reply address decides (not the conversation's channel: a message posted into a WhatsApp
+ * conversation through a REST API has no address to send to), else sent.
+ */
+const replyStatus = (turn: Message, deliveredVia: string[]) => {
+  const via = (turn.replyAddress as ReplyAddress | null)?.via;
+  return via && deliveredVia.includes(via) ? UNSENT : "sent";
+};
 
 export function toWire(m: Message, suggestions?: string[]): WireMessage {
   return {

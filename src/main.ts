@@ -55,7 +55,10 @@ export async function startHub(config: Config, database?: Database): Promise<Run
           apiBaseUrl: config.TWILIO_API_BASE_URL,
         })
       : null;
-  if (twilio) rt.turns.onReply = twilio.onReply;
+  if (twilio) {
+    rt.turns.onReply = twilio.onReply;
+    rt.turns.deliveredVia = [twilio.sender.via];
+  }
 
   let server: Server | null = null;
   let app: Express | null = null;
@@ -115,7 +118,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       afterMs: config.SWEEP_AFTER_MS,
     });
     if (twilio) {
-      const deliverDeps = { prisma: rt.db.prisma, sender: twilio.sender, logger: rt.logger };
+      const deliverDeps = { prisma: rt.db.prisma, sender: twilio.sender, queue: rt.deliverQueue, logger: rt.logger };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,
@@ -123,7 +126,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         lockMs: config.JOB_LOCK_MS,
         retry: { forMs: config.DELIVER_RETRY_FOR_MS, maxBackoffMs: config.DELIVER_MAX_BACKOFF_MS },
       });
-      outbox = startOutbox(deliverDeps, rt.deliverQueue, { intervalMs: config.SWEEP_INTERVAL_MS, afterMs: config.SWEEP_AFTER_MS });
+      outbox = startOutbox(deliverDeps, { intervalMs: config.SWEEP_INTERVAL_MS, afterMs: config.SWEEP_AFTER_MS });
     }
   }
   const port = server ? (server.address() as AddressInfo).port : null;

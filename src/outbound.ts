@@ -1,13 +1,20 @@
 import type { Db } from "./db/database";
 import { type Message, type OutboundPart, Prisma } from "./generated/prisma/client";
+import type { ReplyAddress } from "./types";
 
 // Replies sent through an API channel (Twilio) go out as parts, each recorded in outbound_parts before it
 // is sent. The channel's sender and the deliver worker meet here, and so do the provider's status callbacks.
+//
+// Such a reply is stored UNSENT, and keeps that status until the provider took every part (then it takes
+// the provider's status) or refused one for good (failed): Postgres, not the queue, says what is left to send.
+
+/** The status of a reply of an API channel the provider has not taken yet, all of it. */
+export const UNSENT = "unsent";
 
 /** What an API channel plugs into the deliver worker. */
 export interface ApiSender {
-  /** Conversation channels whose replies this sender delivers. */
-  channels: string[];
+  /** The reply addresses it delivers to: a turn's `replyAddress.via`. */
+  via: ReplyAddress["via"];
   /** The parts a reply is sent as, in order. */
   split(content: string): string[];
   /** Sends one part of the reply to `turn`; resolves once the provider accepted it. Throws DeliveryError. */
@@ -108,6 +115,32 @@ export async function recordPartStatus(
     }
     return true;
   });
+}
+
+/** The conversation's earliest message still to send, which alone may be sent now (replies go out in order). */
+export async function firstUnsent(prisma: Db, conversationId: string): Promise<string | null> {
+  // The status is written into the statement, not bound, so the planner can use the partial index on it.
+  const [first] = await prisma.$queryRaw<{ id: string }[]>`
+    SELECT id::text FROM messages WHERE conversation_id = ${conversationId}::uuid AND status = 'unsent' ORDER BY seq LIMIT 1`;
+  return first?.id ?? null;
+}
+
+/**
+ * The earliest message still to send of each conversation after `afterConversation`, in conversation id
+ * order: at most `limit`, read from the partial index of unsent messages (only a reply an API channel of
+ * this hub sends is stored unsent).
+ */
+export function unsentHeads(
+  prisma: Db,
+  afterConversation: string,
+  limit: number,
+): Promise<{ id: string; conversationId: string; createdAt: Date }[]> {
+  return prisma.$queryRaw`
+    SELECT DISTINCT ON (conversation_id) id::text, conversation_id::text AS "conversationId", created_at AS "createdAt"
+    FROM messages
+    WHERE status = 'unsent' AND conversation_id > ${afterConversation}::uuid
+    ORDER BY conversation_id, seq
+    LIMIT ${limit}`;
 }
 
 /** A send that failed and may be tried again: the reason is kept on the part until a later attempt succeeds. */

@@ -41,6 +41,25 @@ export async function enqueueTurn(queue: Queue<AskJob>, job: AskJob): Promise<vo
   await queue.add("turn", job, { jobId: job.messageId });
 }
 
+/** The ask queue's job that asks the assistant again for a turn it could not be reached for. */
+export const FOLLOW_UP = "follow-up";
+export const followUpJobId = (turnId: string) => `${FOLLOW_UP}-${turnId}`;
+// A follow-up gives up by time (MODEL_RETRY_FOR_MS), not by a count, as deliveries do.
+const FOLLOW_UP_ATTEMPTS = 1_000_000;
+/** The longest wait between two tries of a follow-up. */
+export const FOLLOW_UP_MAX_BACKOFF_MS = 60_000;
+
+/** Schedules the follow-up of a turn answered with the fallback; adding it twice is a no-op. */
+export async function enqueueFollowUp(queue: Queue<AskJob>, job: AskJob): Promise<void> {
+  await queue.add(FOLLOW_UP, job, {
+    jobId: followUpJobId(job.messageId),
+    // The assistant failed a moment ago, after its own retries: give it a moment before the first try.
+    delay: 1000,
+    attempts: FOLLOW_UP_ATTEMPTS,
+    backoff: { type: FOLLOW_UP },
+  });
+}
+
 /**
  * The ask queue's backlog, read from Redis at most every `everyMs`: accepts arriving while a read is under
  * way share it, so under load accept() pays a Redis round trip for it only twice a second or so. A burst
@@ -73,6 +92,19 @@ export class Backlog {
   }
 }
 
+/**
+ * A BullMQ backoff strategy: exponential from one second with jitter, up to `maxMs`; or the Retry-After the
+ * error carries (a provider's), also at most `maxMs`: one header asking for hours must not hold work that long.
+ */
+export const backoffUpTo =
+  (maxMs: number) =>
+  (attemptsMade: number, _type?: string, err?: Error): number => {
+    const retryAfterMs = (err as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, maxMs);
+    const ceiling = Math.min(maxMs, 1000 * 2 ** (attemptsMade - 1));
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  };
+
 /** A reply to send through an API channel (Twilio); the job id is the reply's id. */
 export interface DeliverJob {
   messageId: string;
@@ -99,4 +131,16 @@ export function createDeliverQueue(connection: Redis, prefix: string): Queue<Del
 /** Hands a reply to the deliver queue; adding it twice is a no-op, and the worker skips parts already sent. */
 export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string): Promise<void> {
   await queue.add("reply", { messageId }, { jobId: messageId });
+}
+
+/**
+ * Adds a job through `add` unless one with this id is waiting, delayed or running. One that ended (completed
+ * or failed) is removed first: BullMQ ignores an add whose job id it still holds. Returns whether it added.
+ */
+export async function requeue(queue: Queue, jobId: string, add: () => Promise<unknown>): Promise<boolean> {
+  const state = await queue.getJobState(jobId);
+  if (state !== "unknown" && state !== "completed" && state !== "failed") return false;
+  if (state !== "unknown") await queue.remove(jobId);
+  await add();
+  return true;
 }

@@ -90,6 +90,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     defaultProvider: config.ASSISTANT_PROVIDER,
     historyMessages: config.HISTORY_TURNS * 2,
     logger,
+    followUps: { queue: askQueue, forMs: config.MODEL_RETRY_FOR_MS },
   };
 
   return {

@@ -1,4 +1,5 @@
-import { type AssistantProvider, ProviderError } from "./assistants/provider";
+import type { Queue } from "bullmq";
+import { type AssistantProvider, type AssistantReply, ProviderError } from "./assistants/provider";
 import { type AssistantLookup, previewProfile, resolveDeployed } from "./assistants/store";
 import type { ReplyBus } from "./bus";
 import { historyBefore, type ReplyInput, storeReply, type TurnOptions, toWire } from "./conversations";
@@ -8,6 +9,7 @@ import type { Message } from "./generated/prisma/client";
 import type { KnowledgeIndex } from "./knowledge/index";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
+import { type AskJob, askJob, enqueueFollowUp } from "./queue";
 import type { AssistantProfile } from "./types";
 
 export const FALLBACK_REPLY = "Sorry, I can't answer right now. Please try again in a moment.";
@@ -23,43 +25,36 @@ export interface TurnDeps {
   logger: Logger;
   /** Called with each reply stored, for channels that send through an API (Twilio). */
   onReply?: (reply: Message, turn: Message) => Promise<void>;
+  /** Reply addresses (`via`) of the API channels this hub sends through: such replies are stored unsent (src/outbound.ts). */
+  deliveredVia?: string[];
+  /** Where follow-ups of turns the assistant could not be reached for are queued, and for how long they are tried. */
+  followUps?: { queue: Queue<AskJob>; forMs: number };
 }
 
 /**
  * Answers one user message: history + knowledge passages + assistant, streaming deltas on the bus, then
  * stores the reply (at most once, see storeReply) and publishes it. Provider failures end the turn with a
- * fallback reply; any other error is thrown for the job to retry.
+ * fallback reply, and when the provider could not be reached, schedule a follow-up (workers/follow-up.ts);
+ * any other error is thrown for the job to retry.
  */
 export async function runTurn(deps: TurnDeps, turn: Message, orgId: string): Promise<Message> {
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
-  const options = turn.turnOptions as unknown as TurnOptions;
   const base = { conversationId: turn.conversationId, turnId: turn.id };
 
   let profile: AssistantProfile;
   try {
-    profile =
-      "ref" in options.assistant
-        ? await resolveDeployed(deps.assistants, orgId, options.assistant.ref, deps.defaultProvider)
-        : previewProfile(options.assistant.preview, deps.defaultProvider);
+    profile = await profileOf(deps, turn, orgId);
   } catch (err) {
     if (!(err instanceof HubError)) throw err;
     return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
   }
 
   await deps.bus.publish({ type: "typing", ...base });
-  // The message's own folders, else the assistant's, else all of the org's (only its public ones for the public).
-  const folderIds = options.folderIds?.length ? options.folderIds : profile.folderIds.length ? profile.folderIds : undefined;
-  const publicOnly = !folderIds && Boolean(options.fromPublic);
-  const [history, passages] = await Promise.all([
-    historyBefore(deps.prisma, turn.conversationId, turn.seq, deps.historyMessages),
-    deps.knowledge.search({ orgId, folderIds, publicOnly }, turn.content),
-  ]);
   const started = Date.now();
   const deltas = new DeltaBatcher((content) => deps.bus.publish({ type: "delta", ...base, content }).catch(() => {}));
   let reply: ReplyInput;
   try {
-    const provider = deps.providers[profile.provider];
-    const out = await provider.reply({ assistant: profile, history, message: turn.content, passages }, (content) => deltas.add(content));
+    const out = await consult(deps, profile, turn, orgId, (content) => deltas.add(content));
     deltas.flush();
     reply = out;
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
@@ -68,10 +63,43 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string): Pro
     deltas.flush();
     if (!(err instanceof ProviderError)) throw err;
     metrics.assistantErrors.inc({ provider: profile.provider });
-    log.warn({ provider: profile.provider, err: err.message }, "assistant failed; sending the fallback reply");
-    reply = { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: err.message };
+    const followUp = err.unreachable && Boolean(deps.followUps?.forMs);
+    log.warn({ provider: profile.provider, err: err.message, followUp }, "assistant failed; sending the fallback reply");
+    reply = { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: err.message, followUp };
   }
-  return finish(deps, turn, reply, profile.suggestions);
+  const message = await finish(deps, turn, reply, profile.suggestions);
+  if (reply.followUp && deps.followUps) {
+    // Lost (Redis away), it is scheduled by the sweeper, which finds the turn retrying.
+    await enqueueFollowUp(deps.followUps.queue, askJob(turn)).catch((err) => log.warn({ err: err.message }, "follow-up not queued"));
+  }
+  return message;
+}
+
+/** The assistant a turn is answered by: the deployed one it names, or its inline preview. Throws HubError. */
+export function profileOf(deps: TurnDeps, turn: Message, orgId: string): Promise<AssistantProfile> {
+  const options = turn.turnOptions as unknown as TurnOptions;
+  return "ref" in options.assistant
+    ? resolveDeployed(deps.assistants, orgId, options.assistant.ref, deps.defaultProvider)
+    : Promise.resolve(previewProfile(options.assistant.preview, deps.defaultProvider));
+}
+
+/** Asks the assistant about a turn, with the history before it and the passages of its folders. */
+export async function consult(
+  deps: TurnDeps,
+  profile: AssistantProfile,
+  turn: Message,
+  orgId: string,
+  onDelta: (content: string) => void = () => {},
+): Promise<AssistantReply> {
+  const options = turn.turnOptions as unknown as TurnOptions;
+  // The message's own folders, else the assistant's, else all of the org's (only its public ones for the public).
+  const folderIds = options.folderIds?.length ? options.folderIds : profile.folderIds.length ? profile.folderIds : undefined;
+  const publicOnly = !folderIds && Boolean(options.fromPublic);
+  const [history, passages] = await Promise.all([
+    historyBefore(deps.prisma, turn.conversationId, turn.seq, deps.historyMessages),
+    deps.knowledge.search({ orgId, folderIds, publicOnly }, turn.content),
+  ]);
+  return deps.providers[profile.provider].reply({ assistant: profile, history, message: turn.content, passages }, onDelta);
 }
 
 /** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees. */
@@ -80,7 +108,7 @@ export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise
 }
 
 async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message> {
-  const { message, created } = await storeReply(deps.prisma, turn, reply);
+  const { message, created } = await storeReply(deps.prisma, turn, reply, deps.deliveredVia);
   if (created) {
     const outcome = reply.error ? "failed" : "answered";
     metrics.turnSeconds.observe({ outcome }, (Date.now() - turn.createdAt.getTime()) / 1000);

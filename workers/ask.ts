@@ -3,8 +3,9 @@ import type Redis from "ioredis";
 import { dueMessages } from "../src/conversations";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
-import { ASK_QUEUE, type AskJob, bullPrefix } from "../src/queue";
+import { ASK_QUEUE, type AskJob, backoffUpTo, bullPrefix, FOLLOW_UP, FOLLOW_UP_MAX_BACKOFF_MS } from "../src/queue";
 import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
+import { followUp } from "./follow-up";
 
 // Idempotency: a turn stores at most one reply (messages.in_reply_to_id is unique), and a job whose
 // message is no longer pending only publishes the stored reply again. So a retried, duplicated or
@@ -12,6 +13,7 @@ import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
 //
 // Order: one job at a time holds its conversation's lock and answers every pending message of the
 // conversation up to its own, oldest first. A job that finds the lock taken waits in the delayed set.
+// Follow-ups (workers/follow-up.ts) are jobs of this queue too, under the same lock.
 
 export interface AskWorkerOptions {
   connection: Redis;
@@ -33,6 +35,7 @@ export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string,
       throw new DelayedError();
     }
     try {
+      if (job.name === FOLLOW_UP) return await followUp(deps, messageId);
       // A job added by a gateway older than `seq` (during a rolling upgrade) has its message read for it.
       const seq = job.data.seq ?? (await prisma.message.findUnique({ where: { id: messageId }, select: { seq: true } }))?.seq;
       if (seq === undefined) return;
@@ -69,6 +72,8 @@ export function startAskWorker(deps: TurnDeps, opts: AskWorkerOptions): Worker<A
     concurrency: opts.concurrency,
     lockDuration: opts.lockMs,
     stalledInterval: Math.max(1000, opts.lockMs / 2),
+    // Turns use the built-in exponential backoff; follow-ups this one (the only custom type).
+    settings: { backoffStrategy: backoffUpTo(FOLLOW_UP_MAX_BACKOFF_MS) },
   });
   worker.on("error", (err) => deps.logger.error({ err: err.message }, "ask worker error"));
   return worker;

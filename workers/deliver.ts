@@ -1,27 +1,40 @@
-import { DelayedError, type Job, type Queue, Worker } from "bullmq";
+import { type Job, type Queue, Worker } from "bullmq";
 import type Redis from "ioredis";
 import type { Db } from "../src/db/database";
 import type { Logger } from "../src/logger";
 import { metrics } from "../src/metrics";
-import { type ApiSender, DeliveryError, partsOf, recordAttemptError, recordPartStatus } from "../src/outbound";
-import { bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery } from "../src/queue";
+import {
+  type ApiSender,
+  DeliveryError,
+  firstUnsent,
+  partsOf,
+  recordAttemptError,
+  recordPartStatus,
+  UNSENT,
+  unsentHeads,
+} from "../src/outbound";
+import { backoffUpTo, bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, requeue } from "../src/queue";
 
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
 // again. So a retried, duplicated or recovered job sends only what the provider has not accepted. The one
 // window left is a crash between the provider accepting a part and either record reaching the database.
 //
-// Order: a reply waits while an earlier reply of its conversation is still being sent, and its parts go out
-// one after the other, each once the provider accepted the one before.
+// Order: only the first unsent reply of a conversation is sent; a job for a later one ends at once, after
+// making sure the first one has a job. Whoever finishes a reply hands the conversation on: it queues the next
+// unsent reply. Nothing waits by polling. A job lost at any point (a crash, Redis losing its data) is found
+// again by the outbox check below, from Postgres: the first unsent reply of each conversation has a job.
 //
 // Retries: network errors, 5xx and 429 are retried with exponential backoff, or after the provider's
-// Retry-After, until `retry.forMs` after the reply was written (a provider outage lasts as long as it lasts;
-// a count of tries would give up after minutes); then, or on a permanent error, the error is recorded on the
-// part and the reply, and ends the job.
+// Retry-After (at most maxBackoffMs either way), until `retry.forMs` after the reply was written (a provider
+// outage lasts as long as it lasts; a count of tries would give up after minutes); then, or on a permanent
+// error, the error is recorded on the part and the reply, and ends the job.
 
 export interface DeliverDeps {
   prisma: Db;
   sender: ApiSender;
+  /** The deliver queue, to hand a conversation on to its next reply. */
+  queue: Queue<DeliverJob>;
   logger: Logger;
 }
 
@@ -29,37 +42,39 @@ export interface DeliverDeps {
 export interface DeliverRetry {
   /** A reply is tried until this long after it was written; then it is marked failed. */
   forMs: number;
-  /** The longest wait between two tries, unless the provider's Retry-After asks for longer. */
+  /** The longest wait between two tries, a provider's Retry-After included. */
   maxBackoffMs: number;
 }
 
-const WAIT_FOR_EARLIER_MS = 200;
-// An earlier reply neither written nor tried for this long is not waited for any more (its delivery is stuck
-// or lost). One still being retried is tried at least every maxBackoffMs (a Retry-After aside): waited for.
-const ORDER_WINDOW_MS = 10 * 60_000;
-
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
   const { prisma, sender } = deps;
-  const orderWindowMs = Math.max(ORDER_WINDOW_MS, 2 * retry.maxBackoffMs);
-  return async (job: Job<DeliverJob>, token?: string): Promise<void> => {
+  return async (job: Job<DeliverJob>): Promise<void> => {
     const reply = await prisma.message.findUnique({
       where: { id: job.data.messageId },
-      include: { inReplyTo: true, conversation: { select: { channel: true } } },
+      include: { inReplyTo: true, followUpOf: true, conversation: { select: { channel: true } } },
     });
-    if (!reply?.inReplyTo) return;
-    if (await earlierOnItsWay(prisma, reply, orderWindowMs)) {
-      await job.moveToDelayed(Date.now() + WAIT_FOR_EARLIER_MS, token);
-      throw new DelayedError();
+    if (!reply) return;
+    // Sent or refused already (this job may be the retry of one that died before handing on), or not a
+    // message of an API channel at all.
+    if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
+    // A reply, or the follow-up of a turn the assistant could not be reached for: addressed as the turn came.
+    const turn = reply.inReplyTo ?? reply.followUpOf;
+    const first = await firstUnsent(prisma, reply.conversationId);
+    if (first !== reply.id) {
+      // An earlier reply is still on its way: this one is queued again when that one is done.
+      if (first) await requeue(deps.queue, first, () => enqueueDelivery(deps.queue, first));
+      return;
     }
     const { channel } = reply.conversation;
     const parts = await partsOf(prisma, reply.id, sender.split(reply.content));
     for (const part of parts) {
       if (part.providerId) continue;
       // A part refused for good: the later ones would only be refused too, or arrive without their start.
-      if (part.status === "failed") return;
+      if (part.status === "failed") break;
       await prisma.outboundPart.update({ where: { id: part.id }, data: { attemptedAt: new Date() } });
       try {
-        const sent = await sender.send(part, reply.inReplyTo);
+        if (!turn) throw new DeliveryError(`message ${reply.id} answers no message`, true);
+        const sent = await sender.send(part, turn);
         await recordPartStatus(prisma, { partId: part.id }, sent);
         metrics.deliveries.inc({ channel, outcome: "sent" });
       } catch (err) {
@@ -68,51 +83,23 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
         const last = outOfTime || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         deps.logger.warn({ reply: reply.id, part: part.position, err: e.message, permanent: e.permanent }, "send failed");
         metrics.deliveries.inc({ channel, outcome: e.permanent || last ? "failed" : "retried" });
-        if (e.permanent || last) {
-          await recordPartStatus(prisma, { partId: part.id }, { status: "failed", error: e.message });
-          return;
+        if (!e.permanent && !last) {
+          await recordAttemptError(prisma, part.id, e.message);
+          throw e;
         }
-        await recordAttemptError(prisma, part.id, e.message);
-        throw e;
+        await recordPartStatus(prisma, { partId: part.id }, { status: "failed", error: e.message });
+        break;
       }
     }
+    await handOn(deps, reply.conversationId);
   };
 }
 
-async function earlierOnItsWay(prisma: Db, reply: { conversationId: string; seq: bigint }, windowMs: number): Promise<boolean> {
-  const since = new Date(Date.now() - windowMs);
-  const earlier = await prisma.message.findFirst({
-    where: {
-      conversationId: reply.conversationId,
-      role: "assistant",
-      inReplyToId: { not: null },
-      seq: { lt: reply.seq },
-      // Not yet split into parts, or some parts still to send and none refused for good; written lately, or
-      // tried lately (a reply retried through a long outage is still on its way).
-      OR: [
-        { createdAt: { gt: since }, outboundParts: { none: {} } },
-        {
-          AND: [
-            { outboundParts: { some: { providerId: null, status: "pending" } } },
-            { outboundParts: { none: { status: "failed" } } },
-            { OR: [{ createdAt: { gt: since } }, { outboundParts: { some: { attemptedAt: { gt: since } } } }] },
-          ],
-        },
-      ],
-    },
-    select: { id: true },
-  });
-  return earlier !== null;
+/** Queues the conversation's next reply to send, if it has one and no job is on it. */
+async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> {
+  const next = await firstUnsent(deps.prisma, conversationId);
+  if (next) await requeue(deps.queue, next, () => enqueueDelivery(deps.queue, next));
 }
-
-/** Exponential from one second with jitter up to `maxMs`, or the provider's Retry-After when it gave one. */
-export const deliverBackoff =
-  (maxMs: number) =>
-  (attemptsMade: number, _type?: string, err?: Error): number => {
-    if (err instanceof DeliveryError && err.retryAfterMs !== undefined) return err.retryAfterMs;
-    const ceiling = Math.min(maxMs, 1000 * 2 ** (attemptsMade - 1));
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-  };
 
 export interface DeliverWorkerOptions {
   connection: Redis;
@@ -129,52 +116,43 @@ export function startDeliverWorker(deps: DeliverDeps, opts: DeliverWorkerOptions
     concurrency: opts.concurrency,
     lockDuration: opts.lockMs,
     stalledInterval: Math.max(1000, opts.lockMs / 2),
-    settings: { backoffStrategy: deliverBackoff(opts.retry.maxBackoffMs) },
+    settings: { backoffStrategy: backoffUpTo(opts.retry.maxBackoffMs) },
   });
   worker.on("error", (err) => deps.logger.error({ err: err.message }, "deliver worker error"));
   return worker;
 }
 
+const OUTBOX_BATCH = 500;
+const FIRST_UUID = "00000000-0000-0000-0000-000000000000";
+
 /**
- * The outbox check: replies of the sender's channels that have no parts a while after they were stored
- * were never handed to the deliver queue (the process died between storing and enqueueing), or their job
- * failed before it could record anything (the database was away). They are enqueued again.
+ * The outbox check: the first unsent reply of each conversation, written over
+ * `afterMs` ago, gets a job if it has none, or only one that ended (completed or failed while parts remain).
+ * Its job was lost (Redis restarted empty, the process died between storing the reply and queueing it, or
+ * between finishing the reply before it and handing on), however long ago the reply was written. Reads
+ * OUTBOX_BATCH conversations after `cursor` and returns where to go on from (the start once all were read),
+ * so a long outage with many conversations waiting is read a batch a round, never all at once.
  */
-export async function outboxOnce(prisma: Db, queue: Queue<DeliverJob>, channels: string[], afterMs: number): Promise<number> {
-  const stale = await prisma.message.findMany({
-    where: {
-      role: "assistant",
-      inReplyToId: { not: null },
-      // A reply keeps the status it was stored with until a part is recorded: with the time window, this
-      // reads a range of the (status, created_at) index rather than every reply ever stored.
-      status: "sent",
-      createdAt: { lt: new Date(Date.now() - afterMs), gt: new Date(Date.now() - ORDER_WINDOW_MS) },
-      conversation: { channel: { in: channels } },
-      outboundParts: { none: {} },
-    },
-    orderBy: { seq: "asc" },
-    take: 500,
-    select: { id: true },
-  });
+export async function outboxOnce(deps: DeliverDeps, afterMs: number, cursor = FIRST_UUID): Promise<{ moved: number; cursor: string }> {
+  const heads = await unsentHeads(deps.prisma, cursor, OUTBOX_BATCH);
+  const before = Date.now() - afterMs;
   let moved = 0;
-  for (const { id } of stale) {
-    const state = await queue.getJobState(id);
-    if (state === "failed" || state === "completed") await (await queue.getJob(id))?.remove();
-    if (state === "unknown" || state === "failed" || state === "completed") {
-      await enqueueDelivery(queue, id);
-      moved++;
-    }
+  for (const { id, createdAt } of heads) {
+    if (createdAt.getTime() < before && (await requeue(deps.queue, id, () => enqueueDelivery(deps.queue, id)))) moved++;
   }
-  return moved;
+  return { moved, cursor: heads.length < OUTBOX_BATCH ? FIRST_UUID : (heads.at(-1)?.conversationId ?? FIRST_UUID) };
 }
 
-export function startOutbox(deps: DeliverDeps, queue: Queue<DeliverJob>, opts: { intervalMs: number; afterMs: number }) {
+export function startOutbox(deps: DeliverDeps, opts: { intervalMs: number; afterMs: number }) {
   let running = false;
+  let cursor = FIRST_UUID;
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
     try {
-      const moved = await outboxOnce(deps.prisma, queue, deps.sender.channels, opts.afterMs);
+      const round = await outboxOnce(deps, opts.afterMs, cursor);
+      cursor = round.cursor;
+      const { moved } = round;
       if (moved) deps.logger.info({ moved }, "outbox handed replies to the deliver queue");
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, "outbox check failed; next one in a moment");

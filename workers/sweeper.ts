@@ -1,7 +1,8 @@
 import type { Queue } from "bullmq";
+import { RETRYING } from "../src/conversations";
 import { type Db, isDatabaseUnavailable } from "../src/db/database";
 import type { Logger } from "../src/logger";
-import { type AskJob, askJob, enqueueTurn } from "../src/queue";
+import { type AskJob, askJob, enqueueFollowUp, enqueueTurn, followUpJobId, requeue } from "../src/queue";
 import { failTurn, type TurnDeps } from "../src/turns";
 
 // Idempotency: it only adds jobs whose id is the message id (a no-op while the job exists) and ends turns
@@ -11,6 +12,7 @@ import { failTurn, type TurnDeps } from "../src/turns";
 // enqueued again if the queue has no job for them (Redis was down at accept, or lost its data), ended with
 // the fallback reply if their job failed for good without doing so (the process died at that moment), or
 // enqueued afresh if their job failed only because the database could not be reached.
+// It also gives a follow-up job (workers/follow-up.ts) to each turn still retrying that has none.
 
 export interface SweeperOptions {
   intervalMs: number;
@@ -43,6 +45,23 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
       }
       moved++;
     }
+  }
+  return moved + (await sweepFollowUps(prisma, queue, afterMs));
+}
+
+/**
+ * Retrying turns whose follow-up job was lost. The oldest first, a batch a round: each leaves the retrying
+ * status within MODEL_RETRY_FOR_MS while it has a job, so a turn further down is reached by then.
+ */
+async function sweepFollowUps(prisma: Db, queue: Queue<AskJob>, afterMs: number): Promise<number> {
+  const retrying = await prisma.message.findMany({
+    where: { status: RETRYING, role: "user", createdAt: { lt: new Date(Date.now() - afterMs) } },
+    orderBy: { seq: "asc" },
+    take: BATCH,
+  });
+  let moved = 0;
+  for (const turn of retrying) {
+    if (await requeue(queue, followUpJobId(turn.id), () => enqueueFollowUp(queue, askJob(turn)))) moved++;
   }
   return moved;
 }

@@ -1,13 +1,13 @@
 import RequestClient from "twilio/lib/base/RequestClient";
+import RestException from "twilio/lib/base/RestException";
 import type Response from "twilio/lib/http/response";
-import { DeliveryError } from "../../src/outbound";
 
 const TWILIO_API = /^https:\/\/api\.twilio\.com/;
 
 /**
  * The HTTP client handed to the twilio package (its `httpClient` option, the package's own extension point).
- * It sends to `baseUrl` instead of api.twilio.com when one is configured, and turns a 429 into a retryable
- * DeliveryError carrying Retry-After, which the package's RestException would drop.
+ * It sends to `baseUrl` instead of api.twilio.com when one is configured, and keeps the Retry-After of an
+ * error answer (429, 503) on the RestException, which the package builds without the answer's headers.
  */
 export class TwilioHttpClient extends RequestClient {
   constructor(
@@ -20,9 +20,8 @@ export class TwilioHttpClient extends RequestClient {
   override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<Response<TData>> {
     const uri = this.baseUrl ? opts.uri.replace(TWILIO_API, this.baseUrl.replace(/\/+$/, "")) : opts.uri;
     const res = await super.request<TData>({ ...opts, uri });
-    if (res.statusCode === 429) {
-      throw new DeliveryError("Twilio answered 429 Too Many Requests", false, retryAfterMs(res.headers["retry-after"]));
-    }
+    const wait = res.statusCode >= 400 ? retryAfterMs(res.headers["retry-after"]) : undefined;
+    if (wait !== undefined) throw Object.assign(new RestException(res), { retryAfterMs: wait });
     return res;
   }
 }

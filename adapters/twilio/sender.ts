@@ -24,7 +24,7 @@ export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
     httpClient: new TwilioHttpClient(opts.apiBaseUrl, opts.timeoutMs ?? 15_000),
   });
   return {
-    channels: ["whatsapp", "sms"],
+    via: "twilio",
     split: (content) => splitBody(content),
     async send(part: OutboundPart, turn: Message) {
       const { from, to } = replyAddresses(turn);
@@ -46,10 +46,10 @@ export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
 }
 
 function classify(err: unknown): DeliveryError {
-  if (err instanceof DeliveryError) return err;
-  const e = err as { status?: number; code?: number; message?: string };
+  const e = err as { status?: number; code?: number; message?: string; retryAfterMs?: number };
   if (typeof e.status !== "number") return new DeliveryError(`Twilio unreachable: ${e.message}`, false);
   const message = `Twilio ${e.status}${e.code ? ` error ${e.code}` : ""}: ${e.message}`;
-  const permanent = (e.status >= 400 && e.status < 500 && e.status !== 408) || PERMANENT_CODES.has(Number(e.code));
-  return new DeliveryError(message, permanent);
+  const retryable = e.status === 408 || e.status === 429 || e.status >= 500;
+  const permanent = !retryable || PERMANENT_CODES.has(Number(e.code));
+  return new DeliveryError(message, permanent, e.retryAfterMs);
 }

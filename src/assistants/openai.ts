@@ -19,13 +19,17 @@ const RETRY_AFTER_CAP_MS = 30_000;
 // Rate limits, timeouts, conflicts and server faults pass; anything else 4xx is our request's fault and will not.
 const RETRYABLE = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
 
-/** A failure of one attempt; `retry` says whether another attempt may help. */
+/**
+ * A failure of one attempt; `retry` says whether another attempt may help now, `unreachable` whether the
+ * server was away or failing (it may answer later) rather than refusing the request.
+ */
 class AttemptError extends Error {
   constructor(
     message: string,
     readonly retry: boolean,
     readonly status?: number,
     readonly retryAfterMs?: number,
+    readonly unreachable = retry,
   ) {
     super(message);
   }
@@ -56,9 +60,9 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): AssistantProv
         } catch (err) {
           if (request.signal?.aborted) throw new ProviderError("the assistant request was cancelled");
           if (!(err instanceof AttemptError)) throw err;
-          if (!err.retry) throw new ProviderError(err.message, err.status);
+          if (!err.retry) throw new ProviderError(err.message, err.status, err.unreachable);
           if (attempt >= opts.maxRetries) {
-            throw new ProviderError(`${err.message} (gave up after ${attempt + 1} attempts)`, err.status);
+            throw new ProviderError(`${err.message} (gave up after ${attempt + 1} attempts)`, err.status, true);
           }
           const backoff = retryBaseMs * 2 ** attempt * (0.5 + Math.random() / 2);
           const delayMs = Math.min(err.retryAfterMs ?? backoff, RETRY_AFTER_CAP_MS);
@@ -119,7 +123,7 @@ async function attemptOnce(
       if (err instanceof AttemptError) throw err;
       // Text already went out to the user: a second attempt would repeat it, so this turn fails instead.
       const broken = failure(err, !delivered);
-      throw delivered ? new AttemptError(`the reply stream broke off: ${broken.message}`, false) : broken;
+      throw delivered ? new AttemptError(`the reply stream broke off: ${broken.message}`, false, undefined, undefined, true) : broken;
     }
   } finally {
     clearTimeout(timer);

@@ -30,11 +30,16 @@ export interface AssistantProvider {
   reply(request: AssistantRequest, onDelta: (text: string) => void): Promise<AssistantReply>;
 }
 
-/** The provider failed in a way retrying now will not fix: the turn ends with a fallback reply. */
+/**
+ * The provider failed in a way retrying now will not fix: the turn ends with a fallback reply. Unreachable:
+ * it could not be reached or was failing (network, timeout, 5xx, 429 after its own retries), so it may answer
+ * later; otherwise it refused the request (400, 401, 404 of the model) and will refuse it again.
+ */
 export class ProviderError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    readonly unreachable = false,
   ) {
     super(message);
     this.name = "ProviderError";

@@ -178,6 +178,7 @@ describe("fault drills", () => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_TIMEOUT_MS: "1500",
       OPENAI_MAX_RETRIES: "0",
+      MODEL_RETRY_FOR_MS: "0",
     });
     try {
       fake.hangNext(1);

@@ -31,6 +31,9 @@ export interface FakeOpenAI {
   requests: RecordedRequest[];
   /** The next n requests answer with this status and an OpenAI-style error body. */
   failNext(n: number, status: number, headers?: Record<string, string>): void;
+  /** Every request answers with this status (503: the model is down) until up(). */
+  down(status?: number): void;
+  up(): void;
   /** The next n requests never answer (until close). */
   hangNext(n: number): void;
   /** The next n streamed requests send their first delta, then the connection drops. */
@@ -63,6 +66,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
   let usage: Usage | null = { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 };
   let delayMs = 0;
   let pieceDelayMs = 0;
+  let outage: number | null = null;
 
   const server = createServer(async (req, res) => {
     let raw = "";
@@ -84,6 +88,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendError(res, 401, "Incorrect API key provided.");
     }
+    if (outage) return sendError(res, outage, `Fake outage with status ${outage}`);
     const plan = plans.shift();
     if (plan?.kind === "hang") return;
     if (delayMs > 0) {
@@ -142,6 +147,12 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     url: `http://127.0.0.1:${port}/v1`,
     requests,
     failNext: (n, status, headers = {}) => repeat(n, { kind: "fail", status, headers }),
+    down: (status = 503) => {
+      outage = status;
+    },
+    up: () => {
+      outage = null;
+    },
     hangNext: (n) => repeat(n, { kind: "hang" }),
     breakNext: (n) => repeat(n, { kind: "break" }),
     setReply: (fn) => {

@@ -23,8 +23,8 @@ export interface FakeTwilio {
   attempts: { body: string; status: number; receivedAt: number }[];
   /** The next n creates answer 500 (after `after` creates answered as usual). */
   failNext(n: number, after?: number): void;
-  /** The next create answers 429 with this Retry-After (seconds). */
-  throttleNext(retryAfterSeconds: number): void;
+  /** The next create answers 429 (or `status`, such as 503) with this Retry-After (seconds). */
+  throttleNext(retryAfterSeconds: number, status?: 429 | 503): void;
   /** Every create to `to` is refused with 400 and this Twilio error code, as an invalid number is. */
   refuse(to: string, code: number, message: string): void;
   /**
@@ -37,7 +37,7 @@ export interface FakeTwilio {
   close(): Promise<void>;
 }
 
-type Plan = { status: 201 } | { status: 500 } | { status: 429; retryAfter: number };
+type Plan = { status: 201 } | { status: 500 } | { status: 429 | 503; retryAfter: number };
 type Outage = "503" | "closed" | null;
 
 /**
@@ -80,6 +80,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     if (body.length > 1600) return twilioError(res, 400, 21617, "The concatenated message body exceeds the 1600 character limit.");
     if (plan?.status === 500) return twilioError(res, 500, 20500, "Internal Server Error");
     if (plan?.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", { "retry-after": String(plan.retryAfter) });
+    if (plan?.status === 503) return twilioError(res, 503, 20503, "Service Unavailable", { "retry-after": String(plan.retryAfter) });
     if (refusal) return twilioError(res, 400, refusal.code, refusal.message);
 
     const sid = `SM${randomBytes(16).toString("hex")}`;
@@ -129,7 +130,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       for (let i = 0; i < after; i++) plans.push({ status: 201 });
       for (let i = 0; i < n; i++) plans.push({ status: 500 });
     },
-    throttleNext: (retryAfter) => plans.push({ status: 429, retryAfter }),
+    throttleNext: (retryAfter, status = 429) => plans.push({ status, retryAfter }),
     refuse: (to, code, message) => refusals.set(to, { code, message }),
     down: async (how) => {
       outage = how;

@@ -16,7 +16,13 @@ describe("operations: /metrics and the queue dashboard", () => {
   let fake: FakeOpenAI;
   beforeAll(async () => {
     fake = await startFakeOpenAI();
-    hub = await startTestHub("postgres", { ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: fake.url, OPENAI_MAX_RETRIES: "0" });
+    // No follow-up of the failed turn (a second assistant call) while the counters are read.
+    hub = await startTestHub("postgres", {
+      ASSISTANT_PROVIDER: "openai",
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_MAX_RETRIES: "0",
+      MODEL_RETRY_FOR_MS: "0",
+    });
   });
   afterAll(async () => {
     await hub?.stop();

@@ -16,6 +16,8 @@ describe.each(DB_KINDS)("the turn pipeline with an OpenAI-compatible assistant (
       OPENAI_BASE_URL: fake.url,
       OPENAI_MAX_RETRIES: "1",
       RATE_LIMIT_PER_MINUTE: "1000",
+      // The fallback is final here; follow-ups of unreachable-model turns: test/workers/follow-up.test.ts.
+      MODEL_RETRY_FOR_MS: "0",
     });
   });
   afterAll(async () => {

@@ -19,7 +19,7 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
 
   let setup: TwilioHub;
   beforeAll(async () => {
-    setup = await startTwilioHub(kind, { SWEEP_INTERVAL_MS: "200", SWEEP_AFTER_MS: "600" });
+    setup = await startTwilioHub(kind, { SWEEP_INTERVAL_MS: "200", SWEEP_AFTER_MS: "600", DELIVER_MAX_BACKOFF_MS: "3000" });
     ({ hub, openai, twilio } = setup);
   });
   afterAll(() => setup?.stop());
@@ -56,6 +56,18 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     const [throttled, accepted] = attemptsFor("Echo: slow down");
     expect(throttled.status).toBe(429);
     expect(accepted.receivedAt - throttled.receivedAt).toBeGreaterThanOrEqual(1900);
+    expect(sendsTo(user)).toHaveLength(1);
+  });
+
+  it("reads Retry-After on a 503 too, and waits no longer than DELIVER_MAX_BACKOFF_MS however long it asks", async () => {
+    const user = newUser();
+    twilio.throttleNext(3600, 503);
+    await ask(user, "an hour?");
+    await waitFor(() => sendsTo(user).length, 15_000);
+    const [throttled, accepted] = attemptsFor("Echo: an hour?");
+    expect(throttled.status).toBe(503);
+    // Without the header the next try comes within a second; with it uncapped, an hour later.
+    expect(accepted.receivedAt - throttled.receivedAt).toBeGreaterThanOrEqual(2900);
     expect(sendsTo(user)).toHaveLength(1);
   });
 

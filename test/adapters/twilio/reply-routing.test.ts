@@ -1,4 +1,4 @@
-import { outboxOnce } from "../../../workers/deliver";
+import { unsentHeads } from "../../../src/outbound";
 import { DB_KINDS } from "../../support/databases";
 import type { TestHub } from "../../support/hub";
 import { waitFor } from "../../support/processes";
@@ -36,9 +36,10 @@ describe.each(DB_KINDS)("where a reply is sent (%s)", (kind) => {
     await waitFor(async () => (await hub.runtime.askQueue.getJobState(turn.id)) === "completed");
     expect(turn.replyAddress).toBeNull();
     expect(await hub.runtime.deliverQueue.getJobState(turn.reply!.id)).toBe("unknown");
-    // The outbox check, which finds replies never handed over, does not hand this one over either.
-    await outboxOnce(prisma, hub.runtime.deliverQueue, ["whatsapp", "sms"], 0);
-    expect(await hub.runtime.deliverQueue.getJobState(turn.reply!.id)).toBe("unknown");
+    // Nor is it left for the outbox check, which hands over every reply still to send.
+    expect(turn.reply?.status).toBe("sent");
+    const heads = await unsentHeads(prisma, "00000000-0000-0000-0000-000000000000", 10_000);
+    expect(heads.filter((h) => h.conversationId === turn.conversationId)).toEqual([]);
     expect(sendsTo(`whatsapp:${VICTIM}`)).toEqual([]);
     // The caller's label stays its own: the conversation is the ask API's.
     const conversation = await prisma.conversation.findUniqueOrThrow({ where: { id: turn.conversationId } });

@@ -137,6 +137,7 @@ describe("openai provider", () => {
 
     expect(error.status).toBe(500);
     expect(error.message).toContain("500");
+    expect(error.unreachable).toBe(true);
     expect(fake.requests).toHaveLength(3);
   });
 
@@ -147,6 +148,8 @@ describe("openai provider", () => {
     expect(error.status).toBe(400);
     expect(error.message).toContain("400");
     expect(error.message).toContain("Fake failure");
+    // A refusal, not an outage: asking again later would be refused too.
+    expect(error.unreachable).toBe(false);
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -155,6 +158,7 @@ describe("openai provider", () => {
 
     expect(error.status).toBe(401);
     expect(error.message).toContain("Incorrect API key");
+    expect(error.unreachable).toBe(false);
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -172,6 +176,7 @@ describe("openai provider", () => {
     const error = await failure(provider({ timeoutMs: 200, maxRetries: 2 }).reply(ask("Anyone?"), () => {}));
 
     expect(error.message).toMatch(/did not answer within 200ms/);
+    expect(error.unreachable).toBe(true);
     expect(fake.requests).toHaveLength(3);
     expect(Date.now() - started).toBeLessThan(3000);
   });
@@ -182,6 +187,7 @@ describe("openai provider", () => {
     const error = await failure(provider().reply(ask("Tell me everything"), (text) => deltas.push(text)));
 
     expect(error.message).toContain("broke off");
+    expect(error.unreachable).toBe(true);
     expect(deltas).toEqual(["Echo: "]);
     expect(fake.requests).toHaveLength(1);
   });
@@ -201,6 +207,7 @@ describe("openai provider", () => {
     const error = await failure(provider({ maxRetries: 1 }).reply(ask("Hello?"), () => {}));
 
     expect(error.message).toContain("gave up after 2 attempts");
+    expect(error.unreachable).toBe(true);
     fake = await startFakeOpenAI();
   });
 });
