@@ -59,6 +59,11 @@ const schema = z.object({
   // An anonymous session idle this long ends, and its history is deleted.
   WS_ANONYMOUS_TTL_MS: ms.default(30 * 60_000),
   SHUTDOWN_TIMEOUT_MS: ms.default(25_000),
+  // Prometheus metrics name no org or user, but say how busy the hub is: never public by default. With a
+  // port, a server of its own serves them (in every role); without one, the API port does, for the token only.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   // The Twilio channel (WhatsApp and SMS), on when the account's credentials are set.
   TWILIO_ACCOUNT_SID: z.string().optional(),
   TWILIO_AUTH_TOKEN: z.string().optional(),
