@@ -1,10 +1,10 @@
-import express, { Router } from "express";
+import { Router } from "express";
 import { z } from "zod";
 import type { KeyRing } from "../../src/auth/keys";
 import type { Db } from "../../src/db/database";
 import { fieldIssues, invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
-import { errorHandler } from "../../src/http/body";
+import { errorHandler, jsonBody } from "../../src/http/body";
 import type { Logger } from "../../src/logger";
 import { bindNumber, listNumbers, unbindNumber } from "../../src/numbers";
 import { renderManagementError } from "../rest/management/errors";
@@ -19,7 +19,7 @@ const binding = z.strictObject({ assistant: z.string().trim().min(1).max(100) })
 
 export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logger }): Router {
   const router = Router();
-  router.use(PATH, express.json({ limit: "16kb" }), requireKey(deps.keys));
+  router.use(PATH, ...jsonBody("16kb"), requireKey(deps.keys));
   router.get(PATH, async (_req, res) => {
     res.json({ numbers: await listNumbers(deps.prisma, principal(res).orgId) });
   });

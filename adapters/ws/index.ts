@@ -1,11 +1,11 @@
 import type { Server } from "node:http";
-import express, { Router } from "express";
+import { Router } from "express";
 import { setEndUserSecret } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
 import type { ReplyBus } from "../../src/bus";
 import { invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
-import { errorHandler } from "../../src/http/body";
+import { errorHandler, jsonBody } from "../../src/http/body";
 import type { HubDeps } from "../../src/hub";
 import { attachSocketServer } from "./server";
 
@@ -44,7 +44,7 @@ export function createWsChannel(deps: WsChannelDeps) {
  */
 function secretRouter(deps: WsChannelDeps): Router {
   const router = Router();
-  router.post("/api/ws/end-user-secret", express.json({ limit: "4kb" }), requireKey(deps.keys), async (req, res, next) => {
+  router.post("/api/ws/end-user-secret", ...jsonBody("4kb"), requireKey(deps.keys), async (req, res, next) => {
     const given = (req.body as { secret?: unknown } | undefined)?.secret;
     if (given !== undefined && (typeof given !== "string" || given.length < 32)) {
       return next(invalid("secret must be a string of at least 32 characters", [{ field: "secret", message: "too short" }]));
