@@ -104,6 +104,9 @@ export async function startLayout(n: number | "all", extraEnv: Record<string, st
     PORT: "0",
     HOST: "127.0.0.1",
     RATE_LIMIT_PER_MINUTE: "100000000",
+    // Every bench socket is an anonymous visitor from 127.0.0.1.
+    WS_ANONYMOUS_SESSIONS_PER_ADDRESS: "0",
+    WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE: "0",
     METRICS_TOKEN,
     ...extraEnv,
   };

@@ -80,6 +80,13 @@ export async function startHub(config: Config): Promise<RunningHub> {
       maxFrameBytes: config.WS_MAX_FRAME_BYTES,
       heartbeatMs: config.WS_HEARTBEAT_MS,
       anonymousTtlMs: config.WS_ANONYMOUS_TTL_MS,
+      addressLimits: {
+        socketsPerAddress: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS,
+        messagesPerMinute: config.WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE,
+      },
+      trustedProxies: config.TRUSTED_PROXIES,
+      redis: rt.redis,
+      prefix: config.QUEUE_PREFIX,
     });
     app = createApp(rt, [
       createAskChannel({

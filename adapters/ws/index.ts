@@ -1,12 +1,16 @@
 import type { Server } from "node:http";
 import { Router } from "express";
+import type Redis from "ioredis";
 import { setEndUserSecret } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
 import type { ReplyBus } from "../../src/bus";
 import { invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
 import { errorHandler, jsonBody } from "../../src/http/body";
+import { ClientAddresses } from "../../src/http/client-address";
 import type { HubDeps } from "../../src/hub";
+import { Leases } from "../../src/leases";
+import { AddressBudget, type AddressLimits } from "./budget";
 import { attachSocketServer } from "./server";
 
 // The website visitors' channel: the /ws protocol (frames.ts), who a socket speaks for (visitors.ts),
@@ -21,18 +25,32 @@ export interface WsChannelDeps {
   maxFrameBytes: number;
   heartbeatMs: number;
   anonymousTtlMs: number;
+  /** Anonymous visitors' budget per client address, counted in Redis (under `prefix`) across gateways. */
+  addressLimits: AddressLimits;
+  trustedProxies: string[];
+  redis: Redis;
+  prefix: string;
 }
 
 export function createWsChannel(deps: WsChannelDeps) {
   const { hub } = deps;
+  // Renewed at every heartbeat: the places of a gateway gone for three heartbeats are free again.
+  const leases = new Leases(deps.redis, deps.prefix, "ws-anonymous", 3 * deps.heartbeatMs);
+  const budget = new AddressBudget(leases, hub.limiter, deps.addressLimits);
   return {
     router: secretRouter(deps),
     /** Serves /ws on the gateway's HTTP server; close() before the server closes. */
     attach(server: Server) {
       return attachSocketServer(
         server,
-        { hub, bus: deps.bus, prisma: hub.prisma, logger: hub.logger, anonymousTtlMs: deps.anonymousTtlMs },
-        { keys: deps.keys, allowedOrigins: deps.allowedOrigins, maxFrameBytes: deps.maxFrameBytes, heartbeatMs: deps.heartbeatMs },
+        { hub, bus: deps.bus, prisma: hub.prisma, logger: hub.logger, anonymousTtlMs: deps.anonymousTtlMs, budget },
+        {
+          keys: deps.keys,
+          addresses: new ClientAddresses(deps.trustedProxies),
+          allowedOrigins: deps.allowedOrigins,
+          maxFrameBytes: deps.maxFrameBytes,
+          heartbeatMs: deps.heartbeatMs,
+        },
       );
     },
   };

@@ -7,7 +7,8 @@ import { metricsRouter } from "./metrics";
 export function createApp(rt: Runtime, routers: Router[]): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", true);
+  // req.ip and req.protocol believe X-Forwarded-* from the configured proxies only, as the sockets do.
+  app.set("trust proxy", rt.config.TRUSTED_PROXIES);
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
