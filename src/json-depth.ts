@@ -10,12 +10,21 @@ export const MAX_JSON_DEPTH = 32;
  * itself), or null when it does not.
  */
 export function tooDeep(value: unknown, max = MAX_JSON_DEPTH): string | null {
-  const stack: { value: unknown; depth: number; field: string }[] = [{ value, depth: 0, field: "body" }];
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    if (item.value === null || typeof item.value !== "object") continue;
-    if (item.depth >= max) return item.field;
-    for (const [key, child] of Object.entries(item.value)) {
-      stack.push({ value: child, depth: item.depth + 1, field: item.depth === 0 ? key : item.field });
+  // Three stacks side by side rather than an object an entry: a wide body has many thousand entries.
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  const fields: string[] = ["body"];
+  while (values.length) {
+    const v = values.pop();
+    const depth = depths.pop() as number;
+    const field = fields.pop() as string;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= max) return field;
+    const node = v as Record<string, unknown>;
+    for (const key in node) {
+      values.push(node[key]);
+      depths.push(depth + 1);
+      fields.push(depth === 0 ? key : field);
     }
   }
   return null;
