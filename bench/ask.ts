@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type { HubProcess } from "../test/support/processes";
-import { type BenchOptions, type Layout, load, type Row, startLayout, startScript } from "./harness";
+import { type BenchOptions, type Layout, load, METRICS_TOKEN, type Row, startLayout, startScript } from "./harness";
 import type { LoadSpec } from "./load";
 
 // The sync ask API's figures: turns/s against an Express echo, the hub's overhead per turn at half of peak,
@@ -19,7 +19,7 @@ const askSpec = (opts: BenchOptions, layout: Layout, gateway: HubProcess, extra:
 
 /** The knowledge assistant's total time and calls so far, from the hub's /metrics. */
 async function assistantTotals(url: string): Promise<{ seconds: number; count: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   const value = (name: string) =>
     Number(
       text

@@ -86,6 +86,9 @@ export interface Layout {
   stop(): Promise<void>;
 }
 
+/** Every bench hub serves /metrics on its API port for this token. */
+export const METRICS_TOKEN = "bench-metrics-token";
+
 /**
  * A hub on its own Postgres database and queue prefix: `n` gateways and `n` workers, or one `all` process.
  * `extraEnv` adds to (or overrides) the bench's environment, e.g. a channel's credentials.
@@ -101,6 +104,10 @@ export async function startLayout(n: number | "all", extraEnv: Record<string, st
     PORT: "0",
     HOST: "127.0.0.1",
     RATE_LIMIT_PER_MINUTE: "100000000",
+    // Every bench socket is an anonymous visitor from 127.0.0.1.
+    WS_ANONYMOUS_SESSIONS_PER_ADDRESS: "0",
+    WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE: "0",
+    METRICS_TOKEN,
     ...extraEnv,
   };
   const gateways: HubProcess[] = [];

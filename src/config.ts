@@ -1,7 +1,23 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const ms = z.coerce.number().int().positive();
+const list = z
+  .string()
+  .default("")
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+/** An IP address, or a network in CIDR notation (10.0.0.0/8, fd00::/8). */
+const addressOrNetwork = z.string().refine((v) => {
+  const [ip, bits, ...rest] = v.split("/");
+  const max = isIP(ip) === 6 ? 128 : 32;
+  return isIP(ip) !== 0 && !rest.length && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max));
+}, "must be IP addresses or CIDR networks, such as 10.0.0.0/8");
 
 // The whole environment of the hub, parsed once at start: nothing else reads process.env.
 const schema = z.object({
@@ -65,7 +81,19 @@ const schema = z.object({
   WS_HEARTBEAT_MS: ms.default(30_000),
   // An anonymous session idle this long ends, and its history is deleted.
   WS_ANONYMOUS_TTL_MS: ms.default(30 * 60_000),
+  // What anonymous visitors from one client address may use between them, on every gateway (0: no limit):
+  // messages a minute across all their sessions, and sockets open at once.
+  WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  WS_ANONYMOUS_SESSIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(20),
+  // The load balancers and proxies in front of the hub, whose X-Forwarded-For names the client. Nobody
+  // else's is believed: anyone can send the header.
+  TRUSTED_PROXIES: list.pipe(z.array(addressOrNetwork)),
   SHUTDOWN_TIMEOUT_MS: ms.default(25_000),
+  // Prometheus metrics name no org or user, but say how busy the hub is: never public by default. With a
+  // port, a server of its own serves them (in every role); without one, the API port does, for the token only.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   // The Twilio channel (WhatsApp and SMS), on when the account's credentials are set.
   TWILIO_ACCOUNT_SID: z.string().optional(),
   TWILIO_AUTH_TOKEN: z.string().optional(),

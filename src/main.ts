@@ -22,6 +22,7 @@ import { bootstrap } from "./bootstrap";
 import { type Config, ConfigError, loadConfig } from "./config";
 import type { Database } from "./db/database";
 import { createApp } from "./http/app";
+import { startMetricsServer } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { createRuntime, type Runtime } from "./runtime";
 
@@ -33,6 +34,8 @@ export interface RunningHub {
   url: string | null;
   /** The gateway's Express app, whose routes a test can list (null for ROLE worker). */
   app: Express | null;
+  /** Base URL of the metrics server, when METRICS_PORT is set. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -59,6 +62,11 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     rt.turns.onReply = twilio.onReply;
     rt.turns.deliveredVia = [twilio.sender.via];
   }
+  // Every role has metrics (a worker's turns and assistant calls), so the metrics port is not the gateway's.
+  const metricsServer =
+    config.METRICS_PORT === undefined
+      ? null
+      : await startMetricsServer(rt.queues, { host: config.METRICS_HOST, port: config.METRICS_PORT, token: config.METRICS_TOKEN });
 
   let server: Server | null = null;
   let app: Express | null = null;
@@ -77,6 +85,13 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       maxFrameBytes: config.WS_MAX_FRAME_BYTES,
       heartbeatMs: config.WS_HEARTBEAT_MS,
       anonymousTtlMs: config.WS_ANONYMOUS_TTL_MS,
+      addressLimits: {
+        socketsPerAddress: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS,
+        messagesPerMinute: config.WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE,
+      },
+      trustedProxies: config.TRUSTED_PROXIES,
+      redis: rt.redis,
+      prefix: config.QUEUE_PREFIX,
     });
     app = createApp(rt, [
       createAskChannel({
@@ -131,12 +146,14 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   }
   const port = server ? (server.address() as AddressInfo).port : null;
   const url = port === null ? null : `http://127.0.0.1:${port}`;
-  rt.logger.info({ role: config.ROLE, url, database: rt.db.kind }, "hub started");
+  const metricsUrl = metricsServer?.url ?? null;
+  rt.logger.info({ role: config.ROLE, url, metricsUrl, database: rt.db.kind }, "hub started");
 
   return {
     runtime: rt,
     url,
     app,
+    metricsUrl,
     // Stop taking new work, let in-flight turns finish (a turn still running at the deadline is handed back:
     // its job's lock lapses and another worker takes it), then close connections.
     async stop() {
@@ -148,6 +165,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       server?.closeIdleConnections();
       await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref())]);
       server?.closeAllConnections();
+      await metricsServer?.close();
       await rt.close();
     },
   };

@@ -1,11 +1,11 @@
-import express, { type Response, Router } from "express";
+import { type Response, Router } from "express";
 import { z } from "zod";
 import type { KeyRing } from "../../src/auth/keys";
 import { defaultOrgId } from "../../src/bootstrap";
 import type { Db } from "../../src/db/database";
 import { fieldIssues, invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
-import { errorHandler } from "../../src/http/body";
+import { errorHandler, jsonBody } from "../../src/http/body";
 import type { Logger } from "../../src/logger";
 import { type Binder, bindNumber, listNumbers, unbindNumber } from "../../src/numbers";
 import { renderManagementError } from "../rest/management/errors";
@@ -26,7 +26,7 @@ export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logg
     const { orgId } = principal(res);
     return { orgId, operator: orgId === (await defaultOrgId(deps.prisma)) };
   };
-  router.use(PATH, express.json({ limit: "16kb" }), requireKey(deps.keys));
+  router.use(PATH, ...jsonBody("16kb"), requireKey(deps.keys));
   router.get(PATH, async (_req, res) => {
     res.json({ numbers: await listNumbers(deps.prisma, await binder(res)) });
   });

@@ -7,6 +7,7 @@ import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
 import type { Logger } from "../../src/logger";
 import type { TurnEvent, WireMessage } from "../../src/types";
+import type { AddressBudget } from "./budget";
 import { deltaFrame, errorFrame, messageFrame, parseFrame, suggestionFrame, typingFrame } from "./frames";
 import { CHANNEL, missedMessages, type Session, touch } from "./sessions";
 import { allowedAssistant } from "./visitors";
@@ -17,6 +18,7 @@ export interface ConnectionDeps {
   prisma: Db;
   logger: Logger;
   anonymousTtlMs: number;
+  budget: AddressBudget;
 }
 
 export interface ConnectionOptions {
@@ -26,6 +28,8 @@ export interface ConnectionOptions {
   assistant: string;
   /** The last message the client saw, to resume after it. */
   lastMessageId: string | null;
+  /** The client's address, which anonymous visitors' budget is counted by. */
+  address: string;
 }
 
 const SHOWN_IDS_KEPT = 2000;
@@ -166,6 +170,7 @@ export class Connection {
         throw new HubError(403, "forbidden", "This socket belongs to another session");
       }
       if (frame.assistant_id) await allowedAssistant(this.deps.prisma, visitor, frame.assistant_id);
+      if (!visitor.userId) await this.deps.budget.message(this.options.address);
       const accepted = await accept(this.deps.hub, {
         orgId: visitor.orgId,
         channel: CHANNEL,

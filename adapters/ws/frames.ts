@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { fieldIssues, type HubError } from "../../src/errors";
+import { MAX_JSON_DEPTH, tooDeep, tooDeepIssue } from "../../src/json-depth";
 import type { WireMessage } from "../../src/types";
 
 // The /ws wire format (General Bots' protocol): JSON text frames.
@@ -33,6 +34,11 @@ export function parseFrame(raw: string): { frame: ClientFrame } | { problem: Err
     json = JSON.parse(raw);
   } catch {
     return { problem: { type: "error", code: "invalid_message", message: "Frame is not valid JSON" } };
+  }
+  const deep = tooDeep(json);
+  if (deep !== null) {
+    const message = `Frame nested too deeply (${MAX_JSON_DEPTH} levels at most)`;
+    return { problem: { type: "error", code: "invalid_message", message, issues: [tooDeepIssue(deep)] } };
   }
   const parsed = clientFrame.safeParse(json);
   if (parsed.success) return { frame: parsed.data };

@@ -1,12 +1,16 @@
 import type { Server } from "node:http";
-import express, { Router } from "express";
+import { Router } from "express";
+import type Redis from "ioredis";
 import { setEndUserSecret } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
 import type { ReplyBus } from "../../src/bus";
 import { invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
-import { errorHandler } from "../../src/http/body";
+import { errorHandler, jsonBody } from "../../src/http/body";
+import { ClientAddresses } from "../../src/http/client-address";
 import type { HubDeps } from "../../src/hub";
+import { Leases } from "../../src/leases";
+import { AddressBudget, type AddressLimits } from "./budget";
 import { attachSocketServer } from "./server";
 
 // The website visitors' channel: the /ws protocol (frames.ts), who a socket speaks for (visitors.ts),
@@ -21,18 +25,32 @@ export interface WsChannelDeps {
   maxFrameBytes: number;
   heartbeatMs: number;
   anonymousTtlMs: number;
+  /** Anonymous visitors' budget per client address, counted in Redis (under `prefix`) across gateways. */
+  addressLimits: AddressLimits;
+  trustedProxies: string[];
+  redis: Redis;
+  prefix: string;
 }
 
 export function createWsChannel(deps: WsChannelDeps) {
   const { hub } = deps;
+  // Renewed at every heartbeat: the places of a gateway gone for three heartbeats are free again.
+  const leases = new Leases(deps.redis, deps.prefix, "ws-anonymous", 3 * deps.heartbeatMs);
+  const budget = new AddressBudget(leases, hub.limiter, deps.addressLimits);
   return {
     router: secretRouter(deps),
     /** Serves /ws on the gateway's HTTP server; close() before the server closes. */
     attach(server: Server) {
       return attachSocketServer(
         server,
-        { hub, bus: deps.bus, prisma: hub.prisma, logger: hub.logger, anonymousTtlMs: deps.anonymousTtlMs },
-        { keys: deps.keys, allowedOrigins: deps.allowedOrigins, maxFrameBytes: deps.maxFrameBytes, heartbeatMs: deps.heartbeatMs },
+        { hub, bus: deps.bus, prisma: hub.prisma, logger: hub.logger, anonymousTtlMs: deps.anonymousTtlMs, budget },
+        {
+          keys: deps.keys,
+          addresses: new ClientAddresses(deps.trustedProxies),
+          allowedOrigins: deps.allowedOrigins,
+          maxFrameBytes: deps.maxFrameBytes,
+          heartbeatMs: deps.heartbeatMs,
+        },
       );
     },
   };
@@ -44,7 +62,7 @@ export function createWsChannel(deps: WsChannelDeps) {
  */
 function secretRouter(deps: WsChannelDeps): Router {
   const router = Router();
-  router.post("/api/ws/end-user-secret", express.json({ limit: "4kb" }), requireKey(deps.keys), async (req, res, next) => {
+  router.post("/api/ws/end-user-secret", ...jsonBody("4kb"), requireKey(deps.keys), async (req, res, next) => {
     const given = (req.body as { secret?: unknown } | undefined)?.secret;
     if (given !== undefined && (typeof given !== "string" || given.length < 32)) {
       return next(invalid("secret must be a string of at least 32 characters", [{ field: "secret", message: "too short" }]));

@@ -3,22 +3,21 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { KeyRing } from "../../src/auth/keys";
 import { DEFAULT_ASSISTANT } from "../../src/bootstrap";
+import type { ClientAddresses } from "../../src/http/client-address";
 import { metrics } from "../../src/metrics";
-import { Connection, type ConnectionDeps } from "./connection";
+import { Connection, type ConnectionDeps, type ConnectionOptions } from "./connection";
 import { openSession, purgeExpired } from "./sessions";
 import { allowedAssistant, type Credentials, credentialsOf, identify, originAllowed } from "./visitors";
 
 /** What a socket is opened with, read off its upgrade request. */
-interface ConnectParams {
+interface ConnectParams extends ConnectionOptions {
   credentials: Credentials;
-  assistant: string;
   sessionId: string | null;
-  stream: boolean;
-  lastMessageId: string | null;
 }
 
 export interface SocketServerOptions {
   keys: KeyRing;
+  addresses: ClientAddresses;
   allowedOrigins: string[];
   maxFrameBytes: number;
   heartbeatMs: number;
@@ -47,6 +46,7 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
       sessionId: query.get("session_id"),
       stream: ["1", "true"].includes(query.get("stream") ?? ""),
       lastMessageId: query.get("last_message_id"),
+      address: options.addresses.of(req),
     };
     // Only `params` outlives the upgrade: what the socket's closures capture is kept for as long as it is open.
     wss.handleUpgrade(req, socket, head, (ws) => open(ws, params));
@@ -59,10 +59,13 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
     ws.on("error", () => {});
     ws.on("close", () => {
       connections.delete(ws);
+      deps.budget.drop(ws);
       metrics.sockets.dec();
     });
     const admit = async () => {
       const visitor = await identify(deps.prisma, options.keys, params.credentials);
+      // Counted before anything is stored: a socket refused here leaves no session behind.
+      if (!visitor.userId) await deps.budget.hold(ws, params.address);
       await allowedAssistant(deps.prisma, visitor, params.assistant);
       return openSession(deps.prisma, visitor, params.sessionId, deps.anonymousTtlMs);
     };
@@ -79,6 +82,7 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
       alive.delete(ws);
       ws.ping();
     }
+    deps.budget.renew();
   }, options.heartbeatMs);
   const purge = setInterval(
     () => purgeExpired(deps.prisma).catch((err) => deps.logger.warn({ err: err.message }, "anonymous session purge failed")),

@@ -1,13 +1,14 @@
 import express, { type Router } from "express";
-import { registry, scrape } from "../metrics";
 import type { Runtime } from "../runtime";
 import { createDashboard } from "./dashboard";
+import { metricsRouter } from "./metrics";
 
 /** The HTTP app: health endpoints, then each channel's and API's router. */
 export function createApp(rt: Runtime, routers: Router[]): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", true);
+  // req.ip and req.protocol believe X-Forwarded-* from the configured proxies only, as the sockets do.
+  app.set("trust proxy", rt.config.TRUSTED_PROXIES);
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -25,10 +26,9 @@ export function createApp(rt: Runtime, routers: Router[]): express.Express {
     const ready = redis === "ok" && database === "ok";
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", redis, database });
   });
-  // Prometheus scrapes this on the internal network; it names no org, user or message.
-  app.get("/metrics", async (_req, res) => {
-    res.type(registry.contentType).send(await scrape(rt.queues));
-  });
+  // With a metrics port, metrics are served there only; without a token, nowhere on this port.
+  const { METRICS_PORT, METRICS_TOKEN } = rt.config;
+  if (METRICS_PORT === undefined && METRICS_TOKEN) app.use(metricsRouter(rt.queues, METRICS_TOKEN));
   app.use(createDashboard(rt.db.prisma, rt.keys, rt.queues));
   for (const router of routers) app.use(router);
   app.use((req, res) => {

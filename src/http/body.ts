@@ -1,6 +1,16 @@
-import type { ErrorRequestHandler } from "express";
+import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import { isDatabaseUnavailable, isUnstorableText } from "../db/database";
 import { HubError, invalid } from "../errors";
+import { MAX_JSON_DEPTH, tooDeep, tooDeepIssue } from "../json-depth";
+
+/** express.json, then a 400 for a body nested too deeply, before any handler or schema walks it. */
+export function jsonBody(limit: string): RequestHandler[] {
+  const depth: RequestHandler = (req, _res, next) => {
+    const field = tooDeep(req.body);
+    next(field === null ? undefined : invalid(`JSON nested too deeply (${MAX_JSON_DEPTH} levels at most)`, [tooDeepIssue(field)]));
+  };
+  return [express.json({ limit }), depth];
+}
 
 /**
  * Turns what Express and its body parser throw into HubErrors, so each surface renders one kind of error.

@@ -119,6 +119,56 @@ describe("hostile HTTP input", () => {
     expect(rejections).toEqual([]);
   });
 
+  it("answers JSON nested 50,000 levels deep with 400 in each API's dialect, and goes on serving", async () => {
+    const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+    const field = (name: string) => ({ issues: [{ field: name, message: expect.stringContaining("32 levels") }] });
+    const management = (name: string) => ({ error: "invalid_message", ...field(name) });
+    // [method, path, body around the nesting, what the API answers]
+    const cases: [string, string, (nested: string) => string, object][] = [
+      [
+        "POST",
+        "/api/ai-hub/assistant/ask",
+        (d) => `{"message":{"content":"hi"},"assistantId":"default","metadata":{"tags":${d}}}`,
+        { success: false, error: expect.any(String), ...field("metadata") },
+      ],
+      ["POST", "/api/conversations/start", (d) => `{"bot_id":"default","extra":${d}}`, { error: "invalid_message", ...field("extra") }],
+      [
+        "POST",
+        "/conversations/:conversation/messages",
+        (d) => `{"content":"hi","attachments":${d}}`,
+        { error: "invalid_message", ...field("attachments") },
+      ],
+      [
+        "POST",
+        "/api/conversation/create?org_id=:org",
+        (d) => `{"title":"t","extra":${d}}`,
+        { detail: expect.any(String), ...field("extra") },
+      ],
+      ["POST", "/api/assistants", (d) => `{"name":"deep","extra":${d}}`, management("extra")],
+      ["PATCH", "/api/assistants/:assistant", (d) => `{"suggestions":${d}}`, management("suggestions")],
+      ["POST", "/api/folders/:folder/documents", (d) => `{"title":"t","content":"c","extra":${d}}`, management("extra")],
+      [
+        "POST",
+        "/api/ws/end-user-secret",
+        (d) => `{"secret":${d}}`,
+        { error: "invalid_message", message: expect.stringContaining("32 levels") },
+      ],
+    ];
+    for (const [method, template, wrap, answer] of cases) {
+      const path = template.replace(/:folder|:assistant|:conversation|:org/g, (m) => ids[m]);
+      // The end-user secret takes 4 KiB at most: 1,000 levels fit.
+      const res = await hub.api(path, { method, body: wrap(deep(path.includes("secret") ? 1_000 : 50_000)) });
+      expect({ path, status: res.status }).toEqual({ path, status: 400 });
+      expect(res.body).toMatchObject(answer);
+    }
+    const ask = await hub.api("/api/ai-hub/assistant/ask", {
+      body: { message: { content: "still there?" }, assistantId: "default", metadata: { tags: JSON.parse(deep(30)) } },
+    });
+    expect(ask.status).toBe(200);
+    expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+    expect(rejections).toEqual([]);
+  });
+
   it("refuses oversized bodies with 413 in the API's dialect", async () => {
     const big = JSON.stringify({ message: { id: "x", role: "user", content: "a".repeat(2_000_000) }, assistantId: "default" });
     const res = await hub.api("/api/ai-hub/assistant/ask", { body: big });

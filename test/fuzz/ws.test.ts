@@ -137,6 +137,14 @@ describe("parseFrame", () => {
     );
   });
 
+  it("refuses a frame nested deeper than 32 levels, naming the field", () => {
+    const nested = (levels: number) => `{"type":"message","content":"hi","extra":${"[".repeat(levels)}${"]".repeat(levels)}}`;
+    expect(verdict(nested(50_000))).toEqual({
+      problem: expect.objectContaining({ issues: [{ field: "extra", message: expect.stringContaining("32 levels") }] }),
+    });
+    expect(verdict(nested(31))).toEqual({ frame: { type: "message", content: "hi" } });
+  });
+
   it("refuses a frame with one broken field, naming that field", () => {
     fc.assert(
       fc.property(nearValid, ({ field, raw }) => {
@@ -211,6 +219,17 @@ describe("hostile clients on a live /ws", () => {
       }),
       { numRuns: 30 },
     );
+    await stillServing();
+  });
+
+  it("answers a frame nested 8,000 levels deep with invalid_message and keeps the socket usable", async () => {
+    const socket = await connect(hub.url);
+    await socket.next(isType("status"));
+    socket.ws.send(`{"type":"message","content":"deep","extra":${"[".repeat(8000)}${"]".repeat(8000)}}`);
+    expectErrorFrame(await socket.next(isError), "invalid_message");
+    socket.send({ type: "message", content: "after the deep one" });
+    await socket.next((f) => f.type === "message" && f.content === "after the deep one");
+    await socket.close();
     await stillServing();
   });
 

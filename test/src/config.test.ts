@@ -31,4 +31,16 @@ describe("configuration from the environment", () => {
     expect(config.PORT).toBe(3000);
     expect(config.DATABASE_URL).toBeUndefined();
   });
+
+  it("takes trusted proxies as IP addresses and CIDR networks, and names a bad one", () => {
+    expect(loadConfig({ TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.1,fd00::/8" }).TRUSTED_PROXIES).toEqual([
+      "10.0.0.0/8",
+      "192.0.2.1",
+      "fd00::/8",
+    ]);
+    expect(loadConfig({}).TRUSTED_PROXIES).toEqual([]);
+    for (const bad of ["10.0.0.0/33", "proxy.internal", "10.0.0.1/8/8", "fd00::/129"]) {
+      expect(() => loadConfig({ TRUSTED_PROXIES: `192.0.2.1,${bad}` })).toThrow(/TRUSTED_PROXIES/);
+    }
+  });
 });

@@ -371,10 +371,10 @@ const HTTP: Attempt[] = [
     ...signature403,
   },
 
-  // Public: health, metrics, the API's description
+  // Public: health, the API's description. Metrics only for the metrics token (set below), which no org's key is
   { route: "GET /healthz", what: "checks health", request: () => ({ path: "/healthz" }), status: 200 },
   { route: "GET /readyz", what: "checks readiness", request: () => ({ path: "/readyz" }), status: 200 },
-  { route: "GET /metrics", what: "scrapes metrics", request: () => ({ path: "/metrics" }), status: 200 },
+  { route: "GET /metrics", what: "scrapes metrics with its API key", request: () => ({ path: "/metrics" }), status: 401 },
   { route: "GET /openapi.json", what: "reads the API description", request: () => ({ path: "/openapi.json" }), status: 200 },
   { route: "GET /docs", what: "reads the API reference", request: () => ({ path: "/docs" }), status: 200 },
 
@@ -479,7 +479,11 @@ describe("org isolation on every surface", () => {
 
   beforeAll(async () => {
     twilio = await startFakeTwilio();
-    ctx.hub = await startTestHub("postgres", { ...twilioEnv(twilio), RATE_LIMIT_PER_MINUTE: "100000" });
+    ctx.hub = await startTestHub("postgres", {
+      ...twilioEnv(twilio),
+      RATE_LIMIT_PER_MINUTE: "100000",
+      METRICS_TOKEN: "metrics-token-0123456789",
+    });
     app = ctx.hub.app;
 
     const [orgA, orgB] = [await createTestOrg(ctx.hub, "A"), await createTestOrg(ctx.hub, "B")];

@@ -22,6 +22,7 @@ describe("operations: /metrics and the queue dashboard", () => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_MAX_RETRIES: "0",
       MODEL_RETRY_FOR_MS: "0",
+      METRICS_PORT: "0",
     });
   });
   afterAll(async () => {
@@ -30,11 +31,19 @@ describe("operations: /metrics and the queue dashboard", () => {
   });
 
   const scrape = async () => {
-    const res = await fetch(`${hub.url}/metrics`);
+    const res = await fetch(`${hub.metricsUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
     return res.text();
   };
+
+  it("serves /metrics on the metrics port, and not on the API port", async () => {
+    expect(hub.metricsUrl).not.toBe(hub.url);
+    await scrape();
+    const public_ = await fetch(`${hub.url}/metrics`);
+    expect(public_.status).toBe(404);
+    expect(await public_.text()).not.toContain("hub_");
+  });
 
   it("counts inbound messages, turns, assistant calls and failures, and reads queue depths", async () => {
     const before = await scrape();
@@ -88,5 +97,52 @@ describe("operations: /metrics and the queue dashboard", () => {
     const otherKey = (await createApiKey(hub.runtime.db.prisma, other.id, "other")).secret;
     const refused = await fetch(`${hub.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${otherKey}` } });
     expect(refused.status).toBe(403);
+  });
+});
+
+describe("operations: /metrics on the API port", () => {
+  const TOKEN = "metrics-token-0123456789";
+
+  it("is not served without a metrics token", async () => {
+    const hub = await startTestHub("pglite");
+    try {
+      expect(hub.metricsUrl).toBeNull();
+      const res = await fetch(`${hub.url}/metrics`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toContain("hub_");
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it("needs METRICS_TOKEN as a Bearer token: no credentials, an API key or a wrong token get 401", async () => {
+    const hub = await startTestHub("pglite", { METRICS_TOKEN: TOKEN });
+    try {
+      const scrape = (authorization?: string) => fetch(`${hub.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      for (const authorization of [undefined, `Bearer ${hub.key}`, `Bearer ${TOKEN}x`, `Basic ${TOKEN}`]) {
+        const refused = await scrape(authorization);
+        expect(refused.status).toBe(401);
+        expect(refused.headers.get("www-authenticate")).toMatch(/^Bearer/);
+        expect(await refused.text()).not.toContain("hub_");
+      }
+      const res = await scrape(`Bearer ${TOKEN}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("hub_inbound_messages_total");
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it("is served by a worker-only process on the metrics port, which needs the token too when one is set", async () => {
+    const worker = await startTestHub("pglite", { ROLE: "worker", METRICS_PORT: "0", METRICS_TOKEN: TOKEN });
+    try {
+      expect(worker.url).toBeNull();
+      expect((await fetch(`${worker.metricsUrl}/metrics`)).status).toBe(401);
+      const res = await fetch(`${worker.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("hub_turn_duration_seconds");
+    } finally {
+      await worker.stop();
+    }
   });
 });

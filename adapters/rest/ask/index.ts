@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import express, { type Request, type Response, Router } from "express";
+import { type Request, type Response, Router } from "express";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { ReplyBus } from "../../../src/bus";
 import { toWire } from "../../../src/conversations";
 import { fieldIssues, HubError, invalid } from "../../../src/errors";
 import type { Message } from "../../../src/generated/prisma/client";
 import { principal, requireKey } from "../../../src/http/auth";
-import { errorHandler } from "../../../src/http/body";
+import { errorHandler, jsonBody } from "../../../src/http/body";
 import { accept, type HubDeps } from "../../../src/hub";
 import type { WireMessage } from "../../../src/types";
 import { awaitReply, type WaitResult } from "../../../src/wait";
@@ -38,7 +38,7 @@ const TOO_MANY_WAITING = new HubError(
 export function createAskChannel(deps: AskChannelDeps): Router {
   const router = Router();
   let open = 0;
-  router.post("/api/ai-hub/assistant/ask", express.json({ limit: "256kb" }), requireKey(deps.keys), (req, res, next) => {
+  router.post("/api/ai-hub/assistant/ask", ...jsonBody("256kb"), requireKey(deps.keys), (req, res, next) => {
     if (open >= deps.maxWaiting) return next(TOO_MANY_WAITING);
     open++;
     ask(deps, req, res)

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import express, { type NextFunction, type Request, type Response, Router } from "express";
+import { type NextFunction, type Request, type Response, Router } from "express";
 import type { z } from "zod";
 import { findAssistant } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
@@ -8,7 +8,7 @@ import { messagesFrom } from "../../../src/conversation-reads";
 import { HubError, notFound } from "../../../src/errors";
 import type { ChatSession, Conversation, Message } from "../../../src/generated/prisma/client";
 import { principal, requireKey } from "../../../src/http/auth";
-import { errorHandler } from "../../../src/http/body";
+import { errorHandler, jsonBody } from "../../../src/http/body";
 import type { HubDeps } from "../../../src/hub";
 import { parse, renderConversationServiceError } from "./errors";
 import {
@@ -92,7 +92,7 @@ export function createConversationServiceApi(deps: ConversationServiceDeps): Rou
   });
 
   const api = Router();
-  api.use(BASE, express.json({ limit: "256kb" }), requireKey(deps.keys), requireOrg, routes);
+  api.use(BASE, ...jsonBody("256kb"), requireKey(deps.keys), requireOrg, routes);
   api.use(
     BASE,
     errorHandler(renderConversationServiceError, (err) => deps.hub.logger.error({ err }, "Conversation Service API failed")),

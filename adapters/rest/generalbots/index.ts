@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import express, { type Request, type Response, Router } from "express";
+import { type Request, type Response, Router } from "express";
 import type { z } from "zod";
 import { findAssistant } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
@@ -7,7 +7,7 @@ import { DEFAULT_ASSISTANT } from "../../../src/bootstrap";
 import { existsInAnotherOrg, findConversation, listWithLastMessage, pageHistory } from "../../../src/conversation-reads";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import { principal, requireKey } from "../../../src/http/auth";
-import { errorHandler } from "../../../src/http/body";
+import { errorHandler, jsonBody } from "../../../src/http/body";
 import { idempotencyKey } from "../../../src/http/idempotency";
 import { accept, type HubDeps } from "../../../src/hub";
 import { renderGeneralBotsError } from "./errors";
@@ -53,7 +53,7 @@ export function createGeneralBotsApi(deps: GeneralBotsDeps): Router {
   routes.patch("/:id", (req, res) => update(deps.hub, req, res));
 
   const api = Router();
-  api.use(PREFIXES, express.json({ limit: "256kb" }), requireKey(deps.keys), routes);
+  api.use(PREFIXES, ...jsonBody("256kb"), requireKey(deps.keys), routes);
   api.use(
     PREFIXES,
     errorHandler(renderGeneralBotsError, (err) => deps.hub.logger.error({ err }, "General Bots API failed")),

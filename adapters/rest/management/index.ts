@@ -1,9 +1,9 @@
-import express, { Router } from "express";
+import { Router } from "express";
 import type { AssistantLookup } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { Db } from "../../../src/db/database";
 import { requireKey } from "../../../src/http/auth";
-import { errorHandler } from "../../../src/http/body";
+import { errorHandler, jsonBody } from "../../../src/http/body";
 import type { KnowledgeIndex } from "../../../src/knowledge/index";
 import type { Logger } from "../../../src/logger";
 import { assistantRoutes } from "./assistants";
@@ -22,7 +22,7 @@ export function createManagementApi(deps: {
   logger: Logger;
 }): Router {
   const api = Router();
-  api.use(PATHS, express.json({ limit: "2mb" }), requireKey(deps.keys));
+  api.use(PATHS, ...jsonBody("2mb"), requireKey(deps.keys));
   api.use(assistantRoutes(deps.prisma, deps.assistants));
   api.use(folderRoutes(deps.prisma, deps.knowledge));
   api.use(meRoutes(deps.prisma));

@@ -152,6 +152,16 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     expect(invalid.body).toMatchObject({ error: "invalid_message", issues: [{ field: "number" }] });
     const unknown = await hub.api(`/api/twilio/numbers/${bound}`, { method: "PUT", body: { assistant: "nobody" } });
     expect(unknown.status).toBe(400);
+    // 16 KiB holds 8,000 levels of nesting: more than 32 is refused before anything walks them.
+    const deep = await hub.api(`/api/twilio/numbers/${bound}`, {
+      method: "PUT",
+      body: `{"assistant":${"[".repeat(8000)}${"]".repeat(8000)}}`,
+    });
+    expect(deep.status).toBe(400);
+    expect(deep.body).toMatchObject({
+      error: "invalid_message",
+      issues: [{ field: "assistant", message: expect.stringContaining("32 levels") }],
+    });
     expect((await hub.api(`/api/twilio/numbers/${bound}`, { method: "DELETE" })).status).toBe(204);
     expect((await hub.api(`/api/twilio/numbers/${bound}`, { method: "DELETE" })).status).toBe(404);
     expect((await hub.api("/api/twilio/numbers", { headers: { authorization: "Bearer nope" } })).status).toBe(401);
