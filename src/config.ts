@@ -92,6 +92,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       path: ["PUBLIC_URL"],
       message: "required with TWILIO_ACCOUNT_SID: Twilio signs its webhooks over the URL it calls",
     })
+    // A local server (Ollama, vLLM) may need no key; OpenAI's own API refuses every call without one.
+    .refine((c) => c.ASSISTANT_PROVIDER !== "openai" || c.OPENAI_API_KEY || new URL(c.OPENAI_BASE_URL).hostname !== "api.openai.com", {
+      path: ["OPENAI_API_KEY"],
+      message: "required with ASSISTANT_PROVIDER=openai on OpenAI's API (or set OPENAI_BASE_URL to your own server)",
+    })
     .safeParse(given);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
