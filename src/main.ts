@@ -139,7 +139,14 @@ export async function startHub(config: Config): Promise<RunningHub> {
       outbox?.stop();
       // Sockets first: their clients reconnect to another gateway and resume there.
       await sockets?.close();
-      const closing = [server && new Promise<void>((resolve) => server?.close(() => resolve())), worker?.close(), deliverer?.close()];
+      // With Redis away a worker's close would wait for a connection that may never come. Its turns in flight
+      // cannot report to Redis either: their jobs stall, and are taken over and answered once when it is back.
+      const force = rt.redisProblem() !== null;
+      const closing = [
+        server && new Promise<void>((resolve) => server?.close(() => resolve())),
+        worker?.close(force),
+        deliverer?.close(force),
+      ];
       server?.closeIdleConnections();
       await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref())]);
       server?.closeAllConnections();

@@ -4,6 +4,7 @@ import { dueMessages } from "../src/conversations";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
 import { ASK_QUEUE, type AskJob, bullPrefix } from "../src/queue";
+import { isConnectionError } from "../src/redis";
 import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
 
 // Idempotency: a turn stores at most one reply (messages.in_reply_to_id is unique), and a job whose
@@ -70,6 +71,8 @@ export function startAskWorker(deps: TurnDeps, opts: AskWorkerOptions): Worker<A
     lockDuration: opts.lockMs,
     stalledInterval: Math.max(1000, opts.lockMs / 2),
   });
-  worker.on("error", (err) => deps.logger.error({ err: err.message }, "ask worker error"));
+  worker.on("error", (err) => {
+    if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "ask worker error");
+  });
   return worker;
 }

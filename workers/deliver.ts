@@ -5,6 +5,7 @@ import type { Logger } from "../src/logger";
 import { metrics } from "../src/metrics";
 import { type ApiSender, DeliveryError, partsOf, recordAttemptError, recordPartStatus } from "../src/outbound";
 import { bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery } from "../src/queue";
+import { isConnectionError } from "../src/redis";
 
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
@@ -131,7 +132,9 @@ export function startDeliverWorker(deps: DeliverDeps, opts: DeliverWorkerOptions
     stalledInterval: Math.max(1000, opts.lockMs / 2),
     settings: { backoffStrategy: deliverBackoff(opts.retry.maxBackoffMs) },
   });
-  worker.on("error", (err) => deps.logger.error({ err: err.message }, "deliver worker error"));
+  worker.on("error", (err) => {
+    if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "deliver worker error");
+  });
   return worker;
 }
 
