@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Worker } from "bullmq";
@@ -36,6 +36,9 @@ export interface RunningHub {
 }
 
 export async function startHub(config: Config): Promise<RunningHub> {
+  // The port first: a port in use stops the start before the data directory is opened.
+  let handle: RequestListener = (_req, res) => res.writeHead(503, { "retry-after": "1" }).end();
+  const server = config.ROLE === "worker" ? null : await listen((req, res) => handle(req, res), config);
   const rt = createRuntime(config);
   const applied = await rt.db.migrate();
   if (applied.length) rt.logger.info({ applied }, "migrations applied");
@@ -55,14 +58,13 @@ export async function startHub(config: Config): Promise<RunningHub> {
       : null;
   if (twilio) rt.turns.onReply = twilio.onReply;
 
-  let server: Server | null = null;
   let app: Express | null = null;
   let worker: Worker | null = null;
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
   let outbox: { stop(): void } | null = null;
   let sockets: { close(): Promise<void> } | null = null;
-  if (config.ROLE !== "worker") {
+  if (server) {
     await rt.bus.listen();
     const ws = createWsChannel({
       hub: rt.hub,
@@ -97,9 +99,8 @@ export async function startHub(config: Config): Promise<RunningHub> {
       // The chat widget and the demo page at / that embeds it.
       Router().use(express.static(path.join(__dirname, "../public"))),
     ]);
-    server = createServer(app);
+    handle = app;
     sockets = ws.attach(server);
-    await new Promise<void>((resolve) => server?.listen(config.PORT, config.HOST, resolve));
   }
   if (config.ROLE !== "gateway") {
     worker = startAskWorker(rt.turns, {
@@ -155,6 +156,18 @@ export async function startHub(config: Config): Promise<RunningHub> {
   };
 }
 
+/** A server listening on the configured port; a port in use is a configuration error, said in one line. */
+async function listen(handler: RequestListener, config: Config): Promise<Server> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" ? new ConfigError(`port ${config.PORT} is in use: set PORT to a free port`) : err),
+    );
+    server.listen(config.PORT, config.HOST, resolve);
+  });
+  return server;
+}
+
 /** The OpenAPI document of every REST API, from the zod schemas their handlers parse with. */
 function apiDocument() {
   return openApiDocument(
@@ -176,20 +189,25 @@ function apiDocument() {
 }
 
 async function main() {
-  let config: Config;
+  let hub: RunningHub;
   try {
-    config = loadConfig();
+    hub = await startHub(loadConfig());
   } catch (err) {
+    // A start that cannot work says what to change in one line, not a stack.
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
     process.exit(1);
   }
-  const hub = await startHub(config);
-  let stopping = false;
+  let stoppingSince = 0;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, async () => {
-      if (stopping) process.exit(1);
-      stopping = true;
+      // A second signal stops at once. Not the same Ctrl-C twice: the terminal signals both npm and the
+      // hub, and npm passes its own on to the hub a moment later.
+      if (stoppingSince) {
+        if (Date.now() - stoppingSince > 1000) process.exit(1);
+        return;
+      }
+      stoppingSince = Date.now();
       hub.runtime.logger.info({ signal }, "shutting down");
       await hub.stop();
       process.exit(0);

@@ -1,8 +1,12 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createTestDatabaseUrl, dropTestDatabase } from "../support/databases";
 import { REDIS_URL } from "../support/env";
-import { freePort, spawnHub, startPrivateRedis, waitFor } from "../support/processes";
+import { freePort, runToEnd, spawnHub, spawnUntilStarted, startPrivateRedis, waitFor } from "../support/processes";
 
-// Starting and stopping the hub as its operators do.
+// Starting and stopping the hub as its operators do: `npm start`, signals, a missing Redis, a busy port.
 
 jest.setTimeout(180_000);
 
@@ -29,6 +33,15 @@ const ask = (url: string, id: string) =>
     headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
     body: JSON.stringify({ message: { id, role: "user", content: "Hello?" }, id: `conv-${id}`, assistantId: "default" }),
   });
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The hub's JSON log lines; anything else in its output (a raw stack) fails the parse. */
 const logLines = (output: string) =>
@@ -69,5 +82,60 @@ describe("starting the hub", () => {
       await hub.exited;
       await redis?.stop();
     }
+  });
+
+  it("refuses a port in use in one line, before it opens the data directory", async () => {
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, "127.0.0.1", () => resolve((taken.address() as { port: number }).port)),
+    );
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "hub-port-")), "data");
+    try {
+      const env = { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, REDIS_URL };
+      const run = await runToEnd(process.execPath, ["--import", "tsx", "src/main.ts"], env);
+      expect(run).toEqual({ code: 1, stdout: "", stderr: `port ${port} is in use: set PORT to a free port\n` });
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      taken.close();
+      rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    }
+  });
+});
+
+describe("stopping `npm start`", () => {
+  /** `npm start`, with the pid of the hub it runs (from the hub's own log line). */
+  async function npmStart(detached = false) {
+    const port = await freePort();
+    const npm = await spawnUntilStarted("npm", ["start"], hubEnv({ PORT: String(port) }), { detached });
+    const started = npm
+      .output()
+      .split("\n")
+      .find((l) => l.includes('"hub started"'));
+    return { npm, hubPid: JSON.parse(started as string).pid as number, url: npm.url as string };
+  }
+
+  async function expectStoppedGracefully(started: Awaited<ReturnType<typeof npmStart>>) {
+    const { npm, hubPid, url } = started;
+    try {
+      expect(await npm.exited).toBe(0);
+      await waitFor(() => !isRunning(hubPid), 30_000, "the hub process to exit");
+      expect(npm.output().match(/"msg":"shutting down"/g)).toHaveLength(1);
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    } finally {
+      if (isRunning(hubPid)) process.kill(hubPid, "SIGKILL");
+    }
+  }
+
+  it("stops the hub gracefully on SIGTERM to npm, as a process manager sends it", async () => {
+    const started = await npmStart();
+    expect(started.hubPid).not.toBe(started.npm.proc.pid);
+    started.npm.proc.kill("SIGTERM");
+    await expectStoppedGracefully(started);
+  });
+
+  it("stops the hub gracefully, once, on the Ctrl-C a terminal sends to npm and the hub alike", async () => {
+    const started = await npmStart(true);
+    process.kill(-(started.npm.proc.pid as number), "SIGINT");
+    await expectStoppedGracefully(started);
   });
 });
