@@ -1,3 +1,4 @@
+import path from "node:path";
 import { z } from "zod";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -101,4 +102,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
   throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** Where the embedded database keeps its files, or null when there are none (a server, or memory://). */
+export function embeddedDir(config: { DATABASE_URL?: string; DATA_DIR: string }): string | null {
+  return config.DATABASE_URL || config.DATA_DIR === "memory://" ? null : path.join(config.DATA_DIR, "pglite");
 }

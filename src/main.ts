@@ -19,7 +19,9 @@ import { startAskWorker } from "../workers/ask";
 import { startDeliverWorker, startOutbox } from "../workers/deliver";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
-import { type Config, ConfigError, loadConfig } from "./config";
+import { serveCommands } from "./cli-socket";
+import { type Config, ConfigError, embeddedDir, loadConfig } from "./config";
+import { DirectoryInUse } from "./db/lock";
 import { createApp } from "./http/app";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { createRuntime, type Runtime } from "./runtime";
@@ -39,10 +41,23 @@ export async function startHub(config: Config): Promise<RunningHub> {
   // The port first: a port in use stops the start before the data directory is opened.
   let handle: RequestListener = (_req, res) => res.writeHead(503, { "retry-after": "1" }).end();
   const server = config.ROLE === "worker" ? null : await listen((req, res) => handle(req, res), config);
-  const rt = createRuntime(config);
+  let rt: Runtime;
+  try {
+    rt = createRuntime(config);
+  } catch (err) {
+    server?.close();
+    if (!(err instanceof DirectoryInUse)) throw err;
+    throw new ConfigError(
+      `${err.message}: another hub, or an npm run cli command, has this DATA_DIR open; ` +
+        "stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own",
+    );
+  }
   const applied = await rt.db.migrate();
   if (applied.length) rt.logger.info({ applied }, "migrations applied");
   await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
+  // `npm run cli` cannot open the embedded database while this process holds it: it sends its commands here.
+  const dir = embeddedDir(config);
+  const commands = dir ? await serveCommands(rt.db.prisma, dir) : null;
   // WhatsApp and SMS, once the Twilio account is configured: replies to its users go to the deliver queue.
   const twilio =
     config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL
@@ -138,6 +153,7 @@ export async function startHub(config: Config): Promise<RunningHub> {
     async stop() {
       sweeper?.stop();
       outbox?.stop();
+      await commands?.close();
       // Sockets first: their clients reconnect to another gateway and resume there.
       await sockets?.close();
       // With Redis away a worker's close would wait for a connection that may never come. Its turns in flight
