@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { firstAttempt } from "./redis";
 import type { TurnEvent } from "./types";
 
 type Listener = (event: TurnEvent) => void;
@@ -20,7 +21,10 @@ export class ReplyBus {
     this.channel = `{${prefix}}:events`;
   }
 
-  /** Starts receiving (gateways only; workers just publish). */
+  /**
+   * Starts receiving (gateways only; workers just publish). Resolves once subscribed, or at once when Redis
+   * is away: ioredis then subscribes as soon as it connects, and again after each reconnection.
+   */
   async listen(): Promise<void> {
     if (!this.subscriber) return;
     this.subscriber.on("message", (channel: string, raw: string) => {
@@ -28,7 +32,9 @@ export class ReplyBus {
       const event = JSON.parse(raw) as TurnEvent;
       for (const listener of this.listeners.get(event.conversationId) ?? []) listener(event);
     });
-    await this.subscriber.subscribe(this.channel);
+    const subscribed = this.subscriber.subscribe(this.channel);
+    subscribed.catch(() => {});
+    if (await firstAttempt(this.subscriber)) await subscribed;
   }
 
   async publish(event: TurnEvent): Promise<void> {

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import path from "node:path";
 import { z } from "zod";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -127,8 +128,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       path: ["PUBLIC_URL"],
       message: "required with TWILIO_ACCOUNT_SID: Twilio signs its webhooks over the URL it calls",
     })
+    // A local server (Ollama, vLLM) may need no key; OpenAI's own API refuses every call without one.
+    .refine((c) => c.ASSISTANT_PROVIDER !== "openai" || c.OPENAI_API_KEY || new URL(c.OPENAI_BASE_URL).hostname !== "api.openai.com", {
+      path: ["OPENAI_API_KEY"],
+      message: "required with ASSISTANT_PROVIDER=openai on OpenAI's API (or set OPENAI_BASE_URL to your own server)",
+    })
     .safeParse(given);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
   throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** Where the embedded database keeps its files, or null when there are none (a server, or memory://). */
+export function embeddedDir(config: { DATABASE_URL?: string; DATA_DIR: string }): string | null {
+  return config.DATABASE_URL || config.DATA_DIR === "memory://" ? null : path.join(config.DATA_DIR, "pglite");
 }

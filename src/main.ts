@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Worker } from "bullmq";
@@ -19,8 +19,10 @@ import { startAskWorker } from "../workers/ask";
 import { startDeliverWorker, startOutbox } from "../workers/deliver";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
-import { type Config, ConfigError, loadConfig } from "./config";
+import { serveCommands } from "./cli-socket";
+import { type Config, ConfigError, embeddedDir, loadConfig } from "./config";
 import type { Database } from "./db/database";
+import { DirectoryInUse } from "./db/lock";
 import { createApp } from "./http/app";
 import { startMetricsServer } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
@@ -41,10 +43,26 @@ export interface RunningHub {
 
 /** Starts the roles `config` asks for; `database` replaces the one the config names (tests bring their own). */
 export async function startHub(config: Config, database?: Database): Promise<RunningHub> {
-  const rt = createRuntime(config, undefined, database);
+  // The port first: a port in use stops the start before the data directory is opened.
+  let handle: RequestListener = (_req, res) => res.writeHead(503, { "retry-after": "1" }).end();
+  const server = config.ROLE === "worker" ? null : await listen((req, res) => handle(req, res), config);
+  let rt: Runtime;
+  try {
+    rt = createRuntime(config, undefined, database);
+  } catch (err) {
+    server?.close();
+    if (!(err instanceof DirectoryInUse)) throw err;
+    throw new ConfigError(
+      `${err.message}: another hub, or an npm run cli command, has this DATA_DIR open; ` +
+        "stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own",
+    );
+  }
   const applied = await rt.db.migrate();
   if (applied.length) rt.logger.info({ applied }, "migrations applied");
   await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
+  // `npm run cli` cannot open the embedded database while this process holds it: it sends its commands here.
+  const dir = embeddedDir(config);
+  const commands = dir ? await serveCommands(rt.db.prisma, dir) : null;
   // WhatsApp and SMS, once the Twilio account is configured: replies to its users go to the deliver queue.
   const twilio =
     config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL
@@ -68,14 +86,13 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       ? null
       : await startMetricsServer(rt.queues, { host: config.METRICS_HOST, port: config.METRICS_PORT, token: config.METRICS_TOKEN });
 
-  let server: Server | null = null;
   let app: Express | null = null;
   let worker: Worker | null = null;
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
   let outbox: { stop(): void } | null = null;
   let sockets: { close(): Promise<void> } | null = null;
-  if (config.ROLE !== "worker") {
+  if (server) {
     await rt.bus.listen();
     const ws = createWsChannel({
       hub: rt.hub,
@@ -117,9 +134,8 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       // The chat widget and the demo page at / that embeds it.
       Router().use(express.static(path.join(__dirname, "../public"))),
     ]);
-    server = createServer(app);
+    handle = app;
     sockets = ws.attach(server);
-    await new Promise<void>((resolve) => server?.listen(config.PORT, config.HOST, resolve));
   }
   if (config.ROLE !== "gateway") {
     worker = startAskWorker(rt.turns, {
@@ -159,9 +175,17 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     async stop() {
       sweeper?.stop();
       outbox?.stop();
+      await commands?.close();
       // Sockets first: their clients reconnect to another gateway and resume there.
       await sockets?.close();
-      const closing = [server && new Promise<void>((resolve) => server?.close(() => resolve())), worker?.close(), deliverer?.close()];
+      // With Redis away a worker's close would wait for a connection that may never come. Its turns in flight
+      // cannot report to Redis either: their jobs stall, and are taken over and answered once when it is back.
+      const force = rt.redisProblem() !== null;
+      const closing = [
+        server && new Promise<void>((resolve) => server?.close(() => resolve())),
+        worker?.close(force),
+        deliverer?.close(force),
+      ];
       server?.closeIdleConnections();
       await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref())]);
       server?.closeAllConnections();
@@ -169,6 +193,18 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       await rt.close();
     },
   };
+}
+
+/** A server listening on the configured port; a port in use is a configuration error, said in one line. */
+async function listen(handler: RequestListener, config: Config): Promise<Server> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" ? new ConfigError(`port ${config.PORT} is in use: set PORT to a free port`) : err),
+    );
+    server.listen(config.PORT, config.HOST, resolve);
+  });
+  return server;
 }
 
 /** The OpenAPI document of every REST API, from the zod schemas their handlers parse with. */
@@ -192,20 +228,25 @@ function apiDocument() {
 }
 
 async function main() {
-  let config: Config;
+  let hub: RunningHub;
   try {
-    config = loadConfig();
+    hub = await startHub(loadConfig());
   } catch (err) {
+    // A start that cannot work says what to change in one line, not a stack.
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
     process.exit(1);
   }
-  const hub = await startHub(config);
-  let stopping = false;
+  let stoppingSince = 0;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, async () => {
-      if (stopping) process.exit(1);
-      stopping = true;
+      // A second signal stops at once. Not the same Ctrl-C twice: the terminal signals both npm and the
+      // hub, and npm passes its own on to the hub a moment later.
+      if (stoppingSince) {
+        if (Date.now() - stoppingSince > 1000) process.exit(1);
+        return;
+      }
+      stoppingSince = Date.now();
       hub.runtime.logger.info({ signal }, "shutting down");
       await hub.stop();
       process.exit(0);

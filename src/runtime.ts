@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import { createKnowledgeProvider } from "./assistants/knowledge";
 import { createOpenAIProvider } from "./assistants/openai";
 import { AssistantLookup } from "./assistants/store";
@@ -12,6 +12,7 @@ import { KnowledgeIndex } from "./knowledge/index";
 import { createLogger, type Logger } from "./logger";
 import { type AskJob, Backlog, createAskQueue, createDeliverQueue, type DeliverJob } from "./queue";
 import { RateLimiter } from "./ratelimit";
+import { isConnectionError, openRedis } from "./redis";
 import type { TurnDeps } from "./turns";
 
 /** Everything the roles share, built once from the config (src/main.ts) or by a test. */
@@ -33,29 +34,23 @@ export interface Runtime {
   knowledge: KnowledgeIndex;
   /** A new connection for a blocking consumer (BullMQ worker, pub/sub subscriber). */
   connect(): Redis;
+  /** Why Redis cannot be used right now, or null when it can. */
+  redisProblem(): string | null;
   close(): Promise<void>;
 }
 
 export function createRuntime(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), database?: Database): Runtime {
   const db = database ?? openDatabase(config);
-  const opened: Redis[] = [];
-  const connect = () => {
-    // BullMQ's workers and the subscriber wait for Redis to come back rather than fail their commands.
-    const conn = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
-    conn.on("error", () => {});
-    opened.push(conn);
-    return conn;
-  };
-  const redis = new Redis(config.REDIS_URL, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (n) => Math.min(n * 200, 2000),
-  });
-  redis.on("error", (err) => logger.debug({ err: err.message }, "redis connection error"));
-  opened.push(redis);
+  const connections = openRedis(config.REDIS_URL, logger);
+  const { commands: redis, connect } = connections;
 
   const askQueue = createAskQueue(redis, config.QUEUE_PREFIX);
   const deliverQueue = createDeliverQueue(redis, config.QUEUE_PREFIX);
+  for (const queue of [askQueue, deliverQueue]) {
+    queue.on("error", (err) => {
+      if (!isConnectionError(err)) logger.error({ err: err.message, queue: queue.name }, "queue error");
+    });
+  }
   const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
   const knowledge = new KnowledgeIndex(db.prisma);
   const assistants = new AssistantLookup(db.prisma);
@@ -107,10 +102,11 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     turns,
     knowledge,
     connect,
+    redisProblem: connections.problem,
     async close() {
       await askQueue.close().catch(() => {});
       await deliverQueue.close().catch(() => {});
-      for (const conn of opened) conn.disconnect();
+      connections.close();
       await db.close();
     },
   };

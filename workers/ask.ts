@@ -4,6 +4,7 @@ import { dueMessages } from "../src/conversations";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
 import { ASK_QUEUE, type AskJob, backoffUpTo, bullPrefix, FOLLOW_UP, FOLLOW_UP_MAX_BACKOFF_MS } from "../src/queue";
+import { isConnectionError } from "../src/redis";
 import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
 import { followUp } from "./follow-up";
 
@@ -75,6 +76,8 @@ export function startAskWorker(deps: TurnDeps, opts: AskWorkerOptions): Worker<A
     // Turns use the built-in exponential backoff; follow-ups this one (the only custom type).
     settings: { backoffStrategy: backoffUpTo(FOLLOW_UP_MAX_BACKOFF_MS) },
   });
-  worker.on("error", (err) => deps.logger.error({ err: err.message }, "ask worker error"));
+  worker.on("error", (err) => {
+    if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "ask worker error");
+  });
   return worker;
 }

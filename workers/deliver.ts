@@ -14,6 +14,7 @@ import {
   unsentHeads,
 } from "../src/outbound";
 import { backoffUpTo, bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, requeue } from "../src/queue";
+import { isConnectionError } from "../src/redis";
 
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
@@ -118,7 +119,9 @@ export function startDeliverWorker(deps: DeliverDeps, opts: DeliverWorkerOptions
     stalledInterval: Math.max(1000, opts.lockMs / 2),
     settings: { backoffStrategy: backoffUpTo(opts.retry.maxBackoffMs) },
   });
-  worker.on("error", (err) => deps.logger.error({ err: err.message }, "deliver worker error"));
+  worker.on("error", (err) => {
+    if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "deliver worker error");
+  });
   return worker;
 }
 

@@ -4,7 +4,9 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Client } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { embeddedDir } from "../config";
 import { PrismaClient } from "../generated/prisma/client";
+import { lockDirectory } from "./lock";
 import { applyMigrations, type SqlRunner } from "./migrate";
 
 export type Db = PrismaClient;
@@ -41,11 +43,17 @@ export function openPostgres(url: string): Database {
 
 /**
  * Embedded Postgres (PGlite) in `dir`, or in memory when dir is "memory://". One process only: PGlite is
- * a single connection, so ROLE=all is the only layout it supports. `from` starts an in-memory database from
- * a dump of another (PGlite's dumpDataDir), which skips initdb: the tests' many databases start from one.
+ * a single connection, so ROLE=all is the only layout it supports, and `dir` is locked while open (a
+ * second process gets DirectoryInUse rather than a copy of the data that diverges from this one's). `from`
+ * starts an in-memory database from a dump of another (PGlite's dumpDataDir), which skips initdb: the tests'
+ * many databases start from one.
  */
 export function openPGlite(dir: string, from?: Blob): Database {
-  if (dir !== "memory://") mkdirSync(dir, { recursive: true });
+  let unlock = () => {};
+  if (dir !== "memory://") {
+    mkdirSync(dir, { recursive: true });
+    unlock = lockDirectory(dir);
+  }
   const pglite = dir === "memory://" ? new PGlite({ loadDataDir: from }) : new PGlite(path.resolve(dir));
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
@@ -59,14 +67,14 @@ export function openPGlite(dir: string, from?: Blob): Database {
     async close() {
       await prisma.$disconnect();
       await pglite.close();
+      unlock();
     },
   };
 }
 
 export function openDatabase(config: { DATABASE_URL?: string; DATA_DIR: string }): Database {
-  return config.DATABASE_URL
-    ? openPostgres(config.DATABASE_URL)
-    : openPGlite(config.DATA_DIR === "memory://" ? "memory://" : path.join(config.DATA_DIR, "pglite"));
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL);
+  return openPGlite(embeddedDir(config) ?? "memory://");
 }
 
 // Prisma codes and driver-adapter error kinds that mean "the server is not there right now", as opposed

@@ -13,11 +13,13 @@ export function createApp(rt: Runtime, routers: Router[]): express.Express {
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
+    const redisProblem = rt.redisProblem();
     const [redis, database] = await Promise.all([
-      rt.redis.ping().then(
-        () => "ok",
-        (e: Error) => e.message,
-      ),
+      redisProblem ??
+        rt.redis.ping().then(
+          () => "ok",
+          (e: Error) => e.message,
+        ),
       rt.db.prisma.$queryRaw`SELECT 1`.then(
         () => "ok",
         (e: Error) => e.message,

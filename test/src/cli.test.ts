@@ -1,10 +1,11 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { openPGlite } from "../../src/db/database";
 import { cliOnTemporaryData } from "../support/cli";
+import { runToEnd } from "../support/processes";
 
 describe("npm run cli", () => {
-  const { dir, run } = cliOnTemporaryData("hub-cli-");
+  const { dir, run, hub } = cliOnTemporaryData("hub-cli-");
 
   it("creates an org with a key, a folder, imports files into it, and an assistant using it", async () => {
     const org = JSON.parse(await run("org", "create", "Acme"));
@@ -18,13 +19,34 @@ describe("npm run cli", () => {
     );
     expect(assistant).toMatchObject({ name: "shop", deployed: true, folderIds: [folder.id], suggestions: ["Hours", "Parking"] });
 
-    const db = openPGlite(path.join(dir, "pglite"));
-    const docs = await db.prisma.document.findMany({ where: { folderId: folder.id } });
-    await db.close();
+    const docs = await hub().runtime.db.prisma.document.findMany({ where: { folderId: folder.id } });
     expect(docs.map((d) => d.title)).toEqual(["faq.md"]);
   });
 
-  it("explains itself on unknown commands", async () => {
-    await expect(run("frobnicate")).rejects.toThrow(/unknown command[\s\S]*Usage/);
+  it("prints its usage for help, --help and -h", async () => {
+    for (const asked of [["help"], ["--help"], ["-h"], ["key", "create", "--help"], []]) {
+      expect(await run(...asked)).toMatch(/^Usage: npm run cli -- <command>/);
+    }
   });
+
+  it("explains itself on unknown commands", async () => {
+    await expect(run("frobnicate")).rejects.toThrow(/unknown command: frobnicate[\s\S]*Usage/);
+    await expect(run("org", "delete")).rejects.toThrow(/unknown command: org delete[\s\S]*Usage/);
+  });
+});
+
+describe("npm run cli, as a process", () => {
+  it("prints its usage and exits 0 when asked for help", async () => {
+    const help = await runToEnd("npm", ["run", "--silent", "cli", "--", "help"], {});
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^Usage: npm run cli -- <command>/);
+  }, 60_000);
+
+  it("prints the usage to stderr and exits 1 on an unknown command, opening nothing", async () => {
+    const dataDir = path.join(tmpdir(), `hub-cli-unknown-${process.pid}`);
+    const unknown = await runToEnd("npm", ["run", "--silent", "cli", "--", "frobnicate"], { DATA_DIR: dataDir });
+    expect(unknown).toMatchObject({ code: 1, stdout: "" });
+    expect(unknown.stderr).toMatch(/^unknown command: frobnicate\n\nUsage: npm run cli/);
+    expect(existsSync(dataDir)).toBe(false);
+  }, 60_000);
 });

@@ -43,4 +43,12 @@ describe("configuration from the environment", () => {
       expect(() => loadConfig({ TRUSTED_PROXIES: `192.0.2.1,${bad}` })).toThrow(/TRUSTED_PROXIES/);
     }
   });
+
+  it("refuses the openai provider on OpenAI's own API without a key, but not on a server of one's own", () => {
+    expect(() => loadConfig({ ASSISTANT_PROVIDER: "openai" })).toThrow(/OPENAI_API_KEY: required with ASSISTANT_PROVIDER=openai/);
+    expect(() => loadConfig({ ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: "https://api.openai.com/v1/" })).toThrow(ConfigError);
+    expect(loadConfig({ ASSISTANT_PROVIDER: "openai", OPENAI_API_KEY: "sk-test" }).OPENAI_API_KEY).toBe("sk-test");
+    expect(loadConfig({ ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: "http://127.0.0.1:11434/v1" }).OPENAI_API_KEY).toBeUndefined();
+    expect(loadConfig({ OPENAI_BASE_URL: "https://api.openai.com/v1" }).ASSISTANT_PROVIDER).toBe("knowledge");
+  });
 });

@@ -15,9 +15,20 @@ export interface HubProcess {
 /** Runs `npm start`'s entry point in a child process and resolves once it logs that it started. */
 export function spawnHub(env: Record<string, string>, nodeArgs: string[] = []): Promise<HubProcess> {
   // tsx as a loader, not its CLI: the CLI runs the program in a child process, which a SIGKILL would orphan.
-  const proc = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "src/main.ts")], {
+  return spawnUntilStarted(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "src/main.ts")], env);
+}
+
+/** Runs a command that starts a hub (`npm start`, the entry point) and resolves once the hub logs that it started. */
+export function spawnUntilStarted(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  { detached = false } = {},
+): Promise<HubProcess> {
+  const proc = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", ...env, LOG_LEVEL: "info" },
+    detached,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -43,6 +54,30 @@ export function spawnHub(env: Record<string, string>, nodeArgs: string[] = []): 
     });
     exited.then((code) => reject(new Error(`hub exited with ${code} before it started:\n${out}`)));
   });
+}
+
+/**
+ * Runs a command to its end, as a user would in the repository (`npm run cli -- ...`), and returns its exit
+ * code and output. Killed after `timeoutMs` (code null), so a command that should end but hangs fails a test.
+ */
+export async function runToEnd(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000) {
+  const proc = spawn(command, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  proc.stderr.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => proc.on("close", (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
 }
 
 /** A free TCP port on loopback. */

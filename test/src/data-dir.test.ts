@@ -1,0 +1,87 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { runCli } from "../../src/cli";
+import { REDIS_URL } from "../support/env";
+import { type HubProcess, runToEnd, spawnHub } from "../support/processes";
+
+// PGlite is single-process: one process at a time may hold an embedded DATA_DIR. A second hub refuses to
+// start, and `npm run cli` sends its commands to the hub holding it.
+
+jest.setTimeout(180_000);
+
+const cli = (env: Record<string, string>, ...args: string[]) => runToEnd("npm", ["run", "--silent", "cli", "--", ...args], env);
+
+describe("one process per embedded DATA_DIR", () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "hub-datadir-"));
+  const env = {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    REDIS_URL,
+    QUEUE_PREFIX: `d${Date.now().toString(36)}`,
+    BOOTSTRAP_API_KEY: "data-dir-test-key-0123456789",
+  };
+  let hub: HubProcess;
+  beforeAll(async () => {
+    hub = await spawnHub(env);
+  });
+  afterAll(async () => {
+    hub.proc.kill("SIGKILL");
+    await hub.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("refuses a second hub on the same DATA_DIR in one line, naming the first", async () => {
+    const second = await runToEnd(process.execPath, ["--import", "tsx", "src/main.ts"], { ...env, LOG_LEVEL: "info" });
+    expect(second.code).toBe(1);
+    expect(second.stdout).toBe("");
+    expect(second.stderr.trim().split("\n")).toEqual([
+      `${path.join(dataDir, "pglite")} is in use by process ${hub.proc.pid}: another hub, or an npm run cli command, has this DATA_DIR open; ` +
+        "stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own",
+    ]);
+    expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+  });
+
+  it("runs `npm run cli` commands in the running hub, which then accepts the key created", async () => {
+    const created = await cli(env, "key", "create", "--name", "made-while-running");
+    expect(created).toMatchObject({ code: 0, stderr: "" });
+    const { api_key } = JSON.parse(created.stdout);
+    const res = await fetch(`${hub.url}/api/folders`, { headers: { authorization: `Bearer ${api_key}` } });
+    expect(res.status).toBe(200);
+
+    const failed = await cli(env, "number", "bind", "--number", "12345", "--assistant", "default");
+    expect(failed).toMatchObject({ code: 1, stdout: "" });
+    expect(failed.stderr).toMatch(/Invalid number/);
+  });
+});
+
+describe("npm run cli on an embedded DATA_DIR no hub runs on", () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "hub-datadir-cli-"));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("opens the database itself, and lets go of it when done", async () => {
+    const listed = await cli({ DATA_DIR: dataDir }, "org", "list");
+    expect(listed).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: "Default", isDefault: true }]);
+    expect(existsSync(path.join(dataDir, "pglite", "hub.pid"))).toBe(false);
+  });
+
+  it("refuses clearly while another process that takes no commands holds it", async () => {
+    const holder = spawn("sleep", ["60"]);
+    const saved = process.env.DATA_DIR;
+    try {
+      mkdirSync(path.join(dataDir, "pglite"), { recursive: true });
+      writeFileSync(path.join(dataDir, "pglite", "hub.pid"), `${holder.pid}\n`);
+      process.env.DATA_DIR = dataDir;
+      await expect(runCli(["key", "create"], () => {})).rejects.toThrow(
+        `is in use by process ${holder.pid} (a hub starting or stopping, or another npm run cli command), which takes no commands: ` +
+          `try again in a moment. If neither runs, delete ${path.join(dataDir, "pglite", "hub.pid")}.`,
+      );
+    } finally {
+      process.env.DATA_DIR = saved;
+      holder.kill("SIGKILL");
+    }
+  });
+});
