@@ -145,7 +145,8 @@ export function unsentHeads(
 
 /** A send that failed and may be tried again: the reason is kept on the part until a later attempt succeeds. */
 export async function recordAttemptError(prisma: Db, partId: string, error: string): Promise<void> {
-  await prisma.outboundPart.update({ where: { id: partId }, data: { error } });
+  // The send is over: its claim (attempted_at) goes, so the retry may send at once.
+  await prisma.outboundPart.update({ where: { id: partId }, data: { error, attemptedAt: null } });
 }
 
 const joined = (a: string | null, b: string) => (a ? `${a}; ${b}` : b);

@@ -18,12 +18,14 @@ import { isConnectionError } from "../src/redis";
 
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
-// again. So a retried, duplicated or recovered job sends only what the provider has not accepted. The one
-// window left is a crash between the provider accepting a part and either record reaching the database.
+// again. So a retried, duplicated or recovered job sends only what the provider has not accepted, and a part
+// whose send is under way (claimed in Postgres, for SEND_CLAIM_MS) is not sent by a second job meanwhile. The
+// one window left is a crash between the provider accepting a part and either record reaching the database.
 //
 // Order: only the first unsent reply of a conversation is sent; a job for a later one ends at once, after
 // making sure the first one has a job. Whoever finishes a reply hands the conversation on: it queues the next
-// unsent reply. Nothing waits by polling. A job lost at any point (a crash, Redis losing its data) is found
+// unsent reply. Nothing waits by polling; a hand-off that finds the next reply's job still finishing leaves it
+// to the outbox check. A job lost at any point (a crash, Redis losing its data) is found
 // again by the outbox check below, from Postgres: the first unsent reply of each conversation has a job.
 //
 // Retries: network errors, 5xx and 429 are retried with exponential backoff, or after the provider's
@@ -72,7 +74,9 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       if (part.providerId) continue;
       // A part refused for good: the later ones would only be refused too, or arrive without their start.
       if (part.status === "failed") break;
-      await prisma.outboundPart.update({ where: { id: part.id }, data: { attemptedAt: new Date() } });
+      // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
+      // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
+      if (!(await claimPart(prisma, part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
       try {
         if (!turn) throw new DeliveryError(`message ${reply.id} answers no message`, true);
         const sent = await sender.send(part, turn);
@@ -94,6 +98,19 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
     }
     await handOn(deps, reply.conversationId);
   };
+}
+
+// Longer than a send can take (the Twilio client gives up after 15 s): a claim older than this was cut off by a
+// crash, and the part may be sent again (the one window the header names).
+const SEND_CLAIM_MS = 60_000;
+
+/** Marks the part's send as begun, unless a send of it began less than SEND_CLAIM_MS ago and is not over. */
+async function claimPart(prisma: Db, partId: string): Promise<boolean> {
+  const claimed = await prisma.$executeRaw`
+    UPDATE outbound_parts SET attempted_at = now()
+    WHERE id = ${partId}::uuid AND provider_id IS NULL
+      AND (attempted_at IS NULL OR attempted_at < now() - ${SEND_CLAIM_MS} * interval '1 millisecond')`;
+  return claimed > 0;
 }
 
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */

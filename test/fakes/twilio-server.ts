@@ -25,6 +25,8 @@ export interface FakeTwilio {
   failNext(n: number, after?: number): void;
   /** The next create answers 429 (or `status`, such as 503) with this Retry-After (seconds). */
   throttleNext(retryAfterSeconds: number, status?: 429 | 503): void;
+  /** Accepted creates are answered this long after they arrive (a slow API: the send is in flight meanwhile). */
+  setDelay(ms: number): void;
   /** Every create to `to` is refused with 400 and this Twilio error code, as an invalid number is. */
   refuse(to: string, code: number, message: string): void;
   /**
@@ -53,6 +55,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   const plans: Plan[] = [];
   const refusals = new Map<string, { code: number; message: string }>();
   let outage: Outage = null;
+  let delayMs = 0;
 
   const server = createServer(async (req, res) => {
     let raw = "";
@@ -83,6 +86,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     if (plan?.status === 503) return twilioError(res, 503, 20503, "Service Unavailable", { "retry-after": String(plan.retryAfter) });
     if (refusal) return twilioError(res, 400, refusal.code, refusal.message);
 
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const sid = `SM${randomBytes(16).toString("hex")}`;
     sends.push({ sid, from, to, body, statusCallback: form.get("StatusCallback") ?? undefined, receivedAt: Date.now() });
     const now = new Date().toUTCString();
@@ -131,6 +135,9 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       for (let i = 0; i < n; i++) plans.push({ status: 500 });
     },
     throttleNext: (retryAfter, status = 429) => plans.push({ status, retryAfter }),
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
     refuse: (to, code, message) => refusals.set(to, { code, message }),
     down: async (how) => {
       outage = how;

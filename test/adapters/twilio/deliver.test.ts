@@ -36,6 +36,23 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
   const callback = (statusCallback: string, params: Record<string, string>) =>
     postWebhook(hub.url, twilio.authToken, statusCallback.slice(statusCallback.indexOf("/webhooks")), params);
 
+  it("sends a part once when a second delivery of its reply starts while the first is still sending", async () => {
+    const user = newUser();
+    twilio.setDelay(2000);
+    try {
+      await ask(user, "slow send");
+      await waitFor(() => attemptsFor("Echo: slow send").length);
+      // As the outbox check does after Redis lost the running job: another job for the same reply.
+      const reply = await waitFor(() => replyTo(user));
+      const again = await hub.runtime.deliverQueue.add("reply", { messageId: reply.id }, { jobId: `${reply.id}-again` });
+      await waitFor(async () => (await again.getState()) === "completed");
+      expect(attemptsFor("Echo: slow send")).toHaveLength(1);
+      expect(sendsTo(user)).toHaveLength(1);
+    } finally {
+      twilio.setDelay(0);
+    }
+  });
+
   it("sends exactly once after a 500 followed by a success", async () => {
     const user = newUser();
     twilio.failNext(1);
