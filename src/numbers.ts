@@ -83,6 +83,12 @@ export async function bindNumber(
   if (taken && taken.orgId !== orgId) throw new HubError(409, "conflict", `${number} is bound by another org: unbind it first`);
   const assistant = await findAssistant(prisma, orgId, assistantRef);
   if (!assistant) throw invalid("Invalid binding", [{ field: "assistant", message: `Assistant ${assistantRef} not found` }]);
+  if (!binder.operator) {
+    // Only ever an update for an org: a bind racing the operator's unbind must not create the binding anew.
+    const { count } = await prisma.twilioNumber.updateMany({ where: { number, orgId }, data: { assistantId: assistant.id } });
+    if (!count) throw notYours(number);
+    return view(await prisma.twilioNumber.findUniqueOrThrow({ where: { number }, include: withAssistant }));
+  }
   // The unique number makes a concurrent bind by another org fail here rather than steal the number.
   const row = await prisma.twilioNumber.upsert({
     where: { number, orgId },
