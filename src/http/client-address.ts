@@ -27,7 +27,7 @@ export class ClientAddresses {
     let address = plain(req.socket.remoteAddress ?? "");
     const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",");
     while (this.trusts(address) && forwarded.length) {
-      const hop = plain((forwarded.pop() as string).trim());
+      const hop = plain(withoutPort((forwarded.pop() as string).trim()));
       // Not an address: no trusted proxy wrote it, so the last trusted hop is as far as anything is known.
       if (!isIP(hop)) break;
       address = hop;
@@ -53,6 +53,14 @@ export function clientKey(address: string): string {
 }
 
 const family = (ip: string) => (isIP(ip) === 6 ? "ipv6" : "ipv4");
+
+/** Some proxies write the client's port too: `203.0.113.7:51234`, `[2001:db8::1]:51234`. */
+function withoutPort(hop: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(hop);
+  if (bracketed) return bracketed[1];
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(hop);
+  return v4 ? v4[1] : hop;
+}
 
 /** An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d. */
 const plain = (address: string) => (address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address);

@@ -18,6 +18,11 @@ describe("the client address of a request", () => {
     expect(addresses.of(request("fd00::1", "2001:db8::7, 10.9.9.9"))).toBe("2001:db8::7");
   });
 
+  it("reads a forwarded address written with its port, as some proxies do", () => {
+    expect(addresses.of(request("10.1.2.3", "203.0.113.9:51234"))).toBe("203.0.113.9");
+    expect(addresses.of(request("10.1.2.3", "[2001:db8::7]:443, 10.2.2.2:80"))).toBe("2001:db8::7");
+  });
+
   it("stops at the last trusted hop when the forwarded entry is no address or there is none", () => {
     expect(addresses.of(request("10.1.2.3"))).toBe("10.1.2.3");
     expect(addresses.of(request("10.1.2.3", "unknown, 10.2.2.2"))).toBe("10.2.2.2");
