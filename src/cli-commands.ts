@@ -136,7 +136,8 @@ const COMMANDS: Record<string, (c: Call) => Promise<void>> = {
   "number bind": async ({ p, o, orgId, out }) =>
     out(json(await bindNumber(p, operatorFor(orgId), need(o.number, "--number"), need(o.assistant, "--assistant")))),
   "number unbind": async ({ p, o, orgId, out }) => {
-    await unbindNumber(p, operatorFor(orgId), need(o.number, "--number"));
+    // With --org, only that org's binding; without, whichever org holds the number.
+    await unbindNumber(p, { orgId, operator: o.org === undefined }, need(o.number, "--number"));
     out(`unbound ${o.number}`);
   },
   "number list": async ({ p, orgId, out }) => out(json(await listNumbers(p, { orgId, operator: false }))),

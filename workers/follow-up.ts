@@ -40,7 +40,10 @@ export async function followUp(deps: TurnDeps, turnId: string): Promise<void> {
     const profile = await profileOf(deps, turn, orgId);
     const answer = await consult(deps, profile, turn, orgId);
     const message = await storeFollowUp(prisma, turn, answer, deps.deliveredVia);
-    if (!message) return log.info("no follow-up: the user wrote meanwhile");
+    if (!message) {
+      log.info("no follow-up: the user wrote meanwhile");
+      return endRetrying(prisma, turn.id);
+    }
     log.info({ provider: profile.provider, tokens: answer.tokensUsed }, "follow-up stored");
     await publishReply(deps, turn, message, profile.suggestions);
   } catch (err) {
