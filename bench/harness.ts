@@ -106,6 +106,7 @@ export async function startLayout(n: number | "all", extraEnv: Record<string, st
     RATE_LIMIT_PER_MINUTE: "100000000",
     // Every bench socket is an anonymous visitor from 127.0.0.1.
     WS_ANONYMOUS_SESSIONS_PER_ADDRESS: "0",
+    WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE: "0",
     WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE: "0",
     METRICS_TOKEN,
     ...extraEnv,

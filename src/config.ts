@@ -83,9 +83,12 @@ const schema = z.object({
   // An anonymous session idle this long ends, and its history is deleted.
   WS_ANONYMOUS_TTL_MS: ms.default(30 * 60_000),
   // What anonymous visitors from one client address may use between them, on every gateway (0: no limit):
-  // messages a minute across all their sessions, and sockets open at once.
+  // messages a minute across all their sessions, and sockets open at once and opened a minute.
   WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   WS_ANONYMOUS_SESSIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(20),
+  // Each new anonymous socket stores a session and a conversation: opened and closed in a loop, they are
+  // bounded by this, not by the number open at once.
+  WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   // The load balancers and proxies in front of the hub, whose X-Forwarded-For names the client. Nobody
   // else's is believed: anyone can send the header.
   TRUSTED_PROXIES: list.pipe(z.array(addressOrNetwork)),

@@ -104,6 +104,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       anonymousTtlMs: config.WS_ANONYMOUS_TTL_MS,
       addressLimits: {
         socketsPerAddress: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS,
+        sessionsPerMinute: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE,
         messagesPerMinute: config.WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE,
       },
       trustedProxies: config.TRUSTED_PROXIES,

@@ -8,6 +8,8 @@ import type { RateLimiter } from "../../src/ratelimit";
 export interface AddressLimits {
   /** Anonymous sockets open at once per client address; 0: no limit. */
   socketsPerAddress: number;
+  /** Anonymous sockets opened a minute per client address (each stores a session); 0: no limit. */
+  sessionsPerMinute: number;
   /** Messages a minute across the anonymous sessions of one client address; 0: no limit. */
   messagesPerMinute: number;
 }
@@ -29,6 +31,19 @@ export class AddressBudget {
 
   /** Counts an anonymous socket against its address until drop(); rate_limited when the address has its fill. */
   async hold(ws: WebSocket, address: string): Promise<void> {
+    if (this.limits.sessionsPerMinute) {
+      try {
+        await this.limiter.take("ws-address-sessions", clientKey(address), this.limits.sessionsPerMinute);
+      } catch (err) {
+        if (!(err instanceof HubError)) throw err;
+        throw new HubError(
+          429,
+          "rate_limited",
+          "Too many anonymous sessions opened from this address: wait a minute, or sign in",
+          err.details,
+        );
+      }
+    }
     if (!this.limits.socketsPerAddress) return;
     const place = { key: clientKey(address), holder: randomUUID() };
     if (!(await this.leases.acquire(place.key, place.holder, this.limits.socketsPerAddress))) {

@@ -21,6 +21,8 @@ describe("/ws budget per client address", () => {
       TRUSTED_PROXIES: "127.0.0.1",
       WS_ANONYMOUS_SESSIONS_PER_ADDRESS: "3",
       WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE: "5",
+      // Out of the way here: these tests open many sockets; the next describe tests it.
+      WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE: "10000",
     });
     second = await startHub(loadConfig({ ...hub.env, ROLE: "gateway" }));
   });
@@ -120,5 +122,32 @@ describe("/ws budget per client address", () => {
       users[0].send({ type: "message", content: `signed in ${i}` });
       expect(await users[0].next((f) => f.type === "error" || f.content === `signed in ${i}`)).toMatchObject({ type: "message" });
     }
+  });
+});
+
+describe("/ws sessions opened a minute per client address", () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub("postgres", { TRUSTED_PROXIES: "127.0.0.1", WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE: "4" });
+  });
+  afterAll(() => hub?.stop());
+
+  const openAndClose = async (client: string) => {
+    const socket = await connect(hub.url, {}, { headers: { "x-forwarded-for": client } });
+    const first = await socket.next();
+    const { code } = first.type === "error" ? await socket.closed : await socket.close().then(() => ({ code: 1000 }));
+    return { first, code };
+  };
+
+  it("refuses an address that opens and closes anonymous sockets in a loop, storing nothing for the refused", async () => {
+    await clearOfMinuteBoundary();
+    const client = "203.0.113.20";
+    const sessionsBefore = await hub.runtime.db.prisma.chatSession.count();
+    for (let i = 0; i < 4; i++) expect((await openAndClose(client)).first).toMatchObject({ type: "status", status: "connected" });
+    const refused = await openAndClose(client);
+    expect(refused.first).toMatchObject({ type: "error", code: "rate_limited", message: expect.stringContaining("opened") });
+    expect(refused.code).toBe(4429);
+    expect(await hub.runtime.db.prisma.chatSession.count()).toBe(sessionsBefore + 4);
+    expect((await openAndClose("203.0.113.21")).first).toMatchObject({ type: "status", status: "connected" });
   });
 });
