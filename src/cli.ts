@@ -23,7 +23,7 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
     if (!(err instanceof DirectoryInUse)) throw err;
     throw new Error(
       `${err.message} (a hub starting or stopping, or another npm run cli command), which takes no commands: ` +
-        `try again in a moment. If neither runs, delete ${dir}/hub.pid.`,
+        `try again in a moment. If neither runs, delete ${err.file}.`,
     );
   }
   try {

@@ -54,7 +54,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     if (!(err instanceof DirectoryInUse)) throw err;
     throw new ConfigError(
       `${err.message}: another hub, or an npm run cli command, has this DATA_DIR open; ` +
-        "stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own",
+        `stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own. If none runs, delete ${err.file}`,
     );
   }
   const applied = await rt.db.migrate();

@@ -1,8 +1,11 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runCli } from "../../src/cli";
+import { ConfigError, loadConfig } from "../../src/config";
+import { lockDirectory } from "../../src/db/lock";
+import { startHub } from "../../src/main";
 import { REDIS_URL } from "../support/env";
 import { type HubProcess, runToEnd, spawnHub } from "../support/processes";
 
@@ -39,7 +42,7 @@ describe("one process per embedded DATA_DIR", () => {
     expect(second.stdout).toBe("");
     expect(second.stderr.trim().split("\n")).toEqual([
       `${path.join(dataDir, "pglite")} is in use by process ${hub.proc.pid}: another hub, or an npm run cli command, has this DATA_DIR open; ` +
-        "stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own",
+        `stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own. If none runs, delete ${path.join(dataDir, "pglite", "hub.pid")}`,
     ]);
     expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
   });
@@ -73,7 +76,10 @@ describe("npm run cli on an embedded DATA_DIR no hub runs on", () => {
     const saved = process.env.DATA_DIR;
     try {
       mkdirSync(path.join(dataDir, "pglite"), { recursive: true });
-      writeFileSync(path.join(dataDir, "pglite", "hub.pid"), `${holder.pid}\n`);
+      // The lock as `sleep` would hold it: this process's lock file (its host and pid namespace), with its pid.
+      lockDirectory(path.join(dataDir, "pglite"));
+      const lockFile = path.join(dataDir, "pglite", "hub.pid");
+      writeFileSync(lockFile, readFileSync(lockFile, "utf8").replace(/^\d+/, String(holder.pid)));
       process.env.DATA_DIR = dataDir;
       await expect(runCli(["key", "create"], () => {})).rejects.toThrow(
         `is in use by process ${holder.pid} (a hub starting or stopping, or another npm run cli command), which takes no commands: ` +
@@ -82,6 +88,21 @@ describe("npm run cli on an embedded DATA_DIR no hub runs on", () => {
     } finally {
       process.env.DATA_DIR = saved;
       holder.kill("SIGKILL");
+      rmSync(path.join(dataDir, "pglite", "hub.pid"));
     }
+  });
+
+  it("has a hub refuse a lock file it cannot read in one line, naming the file to delete", async () => {
+    const lockFile = path.join(dataDir, "pglite", "hub.pid");
+    mkdirSync(path.dirname(lockFile), { recursive: true });
+    writeFileSync(lockFile, "");
+    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, REDIS_URL, LOG_LEVEL: "silent" });
+    await expect(startHub(config)).rejects.toThrow(
+      new ConfigError(
+        `${path.dirname(lockFile)} is in use by another process: another hub, or an npm run cli command, has this DATA_DIR open; ` +
+          `stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own. If none runs, delete ${lockFile}`,
+      ),
+    );
+    rmSync(lockFile);
   });
 });
