@@ -62,7 +62,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
   // `npm run cli` cannot open the embedded database while this process holds it: it sends its commands here.
   const dir = embeddedDir(config);
-  const commands = dir ? await serveCommands(rt.db.prisma, dir) : null;
+  const commands = dir ? await serveCommands(rt.db.prisma, dir, rt.logger) : null;
   // WhatsApp and SMS, once the Twilio account is configured: replies to its users go to the deliver queue.
   const twilio =
     config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL
@@ -175,7 +175,6 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     async stop() {
       sweeper?.stop();
       outbox?.stop();
-      await commands?.close();
       // Sockets first: their clients reconnect to another gateway and resume there.
       await sockets?.close();
       // With Redis away a worker's close would wait for a connection that may never come. Its turns in flight
@@ -185,10 +184,13 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         server && new Promise<void>((resolve) => server?.close(() => resolve())),
         worker?.close(force),
         deliverer?.close(force),
+        // An npm run cli command running finishes; a client that stopped reading is cut off at the deadline.
+        commands?.close(),
       ];
       server?.closeIdleConnections();
       await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref())]);
       server?.closeAllConnections();
+      commands?.destroy();
       await metricsServer?.close();
       await rt.close();
     },

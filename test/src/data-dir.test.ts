@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runCli } from "../../src/cli";
@@ -25,6 +27,7 @@ describe("one process per embedded DATA_DIR", () => {
     REDIS_URL,
     QUEUE_PREFIX: `d${Date.now().toString(36)}`,
     BOOTSTRAP_API_KEY: "data-dir-test-key-0123456789",
+    SHUTDOWN_TIMEOUT_MS: "2000",
   };
   let hub: HubProcess;
   beforeAll(async () => {
@@ -57,6 +60,38 @@ describe("one process per embedded DATA_DIR", () => {
     const failed = await cli(env, "number", "bind", "--number", "12345", "--assistant", "default");
     expect(failed).toMatchObject({ code: 1, stdout: "" });
     expect(failed.stderr).toMatch(/Invalid number/);
+  });
+
+  it("stops on SIGTERM while an npm run cli client connected to it has stopped talking", async () => {
+    const stalled = createConnection(path.join(dataDir, "pglite", "hub.sock"));
+    stalled.on("error", () => {});
+    await once(stalled, "connect");
+    hub.proc.kill("SIGTERM");
+    expect(await hub.exited).toBe(0);
+    expect(hub.output()).toMatch(/"msg":"shutting down"/);
+    stalled.destroy();
+  });
+});
+
+describe("a DATA_DIR too long for the command socket's path", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "hub-datadir-long-"));
+  const dataDir = path.join(root, "d".repeat(100));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("starts and serves all the same, saying in one line that npm run cli cannot reach it; the CLI refuses clearly", async () => {
+    const hub = await spawnHub({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, REDIS_URL, QUEUE_PREFIX: `l${Date.now().toString(36)}` });
+    try {
+      expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+      expect(hub.output()).toMatch(/"level":40,.*"msg":"npm run cli cannot reach this hub: the socket's path is too long/);
+      const refused = await cli({ DATA_DIR: dataDir }, "org", "list");
+      expect(refused).toMatchObject({ code: 1, stdout: "" });
+      expect(refused.stderr).toMatch(
+        `is in use by process ${hub.proc.pid}, which cannot take commands: the path of DATA_DIR is too long for its socket.`,
+      );
+    } finally {
+      hub.proc.kill("SIGKILL");
+      await hub.exited;
+    }
   });
 });
 
