@@ -1,5 +1,5 @@
 import { commandOf, runCommand, USAGE, wantsHelp } from "./cli-commands";
-import { sendCommand } from "./cli-socket";
+import { sendCommand, takesCommands } from "./cli-socket";
 import { embeddedDir, loadConfig } from "./config";
 import { DirectoryInUse } from "./db/lock";
 
@@ -21,9 +21,14 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
     db = openDatabase(config);
   } catch (err) {
     if (!(err instanceof DirectoryInUse)) throw err;
+    if (dir && !takesCommands(dir))
+      throw new Error(
+        `${err.message}, which cannot take commands: the path of DATA_DIR is too long for its socket. ` +
+          `Stop the hub to run this, or give it a shorter DATA_DIR. If none runs, delete ${err.file}.`,
+      );
     throw new Error(
       `${err.message} (a hub starting or stopping, or another npm run cli command), which takes no commands: ` +
-        `try again in a moment. If neither runs, delete ${dir}/hub.pid.`,
+        `try again in a moment. If neither runs, delete ${err.file}.`,
     );
   }
   try {

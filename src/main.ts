@@ -24,7 +24,7 @@ import { type Config, ConfigError, embeddedDir, loadConfig } from "./config";
 import type { Database } from "./db/database";
 import { DirectoryInUse } from "./db/lock";
 import { createApp } from "./http/app";
-import { startMetricsServer } from "./http/metrics";
+import { metricsApp } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { createRuntime, type Runtime } from "./runtime";
 
@@ -43,18 +43,26 @@ export interface RunningHub {
 
 /** Starts the roles `config` asks for; `database` replaces the one the config names (tests bring their own). */
 export async function startHub(config: Config, database?: Database): Promise<RunningHub> {
-  // The port first: a port in use stops the start before the data directory is opened.
-  let handle: RequestListener = (_req, res) => res.writeHead(503, { "retry-after": "1" }).end();
-  const server = config.ROLE === "worker" ? null : await listen((req, res) => handle(req, res), config);
+  // The ports first: a port in use stops the start before the data directory is opened. Until the hub is
+  // ready, each answers 503.
+  const starting: RequestListener = (_req, res) => res.writeHead(503, { "retry-after": "1" }).end();
+  let handle = starting;
+  let handleMetrics = starting;
+  const server = config.ROLE === "worker" ? null : await listen((req, res) => handle(req, res), config.PORT, config.HOST, "PORT");
+  // Every role has metrics (a worker's turns and assistant calls), so the metrics port is not the gateway's.
+  let metricsServer: Server | null = null;
   let rt: Runtime;
   try {
+    if (config.METRICS_PORT !== undefined)
+      metricsServer = await listen((req, res) => handleMetrics(req, res), config.METRICS_PORT, config.METRICS_HOST, "METRICS_PORT");
     rt = createRuntime(config, undefined, database);
   } catch (err) {
     server?.close();
+    metricsServer?.close();
     if (!(err instanceof DirectoryInUse)) throw err;
     throw new ConfigError(
       `${err.message}: another hub, or an npm run cli command, has this DATA_DIR open; ` +
-        "stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own",
+        `stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own. If none runs, delete ${err.file}`,
     );
   }
   const applied = await rt.db.migrate();
@@ -62,7 +70,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
   // `npm run cli` cannot open the embedded database while this process holds it: it sends its commands here.
   const dir = embeddedDir(config);
-  const commands = dir ? await serveCommands(rt.db.prisma, dir) : null;
+  const commands = dir ? await serveCommands(rt.db.prisma, dir, rt.logger) : null;
   // WhatsApp and SMS, once the Twilio account is configured: replies to its users go to the deliver queue.
   const twilio =
     config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL
@@ -80,11 +88,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     rt.turns.onReply = twilio.onReply;
     rt.turns.deliveredVia = [twilio.sender.via];
   }
-  // Every role has metrics (a worker's turns and assistant calls), so the metrics port is not the gateway's.
-  const metricsServer =
-    config.METRICS_PORT === undefined
-      ? null
-      : await startMetricsServer(rt.queues, { host: config.METRICS_HOST, port: config.METRICS_PORT, token: config.METRICS_TOKEN });
+  if (metricsServer) handleMetrics = metricsApp(rt.queues, config.METRICS_TOKEN);
 
   let app: Express | null = null;
   let worker: Worker | null = null;
@@ -163,7 +167,8 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   }
   const port = server ? (server.address() as AddressInfo).port : null;
   const url = port === null ? null : `http://127.0.0.1:${port}`;
-  const metricsUrl = metricsServer?.url ?? null;
+  const metricsHost = config.METRICS_HOST.includes(":") ? `[${config.METRICS_HOST}]` : config.METRICS_HOST;
+  const metricsUrl = metricsServer && `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}`;
   rt.logger.info({ role: config.ROLE, url, metricsUrl, database: rt.db.kind }, "hub started");
 
   return {
@@ -176,7 +181,6 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     async stop() {
       sweeper?.stop();
       outbox?.stop();
-      await commands?.close();
       // Sockets first: their clients reconnect to another gateway and resume there.
       await sockets?.close();
       // With Redis away a worker's close would wait for a connection that may never come. Its turns in flight
@@ -186,24 +190,29 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         server && new Promise<void>((resolve) => server?.close(() => resolve())),
         worker?.close(force),
         deliverer?.close(force),
+        // An npm run cli command running finishes; a client that stopped reading is cut off at the deadline.
+        commands?.close(),
       ];
       server?.closeIdleConnections();
       await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, config.SHUTDOWN_TIMEOUT_MS).unref())]);
       server?.closeAllConnections();
-      await metricsServer?.close();
+      commands?.destroy();
+      // A scraper's keep-alive connection would hold the close up.
+      metricsServer?.closeAllConnections();
+      if (metricsServer) await new Promise((resolve) => metricsServer?.close(resolve));
       await rt.close();
     },
   };
 }
 
-/** A server listening on the configured port; a port in use is a configuration error, said in one line. */
-async function listen(handler: RequestListener, config: Config): Promise<Server> {
+/** A server listening on a configured port; a port in use is a configuration error, said in one line. */
+async function listen(handler: RequestListener, port: number, host: string, setting: string): Promise<Server> {
   const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "EADDRINUSE" ? new ConfigError(`port ${config.PORT} is in use: set PORT to a free port`) : err),
+      reject(err.code === "EADDRINUSE" ? new ConfigError(`port ${port} is in use: set ${setting} to a free port`) : err),
     );
-    server.listen(config.PORT, config.HOST, resolve);
+    server.listen(port, host, resolve);
   });
   return server;
 }

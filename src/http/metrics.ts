@@ -1,8 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Queue } from "bullmq";
-import express, { Router } from "express";
+import express, { type Express, Router } from "express";
 import { bearer } from "../auth/keys";
 import { registry, scrape } from "../metrics";
 
@@ -20,29 +18,15 @@ export function metricsRouter(queues: Queue[], token: string | undefined): Route
   return router;
 }
 
-/** The metrics port: a server of its own, serving /metrics and nothing else. */
-export async function startMetricsServer(queues: Queue[], options: { host: string; port: number; token?: string }) {
+/** What the metrics port serves: /metrics and nothing else. */
+export function metricsApp(queues: Queue[], token: string | undefined): Express {
   const app = express();
   app.disable("x-powered-by");
-  app.use(metricsRouter(queues, options.token));
+  app.use(metricsRouter(queues, token));
   app.use((_req, res) => {
     res.status(404).json({ error: "not_found", message: "Only /metrics is served here" });
   });
-  const server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`,
-    close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // A scraper's keep-alive connection would hold the close up.
-      server.closeAllConnections();
-      return closed;
-    },
-  };
+  return app;
 }
 
 /** Compares digests, so the time taken says nothing about how much of the token was right. */

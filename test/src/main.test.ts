@@ -84,21 +84,33 @@ describe("starting the hub", () => {
     }
   });
 
-  it("refuses a port in use in one line, before it opens the data directory", async () => {
+  /** Runs the hub with `setting` at a port another server holds; it must exit before it creates `DATA_DIR`. */
+  async function startOnTakenPort(setting: "PORT" | "METRICS_PORT") {
     const taken = createServer();
     const port = await new Promise<number>((resolve) =>
       taken.listen(0, "127.0.0.1", () => resolve((taken.address() as { port: number }).port)),
     );
     const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "hub-port-")), "data");
     try {
-      const env = { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, REDIS_URL };
+      const env = { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, REDIS_URL, [setting]: String(port) };
       const run = await runToEnd(process.execPath, ["--import", "tsx", "src/main.ts"], env);
-      expect(run).toEqual({ code: 1, stdout: "", stderr: `port ${port} is in use: set PORT to a free port\n` });
-      expect(existsSync(dataDir)).toBe(false);
+      return { port, run, dataDirCreated: existsSync(dataDir) };
     } finally {
       taken.close();
       rmSync(path.dirname(dataDir), { recursive: true, force: true });
     }
+  }
+
+  it("refuses a port in use in one line, before it opens the data directory", async () => {
+    const { port, run, dataDirCreated } = await startOnTakenPort("PORT");
+    expect(run).toEqual({ code: 1, stdout: "", stderr: `port ${port} is in use: set PORT to a free port\n` });
+    expect(dataDirCreated).toBe(false);
+  });
+
+  it("refuses a metrics port in use in one line, before it opens the data directory", async () => {
+    const { port, run, dataDirCreated } = await startOnTakenPort("METRICS_PORT");
+    expect(run).toEqual({ code: 1, stdout: "", stderr: `port ${port} is in use: set METRICS_PORT to a free port\n` });
+    expect(dataDirCreated).toBe(false);
   });
 });
 
