@@ -5,7 +5,6 @@ import { type HubProcess, spawnHub, startPrivatePostgres, startPrivateRedis, wai
 // Fault drills: a burst of turns while a process, Redis or Postgres dies, or the assistant misbehaves.
 // What must hold every time: each accepted message is answered exactly once, in its conversation's order.
 
-jest.setTimeout(120_000);
 const ASK = "/api/ai-hub/assistant/ask";
 
 interface Sent {

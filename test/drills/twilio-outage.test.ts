@@ -8,7 +8,6 @@ import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 // keep coming. Once it is back, every message gets its reply, once, in its conversation's order; a reply
 // Twilio never takes within the retry time is marked failed, and the conversation moves on.
 
-jest.setTimeout(60_000);
 const HUB_NUMBER = "+14155238886";
 // More tries than a fixed count of ten would have allowed: sends stop being retried after a time, not a count.
 const TRIES_WHILE_DOWN = 12;

@@ -6,7 +6,6 @@ import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 // persistence): every delivery job is gone. Postgres is the record: once Twilio is back, every reply is sent
 // once, and each conversation's replies in the order they were written.
 
-jest.setTimeout(120_000);
 const HUB_NUMBER = "+14155238886";
 const USERS = [1, 2, 3, 4, 5].map((u) => `+1555610000${u}`);
 

@@ -4,8 +4,6 @@ import { startTestHub, type TestHub } from "../support/hub";
 // Hostile input on every public HTTP endpoint: arbitrary bodies, content types, headers and query strings
 // must get an answer below 500, and leave no unhandled rejection behind.
 
-jest.setTimeout(120_000);
-
 /** Endpoints with `:folder`, `:assistant`, `:conversation` and `:org` standing for real ids of the test's org. */
 const ENDPOINTS: [method: string, path: string][] = [
   ["POST", "/api/ai-hub/assistant/ask"],

@@ -10,8 +10,6 @@ import { waitFor } from "../support/processes";
 // any request target), it gets an error frame or a close code that says why, the hub never crashes or leaves
 // an unhandled rejection, and the same hub goes on serving other clients.
 
-jest.setTimeout(60_000);
-
 const ERROR_CODES = ["invalid_message", "unauthorized", "forbidden", "not_found", "rate_limited", "unavailable"];
 const FIELDS = ["type", "content", "session_id", "id", "assistant_id"] as const;
 type Field = (typeof FIELDS)[number];

@@ -6,8 +6,6 @@ import { startTestHub, type TestHub } from "../support/hub";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const WARRANTY = `# Warranty\n\nEvery kettle has a two-year warranty. To claim it, send a photo of the receipt to the support team.`;
 
-jest.setTimeout(60_000);
-
 describe("the chat widget on the demo page, in Chromium", () => {
   let hub: TestHub;
   let browser: Browser;

@@ -12,8 +12,6 @@ import { postWebhook, twilioEnv, whatsapp } from "../support/twilio";
 // and A's rows are exactly as they were afterwards. The tables below are the list of routes: a route the
 // app serves and no row names fails the coverage test.
 
-jest.setTimeout(60_000);
-
 const SECRET = `a-secret-${Math.random().toString(36).slice(2)}`;
 const A_BOT = "a-secret-bot";
 const A_NUMBER = "+14155550100";

@@ -32,6 +32,9 @@ export async function startTestHub(kind: DbKind, env: Record<string, string> = {
     QUEUE_PREFIX: `t${randomBytes(5).toString("hex")}`,
     BOOTSTRAP_API_KEY: key,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    // Every test socket comes from 127.0.0.1: the anonymous budget per address would span a whole test file.
+    // test/adapters/ws/addresses.test.ts sets it to test it.
+    WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE: "0",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: "memory://" }),
     ...env,
   };

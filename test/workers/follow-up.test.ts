@@ -9,7 +9,6 @@ import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 // A short model outage: the user gets the fallback reply at once, then, once the model answers again and if
 // they have not written since, one real answer as a follow-up, through the channel they wrote on.
 
-jest.setTimeout(90_000);
 const HUB_NUMBER = "+14155238886";
 
 describe.each(DB_KINDS)("follow-ups after the model was unreachable (%s)", (kind) => {

@@ -8,7 +8,6 @@ import { startTestHub, type TestHub } from "../support/hub";
 import { type HubProcess, spawnHub, startPrivateRedis, waitFor } from "../support/processes";
 
 const ASK = "/api/ai-hub/assistant/ask";
-jest.setTimeout(90_000);
 
 const ask = (url: string, key: string, messageId: string, conversation: string) =>
   fetch(`${url}${ASK}`, {

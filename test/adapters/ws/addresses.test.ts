@@ -6,8 +6,6 @@ import { clearOfMinuteBoundary } from "../../support/orgs";
 import { waitFor } from "../../support/processes";
 import { connect, isType, type TestSocket } from "./client";
 
-jest.setTimeout(60_000);
-
 // Anonymous widget visitors' budget per client address, on two gateways sharing one Redis. The test's
 // sockets come from 127.0.0.1, the trusted proxy here, which names the client in X-Forwarded-For; sockets
 // from 127.0.0.2 are a peer that is no proxy, whose X-Forwarded-For means nothing.

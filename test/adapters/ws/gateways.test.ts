@@ -4,8 +4,6 @@ import { startTestHub, type TestHub } from "../../support/hub";
 import { type HubProcess, spawnHub } from "../../support/processes";
 import { botMessage, connect, isType } from "./client";
 
-jest.setTimeout(60_000);
-
 // Two gateways (this process and a child) and a separate worker process, on one Redis and one Postgres.
 describe("/ws across gateway processes", () => {
   let fake: FakeOpenAI;
