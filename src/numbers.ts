@@ -81,6 +81,9 @@ export async function bindNumber(
   // Checked before the assistant, so that a refused org learns nothing about the number from the answer.
   if (!binder.operator && taken?.orgId !== binder.orgId) throw notYours(number);
   if (taken && taken.orgId !== orgId) throw new HubError(409, "conflict", `${number} is bound by another org: unbind it first`);
+  if (orgId !== binder.orgId && !(await prisma.org.findUnique({ where: { id: orgId }, select: { id: true } }))) {
+    throw invalid("Invalid binding", [{ field: "org_id", message: `Org ${orgId} not found` }]);
+  }
   const assistant = await findAssistant(prisma, orgId, assistantRef);
   if (!assistant) throw invalid("Invalid binding", [{ field: "assistant", message: `Assistant ${assistantRef} not found` }]);
   if (!binder.operator) {

@@ -64,6 +64,8 @@ describe("assigning the hub's Twilio numbers to orgs", () => {
     expect(unknownAssistant).toMatchObject({ status: 400, body: { error: "invalid_message", issues: [{ field: "assistant" }] } });
     const badOrg = await put(setup.hub.api, ASSIGNED, { assistant: "default", org_id: "not-an-org" });
     expect(badOrg).toMatchObject({ status: 400, body: { issues: [{ field: "org_id" }] } });
+    const noOrg = await put(setup.hub.api, ASSIGNED, { assistant: "default", org_id: "00000000-0000-4000-8000-000000000000" });
+    expect(noOrg).toMatchObject({ status: 400, body: { issues: [{ field: "org_id", message: expect.stringContaining("not found") }] } });
     const listed = (await setup.hub.api("/api/twilio/numbers")).body.numbers;
     expect(listed).toMatchObject([{ number: FREE, orgId: b.orgId }]);
     expect((await setup.hub.api(`/api/twilio/numbers/${FREE}`, { method: "DELETE" })).status).toBe(204);
