@@ -238,7 +238,29 @@ function apiDocument() {
 }
 
 async function main() {
-  let hub: RunningHub;
+  let hub: RunningHub | null = null;
+  let signalled: NodeJS.Signals | null = null;
+  let stoppingSince = 0;
+  const shutDown = async (running: RunningHub, signal: NodeJS.Signals) => {
+    running.runtime.logger.info({ signal }, "shutting down");
+    await running.stop();
+    process.exit(0);
+  };
+  // Listened for before the start: a signal while the hub starts (a process manager, a quick Ctrl-C) stops it
+  // once it is up, rather than killing it half-way by the signal's default action.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      // A second signal stops at once. Not the same Ctrl-C twice: the terminal signals both npm and the
+      // hub, and npm passes its own on to the hub a moment later.
+      if (stoppingSince) {
+        if (Date.now() - stoppingSince > 1000) process.exit(1);
+        return;
+      }
+      stoppingSince = Date.now();
+      signalled = signal;
+      if (hub) void shutDown(hub, signal);
+    });
+  }
   try {
     hub = await startHub(loadConfig());
   } catch (err) {
@@ -247,21 +269,7 @@ async function main() {
     console.error(err.message);
     process.exit(1);
   }
-  let stoppingSince = 0;
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, async () => {
-      // A second signal stops at once. Not the same Ctrl-C twice: the terminal signals both npm and the
-      // hub, and npm passes its own on to the hub a moment later.
-      if (stoppingSince) {
-        if (Date.now() - stoppingSince > 1000) process.exit(1);
-        return;
-      }
-      stoppingSince = Date.now();
-      hub.runtime.logger.info({ signal }, "shutting down");
-      await hub.stop();
-      process.exit(0);
-    });
-  }
+  if (signalled) await shutDown(hub, signalled);
 }
 
 if (require.main === module) {
