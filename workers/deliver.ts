@@ -65,7 +65,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
     const first = await firstUnsent(prisma, reply.conversationId);
     if (first !== reply.id) {
       // An earlier reply is still on its way: this one is queued again when that one is done.
-      if (first) await requeue(deps.queue, first, () => enqueueDelivery(deps.queue, first));
+      if (first) await requeueDelivery(deps.queue, first);
       return;
     }
     const { channel } = reply.conversation;
@@ -113,10 +113,13 @@ async function claimPart(prisma: Db, partId: string): Promise<boolean> {
   return claimed > 0;
 }
 
+/** Gives a reply a delivery job unless one is waiting or running (see requeue). */
+const requeueDelivery = (queue: Queue<DeliverJob>, messageId: string) => requeue(queue, messageId, () => enqueueDelivery(queue, messageId));
+
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */
 async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> {
   const next = await firstUnsent(deps.prisma, conversationId);
-  if (next) await requeue(deps.queue, next, () => enqueueDelivery(deps.queue, next));
+  if (next) await requeueDelivery(deps.queue, next);
 }
 
 export interface DeliverWorkerOptions {
@@ -158,7 +161,7 @@ export async function outboxOnce(deps: DeliverDeps, afterMs: number, cursor = FI
   const before = Date.now() - afterMs;
   let moved = 0;
   for (const { id, createdAt } of heads) {
-    if (createdAt.getTime() < before && (await requeue(deps.queue, id, () => enqueueDelivery(deps.queue, id)))) moved++;
+    if (createdAt.getTime() < before && (await requeueDelivery(deps.queue, id))) moved++;
   }
   return { moved, cursor: heads.length < OUTBOX_BATCH ? FIRST_UUID : (heads.at(-1)?.conversationId ?? FIRST_UUID) };
 }
