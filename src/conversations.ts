@@ -1,4 +1,5 @@
-import type { Db } from "./db/database";
+import { randomUUID } from "node:crypto";
+import type { Database, Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
 import { UNSENT } from "./outbound";
@@ -8,14 +9,19 @@ export interface TurnOptions {
   assistant: InboundMessage["assistant"];
   folderIds?: string[];
   fromPublic?: boolean;
+  stream?: boolean;
 }
 
 // A messages row under the Prisma model's field names, for raw statements that return messages.
-const MESSAGE_FIELDS = Prisma.sql`id::text, seq, conversation_id::text AS "conversationId", session_id::text AS "sessionId",
+const MESSAGE_COLUMNS = `id::text, seq, conversation_id::text AS "conversationId", session_id::text AS "sessionId",
   external_id AS "externalId", role, content, attachments, metadata, status, in_reply_to_id::text AS "inReplyToId", error,
   tokens_used AS "tokensUsed", processing_ms AS "processingMs", sources, provider_id AS "providerId",
   turn_options AS "turnOptions", reply_address AS "replyAddress", follow_up_of_id::text AS "followUpOfId",
   created_at AS "createdAt"`;
+const MESSAGE_FIELDS = Prisma.raw(MESSAGE_COLUMNS);
+
+/** A messages row read straight from the driver (Database.sql): `pg` returns a bigint as a string. */
+const asMessage = (row: Record<string, unknown>) => ({ ...row, seq: BigInt(row.seq as string | bigint) }) as unknown as Message;
 
 type ConversationInput = Pick<InboundMessage, "orgId" | "conversationKey" | "channel" | "userId" | "metadata">;
 
@@ -36,37 +42,101 @@ export async function upsertConversation(prisma: Db, m: ConversationInput, assis
   return rows[0];
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  // A raw statement reports the driver's error (P2010) where a model query reports P2002.
-  const cause = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause;
-  return err.code === "P2002" || cause?.kind === "UniqueConstraintViolation";
+/** An inbound message on its way into the database, with what accept() resolved for it. */
+export interface PendingInbound {
+  m: InboundMessage;
+  assistantId: string | null;
+  options: TurnOptions | null;
 }
 
+export interface Inserted {
+  conversationId: string;
+  message: Message;
+  /** The same channel message id was stored before: `message` is that one. */
+  duplicate: boolean;
+}
+
+// Many inbound messages in one statement: each creates or touches its conversation (merging its metadata) and
+// is stored once per (conversation, channel message id). Columns come as arrays, one element per message, so
+// the statement's text, and its plan, are the same for any number of messages. Conversations are upserted in
+// key order: two gateways' batches lock the rows they share in the same order.
+const INSERT_INBOUND = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::uuid[],
+                         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+      WITH ORDINALITY AS i(id, org_id, conversation_key, channel, assistant_id, user_id, metadata, session_id,
+                           external_id, role, content, attachments, status, turn_options, reply_address, n)
+  ), conversation AS (
+    INSERT INTO conversations (id, org_id, external_id, channel, assistant_id, user_id, metadata, updated_at)
+    SELECT gen_random_uuid(), org_id, conversation_key, channel, assistant_id, user_id, metadata::jsonb, now()
+    FROM input ORDER BY org_id, conversation_key
+    ON CONFLICT (org_id, external_id) DO UPDATE SET
+      metadata = conversations.metadata || EXCLUDED.metadata,
+      assistant_id = COALESCE(EXCLUDED.assistant_id, conversations.assistant_id),
+      last_activity_at = now(), updated_at = now()
+    RETURNING id, org_id, external_id
+  )
+  INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status,
+                        turn_options, reply_address)
+  SELECT i.id, c.id, i.session_id, i.external_id, i.role, i.content, i.attachments::jsonb, i.metadata::jsonb, i.status,
+         i.turn_options::jsonb, i.reply_address::jsonb
+  FROM input i JOIN conversation c ON c.org_id = i.org_id AND c.external_id = i.conversation_key
+  ORDER BY i.n
+  ON CONFLICT (conversation_id, external_id) DO NOTHING
+  RETURNING ${MESSAGE_COLUMNS}`;
+
+const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
+
 /**
- * Stores an inbound message once per (conversation, channel message id), creating or touching its
- * conversation in the same statement. Returns the stored row and whether it already existed (a retried
- * webhook or request).
+ * Stores inbound messages, each once per (conversation, channel message id), creating or touching their
+ * conversations in the same statement: one statement and one commit for the lot (see Batcher). A
+ * conversation that has several messages in the batch gets one statement per message, in order: one
+ * statement may not upsert a row twice. Returns, in order, each stored row and whether it existed already
+ * (a retried webhook or request).
  */
-export async function insertInbound(
-  prisma: Db,
-  m: InboundMessage,
-  assistantId: string | null,
-  options: TurnOptions | null,
-): Promise<{ conversationId: string; message: Message; duplicate: boolean }> {
-  const [inserted] = await prisma.$queryRaw<Message[]>`
-    WITH conversation AS (${conversationUpsert(m, assistantId)})
-    INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status, turn_options,
-                          reply_address)
-    SELECT gen_random_uuid(), conversation.id, ${m.sessionId ?? null}::uuid, ${m.externalId ?? null}, ${m.role}, ${m.content},
-           ${JSON.stringify(m.attachments ?? [])}::jsonb, ${JSON.stringify(m.metadata ?? {})}::jsonb,
-           ${m.role === "user" ? "pending" : "context"}, ${options ? JSON.stringify(options) : null}::jsonb,
-           ${m.replyAddress ? JSON.stringify(m.replyAddress) : null}::jsonb
-    FROM conversation
-    ON CONFLICT (conversation_id, external_id) DO NOTHING
-    RETURNING ${MESSAGE_FIELDS}`;
-  if (inserted) return { conversationId: inserted.conversationId, message: inserted, duplicate: false };
-  // Only a message with a channel id can conflict: the one stored the first time is the answer.
+export async function insertInbound(db: Database, items: PendingInbound[]): Promise<Inserted[]> {
+  const out: Inserted[] = new Array(items.length);
+  // Rounds: the first message of each conversation, then the second of each, ...
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  items.forEach(({ m }, index) => {
+    const key = `${m.orgId}/${m.conversationKey}`;
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    if (!rounds[round]) rounds[round] = [];
+    rounds[round].push(index);
+  });
+  for (const round of rounds) {
+    const batch = round.map((index) => ({ index, id: randomUUID(), ...items[index] }));
+    const column = <T>(f: (b: (typeof batch)[number]) => T) => batch.map(f);
+    const rows = await db.sql(INSERT_INBOUND, [
+      column((b) => b.id),
+      column((b) => b.m.orgId),
+      column((b) => b.m.conversationKey),
+      column((b) => b.m.channel),
+      column((b) => b.assistantId),
+      column((b) => b.m.userId ?? null),
+      column((b) => JSON.stringify(b.m.metadata ?? {})),
+      column((b) => b.m.sessionId ?? null),
+      column((b) => b.m.externalId ?? null),
+      column((b) => b.m.role),
+      column((b) => b.m.content),
+      column((b) => JSON.stringify(b.m.attachments ?? [])),
+      column((b) => (b.m.role === "user" ? "pending" : "context")),
+      column((b) => json(b.options)),
+      column((b) => json(b.m.replyAddress)),
+    ]);
+    const stored = new Map(rows.map((row) => [row.id as string, asMessage(row)]));
+    for (const b of batch) {
+      const message = stored.get(b.id);
+      // Only a message with a channel id can conflict: the one stored the first time is the answer.
+      out[b.index] = message ? { conversationId: message.conversationId, message, duplicate: false } : await storedBefore(db.prisma, b.m);
+    }
+  }
+  return out;
+}
+
+async function storedBefore(prisma: Db, m: InboundMessage): Promise<Inserted> {
   const existing = await prisma.message.findFirstOrThrow({
     where: { externalId: m.externalId, conversation: { orgId: m.orgId, externalId: m.conversationKey } },
   });
@@ -75,27 +145,85 @@ export async function insertInbound(
 
 export const replyTo = (prisma: Db, messageId: string) => prisma.message.findUnique({ where: { inReplyToId: messageId } });
 
+export type DueMessage = Message & { orgId: string };
+
+/** What a turn job reads before it asks the assistant (see turnWindows). */
+export interface TurnWindow {
+  /** The conversation's unanswered user messages up to the job's, oldest first, with the conversation's org. */
+  due: DueMessage[];
+  /** What the first of them follows, oldest first, at most `historyMessages`. */
+  history: HistoryMessage[];
+}
+
+export type HistoryMessage = { role: StoredMessage["role"]; content: string };
+
+// The last messages of many conversations, each up to a seq, in one statement: a job's window.
+const TURN_WINDOWS = `
+  SELECT i.n, c.org_id::text AS "orgId", m.*
+  FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS i(conversation_id, seq, n)
+  JOIN conversations c ON c.id = i.conversation_id
+  CROSS JOIN LATERAL (
+    SELECT ${MESSAGE_COLUMNS} FROM messages
+    WHERE conversation_id = i.conversation_id AND seq <= i.seq
+    ORDER BY seq DESC LIMIT $3
+  ) m`;
+
+// How many unanswered messages a window has room for past the history: more fall back to two queries.
+const DUE_ROOM = 8;
+
 /**
- * The conversation's unanswered user messages up to `seq`, oldest first, with the org the conversation
- * belongs to: what a turn job answers, in one query.
+ * Reads, for many turn jobs in one statement, the messages each answers and the history the first of them
+ * follows. A window is the conversation's last `historyMessages` + DUE_ROOM messages up to the job's seq;
+ * when that is full and begins with an unanswered message (more of them than the room, or a long history
+ * before them not all in it), that job's window is read again with a query of its own for each part.
  */
-export function dueMessages(prisma: Db, conversationId: string, seq: bigint): Promise<(Message & { orgId: string })[]> {
-  return prisma.$queryRaw`
-    SELECT ${MESSAGE_FIELDS}, (SELECT org_id::text FROM conversations WHERE id = ${conversationId}::uuid) AS "orgId"
-    FROM messages
-    WHERE conversation_id = ${conversationId}::uuid AND status = 'pending' AND role = 'user' AND seq <= ${seq}
-    ORDER BY seq`;
+export async function turnWindows(db: Database, jobs: { conversationId: string; seq: bigint }[], historyMessages: number) {
+  const limit = historyMessages + DUE_ROOM;
+  const rows = await db.sql<Record<string, unknown> & { n: string | number }>(TURN_WINDOWS, [
+    jobs.map((j) => j.conversationId),
+    jobs.map((j) => j.seq.toString()),
+    limit,
+  ]);
+  const windows = jobs.map(() => [] as DueMessage[]);
+  for (const { n, ...row } of rows) windows[Number(n) - 1].push(asMessage(row) as DueMessage);
+  return Promise.all(
+    windows.map(async (newestFirst, i): Promise<TurnWindow> => {
+      const messages = newestFirst.reverse();
+      const first = messages.findIndex(isDue);
+      const due = first < 0 ? [] : messages.slice(first).filter(isDue);
+      if (messages.length === limit && first < historyMessages) {
+        const { conversationId, seq } = jobs[i];
+        const older = await dueMessages(db, conversationId, seq);
+        return { due: older, history: older.length ? await historyBefore(db, conversationId, older[0].seq, historyMessages) : [] };
+      }
+      if (first < 0) return { due, history: [] };
+      const before = messages.slice(Math.max(0, first - historyMessages), first);
+      return { due, history: before.map(({ role, content }) => ({ role: role as StoredMessage["role"], content })) };
+    }),
+  );
+}
+
+const isDue = (m: Message) => m.status === "pending" && m.role === "user";
+
+/** The conversation's unanswered user messages up to `seq`, oldest first, with the org the conversation belongs to. */
+async function dueMessages(db: Database, conversationId: string, seq: bigint): Promise<DueMessage[]> {
+  const rows = await db.sql(
+    `SELECT ${MESSAGE_COLUMNS}, (SELECT org_id::text FROM conversations WHERE id = $1::uuid) AS "orgId"
+     FROM messages
+     WHERE conversation_id = $1::uuid AND status = 'pending' AND role = 'user' AND seq <= $2
+     ORDER BY seq`,
+    [conversationId, seq.toString()],
+  );
+  return rows.map(asMessage) as DueMessage[];
 }
 
 /** The conversation's messages before `seq`, oldest first: what a turn sees. */
-export async function historyBefore(prisma: Db, conversationId: string, seq: bigint, limit: number) {
-  const rows = await prisma.message.findMany({
-    where: { conversationId, seq: { lt: seq } },
-    orderBy: { seq: "desc" },
-    take: limit,
-    select: { role: true, content: true },
-  });
-  return rows.reverse() as { role: StoredMessage["role"]; content: string }[];
+export async function historyBefore(db: Database, conversationId: string, seq: bigint, limit: number): Promise<HistoryMessage[]> {
+  const rows = await db.sql<HistoryMessage>(
+    "SELECT role, content FROM messages WHERE conversation_id = $1::uuid AND seq < $2 ORDER BY seq DESC LIMIT $3",
+    [conversationId, seq.toString(), limit],
+  );
+  return rows.reverse();
 }
 
 export interface ReplyInput {
@@ -111,38 +239,76 @@ export interface ReplyInput {
 /** A turn answered with the fallback because the assistant could not be reached; its follow-up may come. */
 export const RETRYING = "retrying";
 
+/** A reply on its way into the database (see storeReplies). */
+export interface PendingReply {
+  turn: Message;
+  reply: ReplyInput;
+}
+
+// Many turns' replies in one statement. A turn that has a reply already (a retried or recovered job) gets
+// no second one (in_reply_to_id is unique), and only turns whose reply went in are closed.
+const INSERT_REPLIES = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
+                         $9::text[], $10::text[])
+      WITH ORDINALITY AS i(turn_id, conversation_id, session_id, content, status, turn_status, tokens_used,
+                           processing_ms, sources, error, n)
+  ), inserted AS (
+    INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
+                          processing_ms, sources, error)
+    SELECT gen_random_uuid(), conversation_id, session_id, 'assistant', content, status, turn_id, tokens_used,
+           processing_ms, ARRAY(SELECT jsonb_array_elements_text(sources::jsonb)), error
+    FROM input ORDER BY n
+    ON CONFLICT (in_reply_to_id) DO NOTHING
+    RETURNING *
+  ), closed AS (
+    UPDATE messages turn SET status = i.turn_status, error = i.error
+    FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id
+    WHERE turn.id = i.turn_id
+  ), touched AS (
+    UPDATE conversations SET last_activity_at = now(), updated_at = now()
+    WHERE id IN (SELECT conversation_id FROM inserted)
+  )
+  SELECT ${MESSAGE_COLUMNS} FROM inserted`;
+
 /**
- * Stores the reply to `turn`, closes the turn and marks the conversation active, in one statement: one
- * round trip, and all or nothing. A reply already stored for it (a retried or recovered job) makes the
- * insert fail and the whole statement with it: the turn is answered at most once. A reply in a conversation
- * to a turn that came with a reply address of `deliveredVia` (a signed Twilio webhook) is stored UNSENT: the
- * deliver worker sends it, and the outbox finds it if its job is lost.
+ * Stores the replies to turns, closes the turns and marks their conversations active: one statement, all or
+ * nothing, and one commit for the lot (see Batcher). A turn answered already keeps its reply, which is
+ * returned with created false: a turn is answered at most once. A reply to a turn that came with a reply
+ * address of `deliveredVia` (a signed Twilio webhook) is stored UNSENT: the deliver worker sends it, and the
+ * outbox finds it if its job is lost.
  */
-export async function storeReply(
-  prisma: Db,
-  turn: Message,
-  reply: ReplyInput,
+export async function storeReplies(
+  db: Database,
+  items: PendingReply[],
   deliveredVia: string[] = [],
-): Promise<{ message: Message; created: boolean }> {
-  try {
-    const [message] = await prisma.$queryRaw<Message[]>`
-      WITH closed AS (
-        UPDATE messages SET status = ${turnStatus(reply)}, error = ${reply.error ?? null}
-        WHERE id = ${turn.id}::uuid
-      ), touched AS (
-        UPDATE conversations SET last_activity_at = now(), updated_at = now() WHERE id = ${turn.conversationId}::uuid
-      )
-      INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
-                            processing_ms, sources, error)
-      VALUES (gen_random_uuid(), ${turn.conversationId}::uuid, ${turn.sessionId}::uuid, 'assistant', ${reply.content},
-              ${replyStatus(turn, deliveredVia)}, ${turn.id}::uuid, ${reply.tokensUsed},
-              ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[], ${reply.error ?? null})
-      RETURNING ${MESSAGE_FIELDS}`;
-    return { message, created: true };
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    return { message: await prisma.message.findUniqueOrThrow({ where: { inReplyToId: turn.id } }), created: false };
-  }
+): Promise<{ message: Message; created: boolean }[]> {
+  const column = <T>(f: (p: PendingReply) => T) => items.map(f);
+  const rows = await db.sql(INSERT_REPLIES, [
+    column((p) => p.turn.id),
+    column((p) => p.turn.conversationId),
+    column((p) => p.turn.sessionId),
+    column((p) => p.reply.content),
+    column((p) => replyStatus(p.turn, deliveredVia)),
+    column((p) => turnStatus(p.reply)),
+    column((p) => p.reply.tokensUsed),
+    column((p) => Date.now() - p.turn.createdAt.getTime()),
+    column((p) => JSON.stringify(p.reply.sources)),
+    column((p) => p.reply.error ?? null),
+  ]);
+  const created = new Map(rows.map((row) => [row.inReplyToId as string, asMessage(row)]));
+  const missing = items.filter((p) => !created.has(p.turn.id)).map((p) => p.turn.id);
+  const before = missing.length
+    ? (await db.sql(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE in_reply_to_id = ANY($1::uuid[])`, [missing])).map(asMessage)
+    : [];
+  const stored = new Map(before.map((m) => [m.inReplyToId as string, m]));
+  return items.map((p) => {
+    const message = created.get(p.turn.id);
+    if (message) return { message, created: true };
+    const existing = stored.get(p.turn.id);
+    if (!existing) throw new Error(`turn ${p.turn.id} has no reply after storing one`);
+    return { message: existing, created: false };
+  });
 }
 
 const turnStatus = (reply: ReplyInput) => (!reply.error ? "answered" : reply.followUp ? RETRYING : "failed");

@@ -1,13 +1,14 @@
 import type { Queue } from "bullmq";
 import { type AssistantLookup, assistantNotFound } from "./assistants/store";
+import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
-import { insertInbound, replyTo, type TurnOptions, toWire } from "./conversations";
+import { type Inserted, type PendingInbound, replyTo, type TurnOptions, toWire } from "./conversations";
 import type { Db } from "./db/database";
 import { HubError, invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
-import { type AskJob, askJob, type Backlog, enqueueTurn } from "./queue";
+import { type AskJob, askJob, type Backlog } from "./queue";
 import type { RateLimiter } from "./ratelimit";
 import type { InboundMessage } from "./types";
 
@@ -26,6 +27,9 @@ export interface HubDeps {
   prisma: Db;
   assistants: AssistantLookup;
   queue: Queue<AskJob>;
+  /** Inbound messages are stored in batches (src/batch.ts), and their turns queued in batches. */
+  inserts: Batcher<PendingInbound, Inserted>;
+  enqueues: Batcher<AskJob, undefined>;
   bus: ReplyBus;
   limiter: RateLimiter;
   logger: Logger;
@@ -60,8 +64,15 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
   }
 
   const options: TurnOptions | null =
-    m.role === "user" ? { assistant: m.assistant, folderIds: m.folderIds, ...(m.fromPublic ? { fromPublic: true } : {}) } : null;
-  const { conversationId, message, duplicate } = await insertInbound(prisma, m, assistantId, options);
+    m.role === "user"
+      ? {
+          assistant: m.assistant,
+          folderIds: m.folderIds,
+          ...(m.fromPublic ? { fromPublic: true } : {}),
+          ...(m.stream ? { stream: true } : {}),
+        }
+      : null;
+  const { conversationId, message, duplicate } = await deps.inserts.submit({ m, assistantId, options });
   const reply = duplicate ? await replyTo(prisma, message.id) : null;
   if (!duplicate) metrics.inbound.inc({ channel: m.channel });
   const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false };
@@ -75,7 +86,7 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
 
   hooks.beforeQueue?.(accepted);
   try {
-    await enqueueTurn(deps.queue, askJob(message));
+    await deps.enqueues.submit(askJob(message));
     accepted.queued = true;
   } catch (err) {
     deps.logger.warn({ turn: message.id, err: (err as Error).message }, "queue unreachable; message kept pending");

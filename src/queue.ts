@@ -38,7 +38,13 @@ export function createAskQueue(connection: Redis, prefix: string): Queue<AskJob>
 
 /** Enqueues the turn for a user message. The job id is the message id: adding it twice is a no-op. */
 export async function enqueueTurn(queue: Queue<AskJob>, job: AskJob): Promise<void> {
-  await queue.add("turn", job, { jobId: job.messageId });
+  await enqueueTurns(queue, [job]);
+}
+
+/** Enqueues many turns in one round trip (Queue.addBulk); as enqueueTurn, each job's id is its message id. */
+export async function enqueueTurns(queue: Queue<AskJob>, jobs: AskJob[]): Promise<undefined[]> {
+  await queue.addBulk(jobs.map((job) => ({ name: "turn", data: job, opts: { jobId: job.messageId } })));
+  return jobs.map(() => undefined);
 }
 
 /** The ask queue's job that asks the assistant again for a turn it could not be reached for. */
@@ -130,7 +136,13 @@ export function createDeliverQueue(connection: Redis, prefix: string): Queue<Del
 
 /** Hands a reply to the deliver queue; adding it twice is a no-op, and the worker skips parts already sent. */
 export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string): Promise<void> {
-  await queue.add("reply", { messageId }, { jobId: messageId });
+  await enqueueDeliveries(queue, [messageId]);
+}
+
+/** Hands many replies to the deliver queue in one round trip (Queue.addBulk), each as enqueueDelivery. */
+export async function enqueueDeliveries(queue: Queue<DeliverJob>, messageIds: string[]): Promise<undefined[]> {
+  await queue.addBulk(messageIds.map((messageId) => ({ name: "reply", data: { messageId }, opts: { jobId: messageId } })));
+  return messageIds.map(() => undefined);
 }
 
 /**

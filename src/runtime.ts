@@ -4,13 +4,15 @@ import { createKnowledgeProvider } from "./assistants/knowledge";
 import { createOpenAIProvider } from "./assistants/openai";
 import { AssistantLookup } from "./assistants/store";
 import { KeyRing } from "./auth/keys";
+import { Batcher } from "./batch";
 import { ReplyBus } from "./bus";
 import type { Config } from "./config";
+import { insertInbound, storeReplies, turnWindows } from "./conversations";
 import { type Database, openDatabase } from "./db/database";
 import type { HubDeps } from "./hub";
 import { KnowledgeIndex } from "./knowledge/index";
 import { createLogger, type Logger } from "./logger";
-import { type AskJob, Backlog, createAskQueue, createDeliverQueue, type DeliverJob } from "./queue";
+import { type AskJob, Backlog, createAskQueue, createDeliverQueue, type DeliverJob, enqueueTurns } from "./queue";
 import { RateLimiter } from "./ratelimit";
 import { isConnectionError, openRedis } from "./redis";
 import type { TurnDeps } from "./turns";
@@ -58,6 +60,8 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     prisma: db.prisma,
     assistants,
     queue: askQueue,
+    inserts: new Batcher((items) => insertInbound(db, items)),
+    enqueues: new Batcher((jobs) => enqueueTurns(askQueue, jobs)),
     bus,
     limiter: new RateLimiter(redis, config.QUEUE_PREFIX),
     logger,
@@ -67,6 +71,10 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   };
   const turns: TurnDeps = {
     prisma: db.prisma,
+    db,
+    // deliveredVia is read at each batch: the channels that send through an API are plugged in after this.
+    replies: new Batcher((items) => storeReplies(db, items, turns.deliveredVia)),
+    windows: new Batcher((jobs) => turnWindows(db, jobs, config.HISTORY_TURNS * 2)),
     assistants,
     bus,
     knowledge,

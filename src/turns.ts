@@ -1,9 +1,18 @@
 import type { Queue } from "bullmq";
 import { type AssistantProvider, type AssistantReply, ProviderError } from "./assistants/provider";
 import { type AssistantLookup, previewProfile, resolveDeployed } from "./assistants/store";
+import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
-import { historyBefore, type ReplyInput, storeReply, type TurnOptions, toWire } from "./conversations";
-import type { Db } from "./db/database";
+import {
+  type HistoryMessage,
+  historyBefore,
+  type PendingReply,
+  type ReplyInput,
+  type TurnOptions,
+  type TurnWindow,
+  toWire,
+} from "./conversations";
+import type { Database, Db } from "./db/database";
 import { HubError } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { KnowledgeIndex } from "./knowledge/index";
@@ -16,6 +25,10 @@ export const FALLBACK_REPLY = "Sorry, I can't answer right now. Please try again
 
 export interface TurnDeps {
   prisma: Db;
+  db: Database;
+  /** Replies are stored in batches (src/batch.ts, storeReplies), and jobs read what they answer in batches (turnWindows). */
+  replies: Batcher<PendingReply, { message: Message; created: boolean }>;
+  windows: Batcher<{ conversationId: string; seq: bigint }, TurnWindow>;
   assistants: AssistantLookup;
   bus: ReplyBus;
   knowledge: KnowledgeIndex;
@@ -33,11 +46,11 @@ export interface TurnDeps {
 
 /**
  * Answers one user message: history + knowledge passages + assistant, streaming deltas on the bus, then
- * stores the reply (at most once, see storeReply) and publishes it. Provider failures end the turn with a
+ * stores the reply (at most once, see storeReplies) and publishes it. Provider failures end the turn with a
  * fallback reply, and when the provider could not be reached, schedule a follow-up (workers/follow-up.ts);
  * any other error is thrown for the job to retry.
  */
-export async function runTurn(deps: TurnDeps, turn: Message, orgId: string): Promise<Message> {
+export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, history?: HistoryMessage[]): Promise<Message> {
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
   const base = { conversationId: turn.conversationId, turnId: turn.id };
 
@@ -49,18 +62,20 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string): Pro
     return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
   }
 
-  await deps.bus.publish({ type: "typing", ...base });
+  // Typing and deltas only for a turn someone watches being written: each is a Redis command.
+  const stream = Boolean((turn.turnOptions as unknown as TurnOptions).stream);
+  if (stream) await deps.bus.publish({ type: "typing", ...base });
   const started = Date.now();
-  const deltas = new DeltaBatcher((content) => deps.bus.publish({ type: "delta", ...base, content }).catch(() => {}));
+  const deltas = stream ? new DeltaBatcher((content) => deps.bus.publish({ type: "delta", ...base, content }).catch(() => {})) : null;
   let reply: ReplyInput;
   try {
-    const out = await consult(deps, profile, turn, orgId, (content) => deltas.add(content));
-    deltas.flush();
+    const out = await consult(deps, profile, turn, orgId, deltas ? (content) => deltas.add(content) : undefined, history);
+    deltas?.flush();
     reply = out;
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
   } catch (err) {
-    deltas.flush();
+    deltas?.flush();
     if (!(err instanceof ProviderError)) throw err;
     metrics.assistantErrors.inc({ provider: profile.provider });
     const followUp = err.unreachable && Boolean(deps.followUps?.forMs);
@@ -83,20 +98,24 @@ export function profileOf(deps: TurnDeps, turn: Message, orgId: string): Promise
     : Promise.resolve(previewProfile(options.assistant.preview, deps.defaultProvider));
 }
 
-/** Asks the assistant about a turn, with the history before it and the passages of its folders. */
+/**
+ * Asks the assistant about a turn, with the history before it (read unless given) and the passages of its
+ * folders.
+ */
 export async function consult(
   deps: TurnDeps,
   profile: AssistantProfile,
   turn: Message,
   orgId: string,
-  onDelta: (content: string) => void = () => {},
+  onDelta?: (content: string) => void,
+  knownHistory?: HistoryMessage[],
 ): Promise<AssistantReply> {
   const options = turn.turnOptions as unknown as TurnOptions;
   // The message's own folders, else the assistant's, else all of the org's (only its public ones for the public).
   const folderIds = options.folderIds?.length ? options.folderIds : profile.folderIds.length ? profile.folderIds : undefined;
   const publicOnly = !folderIds && Boolean(options.fromPublic);
   const [history, passages] = await Promise.all([
-    historyBefore(deps.prisma, turn.conversationId, turn.seq, deps.historyMessages),
+    knownHistory ?? historyBefore(deps.db, turn.conversationId, turn.seq, deps.historyMessages),
     deps.knowledge.search({ orgId, folderIds, publicOnly }, turn.content),
   ]);
   return deps.providers[profile.provider].reply({ assistant: profile, history, message: turn.content, passages }, onDelta);
@@ -108,7 +127,7 @@ export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise
 }
 
 async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message> {
-  const { message, created } = await storeReply(deps.prisma, turn, reply, deps.deliveredVia);
+  const { message, created } = await deps.replies.submit({ turn, reply });
   if (created) {
     const outcome = reply.error ? "failed" : "answered";
     metrics.turnSeconds.observe({ outcome }, (Date.now() - turn.createdAt.getTime()) / 1000);

@@ -30,6 +30,11 @@ export interface InboundMessage {
    * read. Set by the adapter from who authenticated, never from the message.
    */
   fromPublic?: boolean;
+  /**
+   * A listener waits for the reply as it is written (a socket, an SSE response): the turn publishes `typing`
+   * and `delta` events. Without it only the finished reply is published: nobody is waiting for the rest.
+   */
+  stream?: boolean;
   userId?: string;
   sessionId?: string;
   /** An end-user key for rate limiting; defaults to userId, then the conversation. */

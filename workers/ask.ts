@@ -1,6 +1,5 @@
 import { DelayedError, type Job, Worker } from "bullmq";
 import type Redis from "ioredis";
-import { dueMessages } from "../src/conversations";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
 import { ASK_QUEUE, type AskJob, backoffUpTo, bullPrefix, FOLLOW_UP, FOLLOW_UP_MAX_BACKOFF_MS } from "../src/queue";
@@ -41,15 +40,16 @@ export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string,
       const seq = job.data.seq ?? (await prisma.message.findUnique({ where: { id: messageId }, select: { seq: true } }))?.seq;
       if (seq === undefined) return;
       // The conversation's unanswered messages up to this job's: its own is the last unless already answered.
-      const due = await dueMessages(prisma, conversationId, BigInt(seq));
+      const { due, history } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
       if (due.at(-1)?.id !== messageId) {
         const turn = await prisma.message.findUnique({ where: { id: messageId }, include: { reply: true } });
         if (turn?.reply) await publishReply(deps, turn, turn.reply);
         return;
       }
-      for (const message of due) {
+      for (const [i, message] of due.entries()) {
         try {
-          await runTurn(deps, message, message.orgId);
+          // The window's history is the first message's; the others follow replies stored since.
+          await runTurn(deps, message, message.orgId, i === 0 ? history : undefined);
         } catch (err) {
           // The last attempt ends the turn with the fallback reply rather than leave the user waiting.
           // Not when the database is away: the fallback could not be stored either, and the sweeper runs the

@@ -181,6 +181,7 @@ export class Connection {
         content: frame.content,
         userId: visitor.userId ?? undefined,
         fromPublic: !visitor.integrator,
+        stream: true,
         sessionId: session.id,
         rateKey: visitor.userId ? `user:${visitor.userId}` : `anonymous:${session.id}`,
       });

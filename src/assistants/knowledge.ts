@@ -19,7 +19,8 @@ export function createKnowledgeProvider(): AssistantProvider {
         ? `${used.map((p) => p.content).join("\n\n")}\n\nSources: ${sources.join(", ")}`
         : `Nothing in ${request.assistant.name}'s knowledge base covers that question yet. ` +
           "Try rephrasing it with other words, or ask about something else.";
-      await stream(content, onDelta, request.signal);
+      // Written out a few words at a time only for someone watching: otherwise it would only delay the reply.
+      if (onDelta) await stream(content, onDelta, request.signal);
       return { content, tokensUsed: estimateTokens(request, content), sources } satisfies AssistantReply;
     },
   };

@@ -82,7 +82,7 @@ async function attemptOnce(
   body: string,
   opts: OpenAIProviderOptions,
   signal: AbortSignal | undefined,
-  onDelta: (text: string) => void,
+  onDelta: ((text: string) => void) | undefined,
 ): Promise<{ content: string; tokens?: number }> {
   const timeout = new AbortController();
   let timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
@@ -110,14 +110,14 @@ async function attemptOnce(
       const json = (await response.json().catch((err) => Promise.reject(failure(err, true)))) as any;
       const content = json?.choices?.[0]?.message?.content;
       if (typeof content !== "string") throw new AttemptError(`the server at ${url} answered without a message`, false);
-      onDelta(content);
+      onDelta?.(content);
       return { content, tokens: json.usage?.total_tokens };
     }
     let delivered = false;
     try {
       return await readStream(response, touch, (text) => {
         delivered = true;
-        onDelta(text);
+        onDelta?.(text);
       });
     } catch (err) {
       if (err instanceof AttemptError) throw err;

@@ -24,10 +24,13 @@ export interface AssistantReply {
   sources: string[];
 }
 
-/** Produces a reply, calling onDelta with each piece of text as it is generated. */
+/**
+ * Produces a reply, calling onDelta with each piece of text as it is generated; without onDelta nobody watches
+ * the reply being written, and only the whole reply matters.
+ */
 export interface AssistantProvider {
   readonly name: string;
-  reply(request: AssistantRequest, onDelta: (text: string) => void): Promise<AssistantReply>;
+  reply(request: AssistantRequest, onDelta?: (text: string) => void): Promise<AssistantReply>;
 }
 
 /**

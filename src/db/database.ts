@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { Client } from "pg";
+import { Client, Pool } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { embeddedDir } from "../config";
 import { PrismaClient } from "../generated/prisma/client";
@@ -11,8 +11,12 @@ import { applyMigrations, type SqlRunner } from "./migrate";
 
 export type Db = PrismaClient;
 
+/** One SQL statement with $1.. parameters, straight to the driver: the hot path's statements skip Prisma's query layer. */
+export type Sql = <T = Record<string, unknown>>(text: string, params: unknown[]) => Promise<T[]>;
+
 export interface Database {
   prisma: Db;
+  sql: Sql;
   kind: "postgres" | "pglite";
   /** Applies pending migrations from prisma/migrations; safe to call from several processes at once. */
   migrate(): Promise<string[]>;
@@ -21,9 +25,14 @@ export interface Database {
 
 /** Postgres server through `pg` (pooled by Prisma's adapter). */
 export function openPostgres(url: string): Database {
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 10 }) });
+  // One pool for Prisma and the hot path's statements.
+  const pool = new Pool({ connectionString: url, max: 10 });
+  // An idle connection that Postgres closed (a restart) is dropped from the pool; the next query opens another.
+  pool.on("error", () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
+    sql: async (text, params) => (await pool.query(text, params)).rows,
     kind: "postgres",
     async migrate() {
       const client = new Client({ connectionString: url });
@@ -37,7 +46,10 @@ export function openPostgres(url: string): Database {
         await client.end();
       }
     },
-    close: () => prisma.$disconnect(),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
   };
 }
 
@@ -58,6 +70,7 @@ export function openPGlite(dir: string, from?: Blob): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     prisma,
+    sql: async <T>(text: string, params: unknown[]) => (await pglite.query<T>(text, params)).rows,
     kind: "pglite",
     async migrate() {
       const run: SqlRunner = async (sql, params) =>
@@ -95,6 +108,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!e || typeof e !== "object") return false;
   if (e.name === "PrismaClientInitializationError") return true;
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  // An error of the driver itself (Database.sql) carries the SQLSTATE as its code.
+  if (e.code && UNAVAILABLE_SQLSTATES.has(e.code)) return true;
   const cause = e.meta?.driverAdapterError?.cause;
   if (cause?.kind && UNAVAILABLE_KINDS.has(cause.kind)) return true;
   if (cause?.originalCode && UNAVAILABLE_SQLSTATES.has(cause.originalCode)) return true;
@@ -107,7 +122,8 @@ const UNSTORABLE_TEXT_SQLSTATES = new Set(["22021", "22P05"]);
 
 /** Whether Postgres refused a value as text it cannot store (U+0000): bad input, worth a 400, not a 500. */
 export function isUnstorableText(err: unknown): boolean {
-  const code = (err as { meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } } | null)?.meta?.driverAdapterError?.cause
-    ?.originalCode;
+  const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } } | null;
+  // Through Prisma, or from the driver itself (Database.sql).
+  const code = e?.meta?.driverAdapterError?.cause?.originalCode ?? e?.code;
   return code !== undefined && UNSTORABLE_TEXT_SQLSTATES.has(code);
 }

@@ -95,17 +95,35 @@ describe.each(DB_KINDS)("the turn pipeline with an OpenAI-compatible assistant (
     expect(deltas.join("")).toBe("Echo: one two three four five six");
   });
 
-  it("publishes a turn's events in order: the message accepted, typing, the reply as it is written, the reply", async () => {
+  it("publishes a streamed turn's events in order: the message accepted, typing, the reply as it is written, the reply", async () => {
     const conversation = `${kind}-events`;
     await ask(conversation, "first");
     const { id } = await hub.runtime.db.prisma.conversation.findFirstOrThrow({ where: { externalId: conversation } });
     const seen: string[] = [];
     const off = hub.runtime.bus.on(id, (event) => seen.push(event.type));
     fake.setPieceDelay(60);
-    await ask(conversation, "one two three four");
+    const res = await fetch(hub.url + ASK, {
+      method: "POST",
+      headers: { authorization: `Bearer ${hub.key}`, "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ message: { content: "one two three four" }, id: conversation, assistantId: "default" }),
+    });
+    await res.text();
     off();
     // Repeated deltas collapse to one entry: how many there are depends on the model's pace.
     expect(seen.filter((type, i) => type !== seen[i - 1])).toEqual(["accepted", "typing", "delta", "reply"]);
+  });
+
+  it("publishes only the message accepted and the reply of a turn nobody watches being written (a JSON ask)", async () => {
+    const conversation = `${kind}-events-json`;
+    await ask(conversation, "first");
+    const { id } = await hub.runtime.db.prisma.conversation.findFirstOrThrow({ where: { externalId: conversation } });
+    const seen: string[] = [];
+    const off = hub.runtime.bus.on(id, (event) => seen.push(event.type));
+    fake.setPieceDelay(60);
+    const res = await ask(conversation, "one two three four");
+    off();
+    expect(res.body.message.content).toBe("Echo: one two three four");
+    expect(seen).toEqual(["accepted", "reply"]);
   });
 
   it("answers a job queued without the message's seq, as a gateway of the previous release queues it", async () => {

@@ -80,6 +80,7 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
       metadata: body.metadata,
       folderIds: body.foldersId,
       userId,
+      stream: sse,
     },
     {
       // Listening starts before the turn is queued, so the reply cannot come before its listener; a message

@@ -39,6 +39,7 @@ export async function streamChat(deps: ConversationServiceDeps, req: Request, re
     content: body.message,
     sessionId: session.id,
     rateKey: `key:${keyId}`,
+    stream: true,
   });
   if (!accepted.reply && !accepted.queued) {
     throw new HubError(503, "unavailable", "Service temporarily unavailable: the message was saved and will be answered", {

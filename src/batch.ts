@@ -1,0 +1,44 @@
+/**
+ * Group commit: items submitted while a flush is under way wait for it, then go together in the next one.
+ * Nothing waits on a timer: an idle hub flushes each item at once (on the next turn of the event loop, so
+ * that what one I/O callback round submitted goes together), and under load a flush takes everything that
+ * arrived during the one before, so batches grow with the load and a statement's cost is shared by all.
+ *
+ * `run` gets the items in the order submitted and returns one result per item, in the same order. When a
+ * batch of several fails, each of its items is run again alone: one bad item (a value Postgres refuses, a
+ * duplicate) fails only its own caller, who gets the error it would have got without batching.
+ */
+export class Batcher<I, O> {
+  private queued: { item: I; resolve: (out: O) => void; reject: (err: unknown) => void }[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly run: (items: I[]) => Promise<O[]>,
+    /** The most items in one batch: a statement's parameters and a transaction's size stay bounded. */
+    private readonly max = 256,
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ item, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private async flush() {
+    while (this.queued.length) {
+      const batch = this.queued.splice(0, this.max);
+      try {
+        const out = await this.run(batch.map((b) => b.item));
+        for (const [i, b] of batch.entries()) b.resolve(out[i]);
+      } catch (err) {
+        if (batch.length === 1) batch[0].reject(err);
+        else await Promise.all(batch.map((b) => this.run([b.item]).then(([out]) => b.resolve(out), b.reject)));
+      }
+    }
+    this.flushing = false;
+  }
+}
