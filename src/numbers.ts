@@ -2,6 +2,7 @@ import { findAssistant } from "./assistants/store";
 import { DEFAULT_ASSISTANT, defaultOrgId } from "./bootstrap";
 import type { Db } from "./db/database";
 import { HubError, invalid, notFound } from "./errors";
+import { Kept } from "./kept";
 
 // Phone numbers bound to an org's assistant: the Twilio channel routes each incoming message by the number
 // it was sent to. The management API and the CLI both edit bindings through these functions.
@@ -115,4 +116,25 @@ export async function routeNumber(prisma: Db, address: string): Promise<{ orgId:
   const bound = number ? await prisma.twilioNumber.findUnique({ where: { number } }) : null;
   if (bound) return { orgId: bound.orgId, assistant: bound.assistantId };
   return { orgId: await defaultOrgId(prisma), assistant: DEFAULT_ASSISTANT };
+}
+
+const ROUTE_MS = 2000;
+
+/**
+ * routeNumber with each answer kept for ROUTE_MS: every webhook routes its number, and bindings rarely
+ * change. A change made through this process applies at once (forget); other processes see it within
+ * ROUTE_MS, as they see a changed assistant (src/assistants/store.ts).
+ */
+export class NumberRoutes {
+  private kept = new Kept<{ orgId: string; assistant: string }>(ROUTE_MS);
+
+  constructor(private readonly prisma: Db) {}
+
+  route(address: string) {
+    return this.kept.get(address, () => routeNumber(this.prisma, address));
+  }
+
+  forget() {
+    this.kept.forget("");
+  }
 }

@@ -1,6 +1,9 @@
 import type Redis from "ioredis";
 import { HubError } from "./errors";
 
+// Counts one and returns the count, setting the window's expiry on its first count: one command, atomic.
+const TAKE = `local n = redis.call("incr", KEYS[1]) if n == 1 then redis.call("pexpire", KEYS[1], ARGV[1]) end return n`;
+
 /**
  * Fixed one-minute windows counted in Redis, so every gateway shares one count per user. One round trip a
  * check. If Redis cannot answer, the check lets the message through: accept() then keeps it pending, and
@@ -18,8 +21,7 @@ export class RateLimiter {
     const redisKey = `{${this.prefix}}:rl:${scope}:${key}:${window}`;
     let count: number;
     try {
-      const result = await this.redis.multi().incr(redisKey).pexpire(redisKey, 61_000).exec();
-      count = Number(result?.[0]?.[1] ?? 0);
+      count = Number(await this.redis.eval(TAKE, 1, redisKey, 61_000));
     } catch {
       return;
     }

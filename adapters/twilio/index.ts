@@ -1,10 +1,12 @@
 import type { Queue } from "bullmq";
 import type { Router } from "express";
 import type { KeyRing } from "../../src/auth/keys";
+import { Batcher } from "../../src/batch";
 import type { Message } from "../../src/generated/prisma/client";
 import type { HubDeps } from "../../src/hub";
+import { NumberRoutes } from "../../src/numbers";
 import type { ApiSender } from "../../src/outbound";
-import { type DeliverJob, enqueueDelivery } from "../../src/queue";
+import { type DeliverJob, enqueueDeliveries } from "../../src/queue";
 import { cameThroughTwilio } from "./inbound";
 import { twilioNumbersApi } from "./numbers";
 import { createTwilioSender } from "./sender";
@@ -32,14 +34,16 @@ export interface TwilioChannel {
 }
 
 export function createTwilioChannel(deps: TwilioChannelDeps): TwilioChannel {
+  const routes = new NumberRoutes(deps.hub.prisma);
+  const deliveries = new Batcher((ids: string[]) => enqueueDeliveries(deps.deliverQueue, ids));
   return {
     routers: [
-      twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl }),
-      twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger }),
+      twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes }),
+      twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, routes }),
     ],
     sender: createTwilioSender(deps),
     async onReply(reply, turn) {
-      if (cameThroughTwilio(turn)) await enqueueDelivery(deps.deliverQueue, reply.id);
+      if (cameThroughTwilio(turn)) await deliveries.submit(reply.id);
     },
   };
 }

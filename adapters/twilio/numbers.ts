@@ -7,7 +7,7 @@ import { fieldIssues, invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
 import { errorHandler, jsonBody } from "../../src/http/body";
 import type { Logger } from "../../src/logger";
-import { type Binder, bindNumber, listNumbers, unbindNumber } from "../../src/numbers";
+import { type Binder, bindNumber, listNumbers, type NumberRoutes, unbindNumber } from "../../src/numbers";
 import { renderManagementError } from "../rest/management/errors";
 
 // The org's receiving numbers, in the management API's style (Bearer key, `{error, message, issues?}`):
@@ -20,7 +20,7 @@ import { renderManagementError } from "../rest/management/errors";
 const PATH = "/api/twilio/numbers";
 const binding = z.strictObject({ assistant: z.string().trim().min(1).max(100), org_id: z.uuid().optional() });
 
-export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logger }): Router {
+export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logger; routes: NumberRoutes }): Router {
   const router = Router();
   const binder = async (res: Response): Promise<Binder> => {
     const { orgId } = principal(res);
@@ -34,10 +34,13 @@ export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logg
     const parsed = binding.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid("Invalid binding", fieldIssues(parsed.error.issues));
     const { assistant, org_id } = parsed.data;
-    res.json(await bindNumber(deps.prisma, await binder(res), String(req.params.number), assistant, org_id));
+    const bound = await bindNumber(deps.prisma, await binder(res), String(req.params.number), assistant, org_id);
+    deps.routes.forget();
+    res.json(bound);
   });
   router.delete(`${PATH}/:number`, async (req, res) => {
     await unbindNumber(deps.prisma, await binder(res), String(req.params.number));
+    deps.routes.forget();
     res.status(204).end();
   });
   router.use(

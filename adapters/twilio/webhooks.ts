@@ -3,7 +3,7 @@ import twilio from "twilio";
 import { fieldIssues, invalid } from "../../src/errors";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
-import { routeNumber } from "../../src/numbers";
+import type { NumberRoutes } from "../../src/numbers";
 import { recordPartStatus } from "../../src/outbound";
 import { attachmentsOf, incomingMessage, statusCallback, toInbound } from "./inbound";
 import { requireTwilioSignature } from "./signature";
@@ -16,6 +16,7 @@ export interface TwilioWebhookDeps {
   hub: HubDeps;
   authToken: string;
   publicUrl: string;
+  routes: NumberRoutes;
 }
 
 const EMPTY_TWIML = new twilio.twiml.MessagingResponse().toString();
@@ -29,7 +30,7 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     const parsed = incomingMessage.safeParse(req.body);
     if (!parsed.success) throw invalid("Not a Twilio incoming message", fieldIssues(parsed.error.issues));
     const m = parsed.data;
-    const route = await routeNumber(deps.hub.prisma, m.To);
+    const route = await deps.routes.route(m.To);
     await accept(deps.hub, toInbound(m, attachmentsOf(req.body, m.NumMedia), route));
     res.type("text/xml").send(EMPTY_TWIML);
   });
