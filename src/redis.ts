@@ -6,6 +6,8 @@ import type { Logger } from "./logger";
 // connection, logs a line per attempt; the others (BullMQ's, the bus subscriber) retry silently, so an
 // outage reads as one line every few seconds rather than a stack per connection per attempt.
 
+const COMMAND_TIMEOUT_MS = 5_000;
+
 const backoff = (attempt: number) => Math.min(attempt * 200, 2000);
 
 export interface RedisConnections {
@@ -23,6 +25,10 @@ export function openRedis(url: string, logger: Logger): RedisConnections {
   const commands = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A Redis that stops answering (frozen, or a half-open connection) fails a command rather than hanging
+    // it: accept() then keeps the message pending for the sweeper, and the batches behind it (src/batch.ts)
+    // go on instead of waiting for an answer that never comes.
+    commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => {
       const delayMs = backoff(attempt);
       logger.warn({ attempt, delayMs, err: lastError }, "redis unreachable: reconnecting");
@@ -56,7 +62,7 @@ export function openRedis(url: string, logger: Logger): RedisConnections {
 export function isConnectionError(err: Error & { code?: string }): boolean {
   return (
     ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE"].includes(err.code ?? "") ||
-    /Connection is closed|Stream isn't writeable|Reached the max retries/.test(err.message)
+    /Connection is closed|Stream isn't writeable|Reached the max retries|Command timed out/.test(err.message)
   );
 }
 
