@@ -52,8 +52,10 @@ const schema = z.object({
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).
   ASK_TIMEOUT_MS: ms.default(120_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
-  // Turns mostly wait on the assistant (seconds for an LLM), so one process runs many at once.
-  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(64),
+  // Turns a worker process runs at once. A turn mostly waits on the assistant (seconds for an LLM), holding
+  // only memory and a socket: with 64, a 2-second model capped a worker at 32 turns/s on an idle machine.
+  // Past this, the model's own limits (429 and Retry-After) and MAX_QUEUE_BACKLOG bound the work.
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(1000),
   // A worker that dies mid-turn holds its job this long before another worker takes it over.
   JOB_LOCK_MS: ms.default(30_000),
   SWEEP_INTERVAL_MS: ms.default(5_000),
