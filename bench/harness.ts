@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import Redis from "ioredis";
+import { Client } from "pg";
 import { createTestDatabaseUrl, dropTestDatabase } from "../test/support/databases";
 import { REDIS_URL } from "../test/support/env";
 import { type HubProcess, spawnHub } from "../test/support/processes";
@@ -71,6 +73,20 @@ export function startScript<T>(file: string, spec?: object, env?: Record<string,
 /** Resident memory of a process in KB, from /proc. */
 export const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 
+/** CPU seconds used so far by these processes (user + system), from /proc. */
+export function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended; its time is gone with it.
+    }
+  }
+  return ticks / 100;
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Node options for every hub process: `--profile DIR` adds `--cpu-prof` writing there. */
@@ -83,6 +99,7 @@ export interface Layout {
   gateways: HubProcess[];
   workers: HubProcess[];
   key: string;
+  databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -125,10 +142,29 @@ export async function startLayout(n: number | "all", extraEnv: Record<string, st
     gateways,
     workers,
     key,
+    databaseUrl,
     async stop() {
       for (const p of [...gateways, ...workers]) p.proc.kill("SIGTERM");
       await Promise.all([...gateways, ...workers].map((p) => p.exited));
       await dropTestDatabase(databaseUrl);
     },
   };
+}
+
+/**
+ * Postgres commits in the layout's database and commands Redis processed (all of its clients) so far: read
+ * before and after a run, they give what a turn costs each.
+ */
+export async function serviceCounters(layout: Layout): Promise<{ commits: number; redisCommands: number }> {
+  const pg = new Client({ connectionString: layout.databaseUrl });
+  await pg.connect();
+  const redis = new Redis(REDIS_URL);
+  try {
+    const { rows } = await pg.query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
+    const info = await redis.info("stats");
+    return { commits: Number(rows[0].xact_commit), redisCommands: Number(/total_commands_processed:(\d+)/.exec(info)?.[1]) };
+  } finally {
+    await pg.end();
+    redis.disconnect();
+  }
 }

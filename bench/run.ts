@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { askBenchmarks, scalingBenchmark } from "./ask";
 import { type BenchOptions, profileHubsInto, type Row } from "./harness";
+import { modelBenchmark } from "./model";
 import { memoryBenchmark, wsBenchmark } from "./sockets";
 import { twilioBenchmark } from "./twilio";
 
@@ -9,6 +10,7 @@ import { twilioBenchmark } from "./twilio";
 // the same run on the same machine, and reported as a ratio, because absolute figures drift from run to run.
 // The hub answers with the knowledge provider and no folders: an assistant that answers at once, so what is
 // measured is the hub's own cost (HTTP, Postgres writes, the queue, the reply bus), on real Redis and Postgres.
+// The `model` figure alone puts a slow streaming model (a fake) behind the hub: how many turns it keeps going at once.
 
 const FIGURES: Record<string, (opts: BenchOptions, rows: Row[]) => Promise<void>> = {
   ask: askBenchmarks,
@@ -16,6 +18,7 @@ const FIGURES: Record<string, (opts: BenchOptions, rows: Row[]) => Promise<void>
   twilio: twilioBenchmark,
   memory: memoryBenchmark,
   scaling: scalingBenchmark,
+  model: modelBenchmark,
 };
 
 const { values: args } = parseArgs({

@@ -48,8 +48,8 @@ export async function twilioBenchmark(opts: BenchOptions, rows: Row[]) {
       rate: RATE,
       twilio: { authToken: fake.authToken, to: HUB_NUMBER, users: USERS },
     });
-    await load(webhooks(1)); // warm up, as for the ask figure
-    await sendsReach(fake, RATE);
+    const warmUp = await load(webhooks(1)); // warm up, as for the ask figure
+    await sendsReach(fake, warmUp.requests);
     const before = fake.sends.length;
 
     const started = Date.now();
@@ -59,7 +59,10 @@ export async function twilioBenchmark(opts: BenchOptions, rows: Row[]) {
     const sends = fake.sends.length - before;
     const sendsPerSecond = sends / ((lastSendAt - started) / 1000);
     const { p50, p99 } = acks.latencyMs;
-    const answered = sends === messages && acks.non2xx === 0 && acks.errors === 0;
+    // Each send names its part (the status callback's `part`): a part sent twice is a message answered twice.
+    const parts = fake.sends.map((send) => send.statusCallback);
+    const duplicates = parts.length - new Set(parts).size;
+    const answered = sends === messages && duplicates === 0 && acks.non2xx === 0 && acks.errors === 0;
     rows.push({
       // Latency counts from when each webhook was due, so a hub that acks fewer than RATE a second shows it there.
       figure: `Twilio webhook ack p50 / p99 at ${RATE}/s; replies sent/s to the fake Twilio`,
@@ -71,6 +74,7 @@ export async function twilioBenchmark(opts: BenchOptions, rows: Row[]) {
       detail: {
         messages,
         sends,
+        duplicates,
         answered,
         webhooksPerSecond: acks.perSecond,
         latencyMs: acks.latencyMs,
