@@ -4,9 +4,11 @@
  * that what one I/O callback round submitted goes together), and under load a flush takes everything that
  * arrived during the one before, so batches grow with the load and a statement's cost is shared by all.
  *
- * `run` gets the items in the order submitted and returns one result per item, in the same order. When a
- * batch of several fails, each of its items is run again alone: one bad item (a value Postgres refuses, a
- * duplicate) fails only its own caller, who gets the error it would have got without batching.
+ * `run` gets the items in the order submitted and returns one result per item, in the same order; it must
+ * be safe to run again for items it already stored (see insertInbound). When a batch fails with an error
+ * that one item can cause (`splits`: a value Postgres refuses, a deadlock between two batches), its items
+ * are run again one at a time, in order: the bad one fails only its own caller, with the error it would have
+ * got without batching. Any other failure (the database or Redis away) fails every caller of the batch.
  */
 export class Batcher<I, O> {
   private queued: { item: I; resolve: (out: O) => void; reject: (err: unknown) => void }[] = [];
@@ -14,6 +16,7 @@ export class Batcher<I, O> {
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
+    private readonly splits: (err: unknown) => boolean = () => false,
     /** The most items in one batch: a statement's parameters and a transaction's size stay bounded. */
     private readonly max = 256,
   ) {}
@@ -35,8 +38,13 @@ export class Batcher<I, O> {
         const out = await this.run(batch.map((b) => b.item));
         for (const [i, b] of batch.entries()) b.resolve(out[i]);
       } catch (err) {
-        if (batch.length === 1) batch[0].reject(err);
-        else await Promise.all(batch.map((b) => this.run([b.item]).then(([out]) => b.resolve(out), b.reject)));
+        if (batch.length === 1 || !this.splits(err)) {
+          for (const b of batch) b.reject(err);
+          continue;
+        }
+        for (const b of batch) {
+          await this.run([b.item]).then(([out]) => b.resolve(out), b.reject);
+        }
       }
     }
     this.flushing = false;

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Database, Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
@@ -44,6 +43,8 @@ export async function upsertConversation(prisma: Db, m: ConversationInput, assis
 
 /** An inbound message on its way into the database, with what accept() resolved for it. */
 export interface PendingInbound {
+  /** The id it is stored under, chosen once by accept(): storing it again finds it stored (see insertInbound). */
+  id: string;
   m: InboundMessage;
   assistantId: string | null;
   options: TurnOptions | null;
@@ -82,7 +83,7 @@ const INSERT_INBOUND = `
          i.turn_options::jsonb, i.reply_address::jsonb
   FROM input i JOIN conversation c ON c.org_id = i.org_id AND c.external_id = i.conversation_key
   ORDER BY i.n
-  ON CONFLICT (conversation_id, external_id) DO NOTHING
+  ON CONFLICT DO NOTHING
   RETURNING ${MESSAGE_COLUMNS}`;
 
 const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
@@ -92,7 +93,9 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
  * conversations in the same statement: one statement and one commit for the lot (see Batcher). A
  * conversation that has several messages in the batch gets one statement per message, in order: one
  * statement may not upsert a row twice. Returns, in order, each stored row and whether it existed already
- * (a retried webhook or request).
+ * (a retried webhook or request). Safe to run again for messages it stored already (a batch that failed after
+ * its first statement, run again item by item): a message's id is chosen before, so it is found, not stored
+ * a second time.
  */
 export async function insertInbound(db: Database, items: PendingInbound[]): Promise<Inserted[]> {
   const out: Inserted[] = new Array(items.length);
@@ -107,7 +110,7 @@ export async function insertInbound(db: Database, items: PendingInbound[]): Prom
     rounds[round].push(index);
   });
   for (const round of rounds) {
-    const batch = round.map((index) => ({ index, id: randomUUID(), ...items[index] }));
+    const batch = round.map((index) => ({ index, ...items[index] }));
     const column = <T>(f: (b: (typeof batch)[number]) => T) => batch.map(f);
     const rows = await db.sql(INSERT_INBOUND, [
       column((b) => b.id),
@@ -127,9 +130,16 @@ export async function insertInbound(db: Database, items: PendingInbound[]): Prom
       column((b) => json(b.m.replyAddress)),
     ]);
     const stored = new Map(rows.map((row) => [row.id as string, asMessage(row)]));
+    const missing = batch.filter((b) => !stored.has(b.id)).map((b) => b.id);
+    // Stored by an earlier run of this same batch: ours, not a duplicate.
+    if (missing.length) {
+      for (const row of await db.sql(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::uuid[])`, [missing])) {
+        stored.set(row.id as string, asMessage(row));
+      }
+    }
     for (const b of batch) {
       const message = stored.get(b.id);
-      // Only a message with a channel id can conflict: the one stored the first time is the answer.
+      // Else only a message with a channel id can conflict: the one stored the first time is the answer.
       out[b.index] = message ? { conversationId: message.conversationId, message, duplicate: false } : await storedBefore(db.prisma, b.m);
     }
   }
@@ -137,6 +147,7 @@ export async function insertInbound(db: Database, items: PendingInbound[]): Prom
 }
 
 async function storedBefore(prisma: Db, m: InboundMessage): Promise<Inserted> {
+  if (m.externalId === undefined) throw new Error("a message without a channel id was not stored");
   const existing = await prisma.message.findFirstOrThrow({
     where: { externalId: m.externalId, conversation: { orgId: m.orgId, externalId: m.conversationKey } },
   });
@@ -157,65 +168,53 @@ export interface TurnWindow {
 
 export type HistoryMessage = { role: StoredMessage["role"]; content: string };
 
-// The last messages of many conversations, each up to a seq, in one statement: a job's window.
+// For many jobs in one statement: each conversation's unanswered user messages up to the job's seq (from the
+// small partial index of pending turns; the status and role are written into the statement so the planner
+// can use it), and the history before the first of them.
 const TURN_WINDOWS = `
   SELECT i.n, c.org_id::text AS "orgId", m.*
   FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS i(conversation_id, seq, n)
   JOIN conversations c ON c.id = i.conversation_id
   CROSS JOIN LATERAL (
-    SELECT ${MESSAGE_COLUMNS} FROM messages
-    WHERE conversation_id = i.conversation_id AND seq <= i.seq
-    ORDER BY seq DESC LIMIT $3
-  ) m`;
-
-// How many unanswered messages a window has room for past the history: more fall back to two queries.
-const DUE_ROOM = 8;
+    SELECT min(seq) AS first FROM messages
+    WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user' AND seq <= i.seq
+  ) due
+  CROSS JOIN LATERAL (
+    (SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user' AND seq BETWEEN due.first AND i.seq)
+    UNION ALL
+    (SELECT ${MESSAGE_COLUMNS} FROM messages
+     WHERE conversation_id = i.conversation_id AND seq < due.first
+     ORDER BY seq DESC LIMIT $3)
+  ) m
+  ORDER BY i.n, m.seq`;
 
 /**
- * Reads, for many turn jobs in one statement, the messages each answers and the history the first of them
- * follows. A window is the conversation's last `historyMessages` + DUE_ROOM messages up to the job's seq;
- * when that is full and begins with an unanswered message (more of them than the room, or a long history
- * before them not all in it), that job's window is read again with a query of its own for each part.
+ * Reads, for many turn jobs in one statement, the messages each answers (its conversation's unanswered user
+ * messages up to the job's, oldest first) and the history the first of them follows.
  */
-export async function turnWindows(db: Database, jobs: { conversationId: string; seq: bigint }[], historyMessages: number) {
-  const limit = historyMessages + DUE_ROOM;
+export async function turnWindows(
+  db: Database,
+  jobs: { conversationId: string; seq: bigint }[],
+  historyMessages: number,
+): Promise<TurnWindow[]> {
   const rows = await db.sql<Record<string, unknown> & { n: string | number }>(TURN_WINDOWS, [
     jobs.map((j) => j.conversationId),
     jobs.map((j) => j.seq.toString()),
-    limit,
+    historyMessages,
   ]);
   const windows = jobs.map(() => [] as DueMessage[]);
   for (const { n, ...row } of rows) windows[Number(n) - 1].push(asMessage(row) as DueMessage);
-  return Promise.all(
-    windows.map(async (newestFirst, i): Promise<TurnWindow> => {
-      const messages = newestFirst.reverse();
-      const first = messages.findIndex(isDue);
-      const due = first < 0 ? [] : messages.slice(first).filter(isDue);
-      if (messages.length === limit && first < historyMessages) {
-        const { conversationId, seq } = jobs[i];
-        const older = await dueMessages(db, conversationId, seq);
-        return { due: older, history: older.length ? await historyBefore(db, conversationId, older[0].seq, historyMessages) : [] };
-      }
-      if (first < 0) return { due, history: [] };
-      const before = messages.slice(Math.max(0, first - historyMessages), first);
-      return { due, history: before.map(({ role, content }) => ({ role: role as StoredMessage["role"], content })) };
-    }),
-  );
+  return windows.map((messages) => {
+    // History rows all come before the first unanswered message, which no history row is.
+    const first = messages.findIndex(isDue);
+    if (first < 0) return { due: [], history: [] };
+    const history = messages.slice(0, first).map(({ role, content }) => ({ role: role as StoredMessage["role"], content }));
+    return { due: messages.slice(first), history };
+  });
 }
 
 const isDue = (m: Message) => m.status === "pending" && m.role === "user";
-
-/** The conversation's unanswered user messages up to `seq`, oldest first, with the org the conversation belongs to. */
-async function dueMessages(db: Database, conversationId: string, seq: bigint): Promise<DueMessage[]> {
-  const rows = await db.sql(
-    `SELECT ${MESSAGE_COLUMNS}, (SELECT org_id::text FROM conversations WHERE id = $1::uuid) AS "orgId"
-     FROM messages
-     WHERE conversation_id = $1::uuid AND status = 'pending' AND role = 'user' AND seq <= $2
-     ORDER BY seq`,
-    [conversationId, seq.toString()],
-  );
-  return rows.map(asMessage) as DueMessage[];
-}
 
 /** The conversation's messages before `seq`, oldest first: what a turn sees. */
 export async function historyBefore(db: Database, conversationId: string, seq: bigint, limit: number): Promise<HistoryMessage[]> {
@@ -283,7 +282,10 @@ export async function storeReplies(
   items: PendingReply[],
   deliveredVia: string[] = [],
 ): Promise<{ message: Message; created: boolean }[]> {
-  const column = <T>(f: (p: PendingReply) => T) => items.map(f);
+  // One reply a turn: should two runs of one turn meet in a batch, the first is stored, the second finds it.
+  const seen = new Set<string>();
+  const unique = items.filter((p) => !seen.has(p.turn.id) && seen.add(p.turn.id));
+  const column = <T>(f: (p: PendingReply) => T) => unique.map(f);
   const rows = await db.sql(INSERT_REPLIES, [
     column((p) => p.turn.id),
     column((p) => p.turn.conversationId),
@@ -304,7 +306,8 @@ export async function storeReplies(
   const stored = new Map(before.map((m) => [m.inReplyToId as string, m]));
   return items.map((p) => {
     const message = created.get(p.turn.id);
-    if (message) return { message, created: true };
+    if (message && unique.includes(p)) return { message, created: true };
+    if (message) return { message, created: false };
     const existing = stored.get(p.turn.id);
     if (!existing) throw new Error(`turn ${p.turn.id} has no reply after storing one`);
     return { message: existing, created: false };

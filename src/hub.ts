@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
 import { type AssistantLookup, assistantNotFound } from "./assistants/store";
 import type { Batcher } from "./batch";
@@ -72,7 +73,7 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
           ...(m.stream ? { stream: true } : {}),
         }
       : null;
-  const { conversationId, message, duplicate } = await deps.inserts.submit({ m, assistantId, options });
+  const { conversationId, message, duplicate } = await deps.inserts.submit({ id: randomUUID(), m, assistantId, options });
   const reply = duplicate ? await replyTo(prisma, message.id) : null;
   if (!duplicate) metrics.inbound.inc({ channel: m.channel });
   const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false };

@@ -8,7 +8,7 @@ import { Batcher } from "./batch";
 import { ReplyBus } from "./bus";
 import type { Config } from "./config";
 import { insertInbound, storeReplies, turnWindows } from "./conversations";
-import { type Database, openDatabase } from "./db/database";
+import { type Database, isItemError, openDatabase } from "./db/database";
 import type { HubDeps } from "./hub";
 import { KnowledgeIndex } from "./knowledge/index";
 import { createLogger, type Logger } from "./logger";
@@ -60,7 +60,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     prisma: db.prisma,
     assistants,
     queue: askQueue,
-    inserts: new Batcher((items) => insertInbound(db, items)),
+    inserts: new Batcher((items) => insertInbound(db, items), isItemError),
     enqueues: new Batcher((jobs) => enqueueTurns(askQueue, jobs)),
     bus,
     limiter: new RateLimiter(redis, config.QUEUE_PREFIX),
@@ -73,7 +73,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     prisma: db.prisma,
     db,
     // deliveredVia is read at each batch: the channels that send through an API are plugged in after this.
-    replies: new Batcher((items) => storeReplies(db, items, turns.deliveredVia)),
+    replies: new Batcher((items) => storeReplies(db, items, turns.deliveredVia), isItemError),
     windows: new Batcher((jobs) => turnWindows(db, jobs, config.HISTORY_TURNS * 2)),
     assistants,
     bus,

@@ -26,7 +26,9 @@ export interface Database {
 /** Postgres server through `pg` (pooled by Prisma's adapter). */
 export function openPostgres(url: string): Database {
   // One pool for Prisma and the hot path's statements.
-  const pool = new Pool({ connectionString: url, max: 10 });
+  // keepAlive: a connection cut without a word (a failover, a NAT dropping it) is found out, not waited on by
+  // every batch behind it (src/batch.ts).
+  const pool = new Pool({ connectionString: url, max: 10, keepAlive: true });
   // An idle connection that Postgres closed (a restart) is dropped from the pool; the next query opens another.
   pool.on("error", () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
@@ -113,7 +115,22 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const cause = e.meta?.driverAdapterError?.cause;
   if (cause?.kind && UNAVAILABLE_KINDS.has(cause.kind)) return true;
   if (cause?.originalCode && UNAVAILABLE_SQLSTATES.has(cause.originalCode)) return true;
-  return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database server/i.test(e.message ?? "");
+  if (e.code && ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "EPIPE"].includes(e.code)) return true;
+  // Also matched by message: the sweeper sees only the text of a failed job's error.
+  return /Connection terminated|ECONNREFUSED|ECONNRESET|Can't reach database server|terminating connection due to administrator command|the database system is (starting up|shutting down)/i.test(
+    e.message ?? "",
+  );
+}
+
+// Errors one item of a batch can cause, so that the others may succeed without it: data exceptions (22) and
+// integrity violations (23) of a value; "ON CONFLICT DO UPDATE cannot affect row a second time" (21000: two
+// keys the database sees as one); a deadlock or serialization failure with another batch (40P01, 40001).
+const ITEM_SQLSTATES = /^(22|23)|^(21000|40P01|40001)$/;
+
+/** Whether a batch's statement failed because of one of its items (see Batcher), read from the driver's error. */
+export function isItemError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && ITEM_SQLSTATES.test(code);
 }
 
 // character_not_in_repertoire (U+0000 in a text value), untranslatable_character (\u0000 in jsonb): Postgres

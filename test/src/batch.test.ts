@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { isUnstorableText } from "../../src/db/database";
+import type { InboundMessage } from "../../src/types";
+import { startTestHub, type TestHub } from "../support/hub";
+
+// Group commit (src/batch.ts) on the real database: what is submitted in one turn of the event loop goes
+// in one batch, so these tests submit together and check what each caller got and what was stored.
+
+describe.each(["postgres", "pglite"] as const)("batched writes and reads (%s)", (kind) => {
+  let hub: TestHub;
+  // A gateway only: nothing answers the messages these tests store.
+  beforeAll(async () => {
+    hub = await startTestHub(kind, { ROLE: "gateway" });
+  });
+  afterAll(() => hub?.stop());
+
+  const inbound = (conversationKey: string, content: string, role: InboundMessage["role"] = "user"): InboundMessage => ({
+    orgId: hub.orgId,
+    channel: "api",
+    conversationKey,
+    assistant: { ref: "default" },
+    role,
+    content,
+  });
+  const submit = (m: InboundMessage) =>
+    hub.runtime.hub.inserts.submit({ id: randomUUID(), m, assistantId: null, options: { assistant: m.assistant } });
+
+  it("a value Postgres refuses fails only its own message; the batch's others are stored once each", async () => {
+    // Two messages of one conversation take two statements: the refused one is in the second, after the first
+    // committed. Run again one by one, the first must be found, not stored a second time (it has no channel id).
+    const results = await Promise.allSettled([
+      submit(inbound(`${kind}-bad-a`, "first of a")),
+      submit(inbound(`${kind}-bad-a`, "second of a \u0000")),
+      submit(inbound(`${kind}-bad-b`, "only of b")),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(isUnstorableText((results[1] as PromiseRejectedResult).reason)).toBe(true);
+    for (const r of [results[0], results[2]]) expect((r as PromiseFulfilledResult<{ duplicate: boolean }>).value.duplicate).toBe(false);
+    const stored = await hub.runtime.db.prisma.message.findMany({
+      where: { conversation: { externalId: { in: [`${kind}-bad-a`, `${kind}-bad-b`] } } },
+      orderBy: { seq: "asc" },
+    });
+    expect(stored.map((m) => m.content)).toEqual(["first of a", "only of b"]);
+  });
+
+  it("a job reads every unanswered message of its conversation up to its own, however much context follows the first", async () => {
+    const key = `${kind}-window`;
+    await submit(inbound(key, "earlier context", "system"));
+    const first = await submit(inbound(key, "still unanswered"));
+    // More context than the history a turn reads (HISTORY_TURNS * 2 = 40 messages).
+    for (let i = 0; i < 50; i++) await submit(inbound(key, `context ${i}`, "system"));
+    const last = await submit(inbound(key, "the job's own"));
+    const { due, history } = await hub.runtime.turns.windows.submit({ conversationId: last.conversationId, seq: last.message.seq });
+    expect(due.map((m) => m.content)).toEqual(["still unanswered", "the job's own"]);
+    expect(due.every((m) => m.orgId === hub.orgId)).toBe(true);
+    // The history is what the first of them follows.
+    expect(history.map((m) => m.content)).toEqual(["earlier context"]);
+    expect(first.message.seq < last.message.seq).toBe(true);
+  });
+
+  it("one turn's reply twice in a batch: stored once, and only the first caller is told it stored it", async () => {
+    const { message: turn } = await submit(inbound(`${kind}-twice`, "answer me once"));
+    const reply = { content: "the answer", tokensUsed: 1, sources: [] };
+    const [a, b] = await Promise.all([
+      hub.runtime.turns.replies.submit({ turn, reply }),
+      hub.runtime.turns.replies.submit({ turn, reply }),
+    ]);
+    expect([a.created, b.created]).toEqual([true, false]);
+    expect(b.message.id).toBe(a.message.id);
+    expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: turn.id } })).toBe(1);
+    expect((await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: turn.id } })).status).toBe("answered");
+  });
+});
