@@ -84,15 +84,17 @@ export async function recordPartStatus(
 ): Promise<boolean> {
   const thePart = "partId" in where ? Prisma.sql`id = ${where.partId}::uuid` : Prisma.sql`provider_id = ${where.providerId}`;
   const forward = below(update.status);
-  return prisma.$transaction(async (tx) => {
-    // The reply's row first, locked: callbacks of two parts arriving together roll up one after the other,
-    // the second reading the parts after the first committed (a statement begun before would not see it).
-    const [reply] = await tx.$queryRaw<{ id: string; error: string | null }[]>`
+  // Prisma's default 2 s to get a connection is short for a pool shared with the turns' batches under load.
+  return prisma.$transaction(
+    async (tx) => {
+      // The reply's row first, locked: callbacks of two parts arriving together roll up one after the other,
+      // the second reading the parts after the first committed (a statement begun before would not see it).
+      const [reply] = await tx.$queryRaw<{ id: string; error: string | null }[]>`
       SELECT id::text, error FROM messages WHERE id = (SELECT message_id FROM outbound_parts WHERE ${thePart}) FOR UPDATE`;
-    if (!reply) return false;
-    // The part only moves forward (callbacks come out of order) and keeps the first provider id it got; read
-    // back with its siblings, in order.
-    const parts = await tx.$queryRaw<{ status: string; error: string | null; providerId: string | null }[]>`
+      if (!reply) return false;
+      // The part only moves forward (callbacks come out of order) and keeps the first provider id it got; read
+      // back with its siblings, in order.
+      const parts = await tx.$queryRaw<{ status: string; error: string | null; providerId: string | null }[]>`
       WITH moved AS (
         UPDATE outbound_parts SET
           status = CASE WHEN status = ANY(${forward}::text[]) THEN ${update.status} ELSE status END,
@@ -105,16 +107,18 @@ export async function recordPartStatus(
       FROM outbound_parts p LEFT JOIN moved m ON m.id = p.id
       WHERE p.message_id = ${reply.id}::uuid
       ORDER BY p.position`;
-    const failed = parts.find((p) => FINAL_FAILURES.has(p.status));
-    const least = parts.reduce((a, b) => (rank(b.status) < rank(a.status) ? b : a));
-    const status = failed?.status ?? (rank(least.status) > 0 ? least.status : null);
-    if (status) {
-      const error = failed?.error && !reply.error?.includes(failed.error) ? joined(reply.error, failed.error) : reply.error;
-      await tx.$executeRaw`
+      const failed = parts.find((p) => FINAL_FAILURES.has(p.status));
+      const least = parts.reduce((a, b) => (rank(b.status) < rank(a.status) ? b : a));
+      const status = failed?.status ?? (rank(least.status) > 0 ? least.status : null);
+      if (status) {
+        const error = failed?.error && !reply.error?.includes(failed.error) ? joined(reply.error, failed.error) : reply.error;
+        await tx.$executeRaw`
         UPDATE messages SET status = ${status}, error = ${error}, provider_id = ${parts[0].providerId} WHERE id = ${reply.id}::uuid`;
-    }
-    return true;
-  });
+      }
+      return true;
+    },
+    { maxWait: 10_000 },
+  );
 }
 
 /** The conversation's earliest message still to send, which alone may be sent now (replies go out in order). */

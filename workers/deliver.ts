@@ -77,11 +77,10 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
       // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
       if (!(await claimPart(prisma, part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
+      let sent: Awaited<ReturnType<ApiSender["send"]>>;
       try {
         if (!turn) throw new DeliveryError(`message ${reply.id} answers no message`, true);
-        const sent = await sender.send(part, turn);
-        await recordPartStatus(prisma, { partId: part.id }, sent);
-        metrics.deliveries.inc({ channel, outcome: "sent" });
+        sent = await sender.send(part, turn);
       } catch (err) {
         const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, false);
         const outOfTime = Date.now() - reply.createdAt.getTime() >= retry.forMs;
@@ -95,9 +94,28 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
         await recordPartStatus(prisma, { partId: part.id }, { status: "failed", error: e.message });
         break;
       }
+      // The provider has the part: whatever happens to this record, the part must not be sent again. The
+      // record is tried again for a while (the database busy); should it still fail, the job fails with the
+      // claim kept, so no retry sends the part within SEND_CLAIM_MS, and its status callback records its id.
+      await recordSent(prisma, part.id, sent);
+      metrics.deliveries.inc({ channel, outcome: "sent" });
     }
     await handOn(deps, reply.conversationId);
   };
+}
+
+const RECORD_ATTEMPTS = 5;
+
+/** Records a part the provider took. Seen under load: the database too busy to start the record's transaction. */
+async function recordSent(prisma: Db, partId: string, sent: { providerId: string; status: string }) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recordPartStatus(prisma, { partId }, sent);
+    } catch (err) {
+      if (attempt >= RECORD_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, attempt * 500));
+    }
+  }
 }
 
 // Longer than a send can take (the Twilio client gives up after 15 s): a claim older than this was cut off by a
