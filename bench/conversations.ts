@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
+import { printResult } from "./child";
 import { cpuSeconds } from "./harness";
 
 // Conversations in a closed loop, in a process of its own: each sends its next message through the sync ask
@@ -118,13 +119,4 @@ async function main(): Promise<ConversationsResult> {
   };
 }
 
-main().then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    process.exit(0);
-  },
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+printResult(main());

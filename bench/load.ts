@@ -3,6 +3,7 @@ import http from "node:http";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { signedWebhook, whatsapp } from "../test/support/twilio";
+import { printResult } from "./child";
 
 // The HTTP load generator, run in a process of its own so that it does not share an event loop with
 // what it measures. Reads one JSON argument, prints one JSON result line.
@@ -128,13 +129,4 @@ async function paced(spec: LoadSpec, next: () => Request): Promise<LoadResult> {
 }
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
-(spec.rate ? paced : closedLoop)(spec, requests(spec)).then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    process.exit(0);
-  },
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+printResult((spec.rate ? paced : closedLoop)(spec, requests(spec)));
