@@ -97,7 +97,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       // The provider has the part: whatever happens to this record, the part must not be sent again. The
       // record is tried again for a while (the database busy); should it still fail, the job fails with the
       // claim kept, so no retry sends the part within SEND_CLAIM_MS, and its status callback records its id.
-      await recordSent(prisma, part.id, sent);
+      await recordSent(deps, part.id, sent);
       metrics.deliveries.inc({ channel, outcome: "sent" });
     }
     await handOn(deps, reply.conversationId);
@@ -107,11 +107,12 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
 const RECORD_ATTEMPTS = 5;
 
 /** Records a part the provider took. Seen under load: the database too busy to start the record's transaction. */
-async function recordSent(prisma: Db, partId: string, sent: { providerId: string; status: string }) {
+async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId: string; status: string }) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await recordPartStatus(prisma, { partId }, sent);
+      return await recordPartStatus(deps.prisma, { partId }, sent);
     } catch (err) {
+      deps.logger.warn({ part: partId, providerId: sent.providerId, attempt, err: (err as Error).message }, "a sent part not recorded yet");
       if (attempt >= RECORD_ATTEMPTS) throw err;
       await new Promise((resolve) => setTimeout(resolve, attempt * 500));
     }
