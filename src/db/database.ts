@@ -23,9 +23,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Postgres server through `pg` (pooled by Prisma's adapter). */
+/** Postgres server through `pg`: one pool, for Prisma's adapter and for Database.sql alike. */
 export function openPostgres(url: string): Database {
-  // One pool for Prisma and the hot path's statements.
   // keepAlive: a connection cut without a word (a failover, a NAT dropping it) is found out, not waited on by
   // every batch behind it (src/batch.ts).
   const pool = new Pool({ connectionString: url, max: 10, keepAlive: true });
