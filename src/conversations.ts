@@ -24,15 +24,20 @@ const asMessage = (row: Record<string, unknown>) => ({ ...row, seq: BigInt(row.s
 
 type ConversationInput = Pick<InboundMessage, "orgId" | "conversationKey" | "channel" | "userId" | "metadata">;
 
+// What a message does to a conversation that exists already: merges its metadata, sets its assistant if it
+// names one, and marks it active. One definition for the single upsert and the batched one (INSERT_INBOUND).
+const CONVERSATION_MERGE = `
+  ON CONFLICT (org_id, external_id) DO UPDATE SET
+    metadata = conversations.metadata || EXCLUDED.metadata,
+    assistant_id = COALESCE(EXCLUDED.assistant_id, conversations.assistant_id),
+    last_activity_at = now(), updated_at = now()`;
+
 /** The statement that creates the conversation on first use, or merges new metadata into it. */
 const conversationUpsert = (m: ConversationInput, assistantId: string | null) => Prisma.sql`
   INSERT INTO conversations (id, org_id, external_id, channel, assistant_id, user_id, metadata, updated_at)
   VALUES (gen_random_uuid(), ${m.orgId}::uuid, ${m.conversationKey}, ${m.channel}, ${assistantId}::uuid,
           ${m.userId ?? null}, ${JSON.stringify(m.metadata ?? {})}::jsonb, now())
-  ON CONFLICT (org_id, external_id) DO UPDATE SET
-    metadata = conversations.metadata || EXCLUDED.metadata,
-    assistant_id = COALESCE(EXCLUDED.assistant_id, conversations.assistant_id),
-    last_activity_at = now(), updated_at = now()
+  ${Prisma.raw(CONVERSATION_MERGE)}
   RETURNING id`;
 
 /** Creates the conversation on first use, or merges new metadata into it; one statement either way. */
@@ -71,10 +76,7 @@ const INSERT_INBOUND = `
     INSERT INTO conversations (id, org_id, external_id, channel, assistant_id, user_id, metadata, updated_at)
     SELECT gen_random_uuid(), org_id, conversation_key, channel, assistant_id, user_id, metadata::jsonb, now()
     FROM input ORDER BY org_id, conversation_key
-    ON CONFLICT (org_id, external_id) DO UPDATE SET
-      metadata = conversations.metadata || EXCLUDED.metadata,
-      assistant_id = COALESCE(EXCLUDED.assistant_id, conversations.assistant_id),
-      last_activity_at = now(), updated_at = now()
+    ${CONVERSATION_MERGE}
     RETURNING id, org_id, external_id
   )
   INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status,
@@ -283,8 +285,9 @@ export async function storeReplies(
   deliveredVia: string[] = [],
 ): Promise<{ message: Message; created: boolean }[]> {
   // One reply a turn: should two runs of one turn meet in a batch, the first is stored, the second finds it.
-  const seen = new Set<string>();
-  const unique = items.filter((p) => !seen.has(p.turn.id) && seen.add(p.turn.id));
+  const firstOfTurn = new Map<string, PendingReply>();
+  for (const p of items) if (!firstOfTurn.has(p.turn.id)) firstOfTurn.set(p.turn.id, p);
+  const unique = [...firstOfTurn.values()];
   const column = <T>(f: (p: PendingReply) => T) => unique.map(f);
   const rows = await db.sql(INSERT_REPLIES, [
     column((p) => p.turn.id),
@@ -306,7 +309,7 @@ export async function storeReplies(
   const stored = new Map(before.map((m) => [m.inReplyToId as string, m]));
   return items.map((p) => {
     const message = created.get(p.turn.id);
-    if (message && unique.includes(p)) return { message, created: true };
+    if (message && firstOfTurn.get(p.turn.id) === p) return { message, created: true };
     if (message) return { message, created: false };
     const existing = stored.get(p.turn.id);
     if (!existing) throw new Error(`turn ${p.turn.id} has no reply after storing one`);
