@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Passage } from "../assistants/provider";
 import { isUuid } from "../assistants/store";
 import type { Db } from "../db/database";
-import { splitIntoPassages } from "./split";
+import { type Chunk, splitIntoChunks } from "./split";
 
 /** Words beyond this many add little to the ranking and only make the query slower. */
 const MAX_QUERY_WORDS = 32;
@@ -17,12 +17,44 @@ export class KnowledgeIndex {
   /** Stores the document and its passages together: a document is never searchable half-indexed. */
   async addDocument(folderId: string, title: string, content: string): Promise<{ id: string; title: string; passages: number }> {
     const id = randomUUID();
-    const passages = splitIntoPassages(content).map((text, position) => ({ documentId: id, folderId, position, content: text }));
+    const chunks = splitIntoChunks(content);
     await this.prisma.$transaction([
-      this.prisma.document.create({ data: { id, folderId, title, content } }),
-      this.prisma.passage.createMany({ data: passages }),
+      this.prisma.document.create({ data: { id, folderId, title, content, format: "markdown" } }),
+      this.insertPassages(id, folderId, chunks),
     ]);
-    return { id, title, passages: passages.length };
+    return { id, title, passages: chunks.length };
+  }
+
+  /**
+   * Replaces a stored document's text and passages and marks it ready, in one transaction: searches see the
+   * old passages or the new ones, never a mix. Returns the number of passages.
+   */
+  async indexDocument(
+    documentId: string,
+    folderId: string,
+    markdown: string,
+    fields: { title?: string; contentHash?: string } = {},
+  ): Promise<number> {
+    const chunks = splitIntoChunks(markdown);
+    await this.prisma.$transaction([
+      this.prisma.passage.deleteMany({ where: { documentId } }),
+      this.insertPassages(documentId, folderId, chunks),
+      this.prisma.document.update({
+        where: { id: documentId },
+        data: { ...fields, content: markdown, status: "ready", error: null, original: null, updatedAt: new Date() },
+      }),
+    ]);
+    return chunks.length;
+  }
+
+  private insertPassages(documentId: string, folderId: string, chunks: Chunk[]) {
+    return this.prisma.$executeRaw`
+      INSERT INTO passages (id, document_id, folder_id, position, content, heading, page, anchor, ts_config, tsv)
+      SELECT gen_random_uuid(), ${documentId}::uuid, ${folderId}::uuid, c.position - 1, c.content, c.heading, c.page, c.anchor,
+             'english'::regconfig, to_tsvector('english'::regconfig, c.content)
+      FROM unnest(${chunks.map((c) => c.content)}::text[], ${chunks.map((c) => c.heading)}::text[],
+                  ${chunks.map((c) => c.page)}::int[], ${chunks.map((c) => c.anchor)}::text[])
+           WITH ORDINALITY AS c(content, heading, page, anchor, position)`;
   }
 
   /**

@@ -13,6 +13,22 @@ const LEVELS: { split: RegExp; join: string }[] = [
   { split: /\s+/, join: " " },
 ];
 
+/** A passage and where it sits in its document, for citations. */
+export interface Chunk {
+  content: string;
+  /** The heading path it sits under ("Returns > Refunds"), if any. */
+  heading: string | null;
+  /** The PDF page it starts on (1-based). */
+  page: number | null;
+  /** The HTML anchor (element id) of its section, to link to. */
+  anchor: string | null;
+}
+
+/** The document's passages with where each sits. */
+export function splitIntoChunks(text: string, opts: { maxChars?: number } = {}): Chunk[] {
+  return splitIntoPassages(text, opts).map((content) => ({ content, heading: null, page: null, anchor: null }));
+}
+
 interface Section {
   heading: string | null;
   paragraphs: string[];
