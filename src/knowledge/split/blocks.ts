@@ -15,6 +15,8 @@ export interface Block {
 export interface Section {
   /** The heading line as it reads in a passage ("## Opening hours"), without its anchor; null before the first. */
   line: string | null;
+  /** The heading's level (1 to 6), 0 before the first heading. */
+  level: number;
   /** The heading path, outermost first ("Returns > Refunds"). */
   path: string | null;
   /** The anchor of the nearest heading in the path that has one. */
@@ -41,7 +43,7 @@ export function readSections(markdown: string): Section[] {
 
 class SectionReader {
   private readonly sections: Section[] = [];
-  private section: Section = { line: null, path: null, anchor: null, page: null, blocks: [] };
+  private section: Section = { line: null, level: 0, path: null, anchor: null, page: null, blocks: [] };
   private trail: { level: number; title: string; anchor: string | null }[] = [];
   private block: Block | null = null;
   /** The opening fence while inside a fenced code block; it stays open across a page break. */
@@ -128,6 +130,7 @@ class SectionReader {
     this.trail = [...this.trail.filter((h) => h.level < level), { level, title, anchor: attributes?.[2] ?? null }];
     this.section = {
       line: `${"#".repeat(level)} ${title}`,
+      level,
       path: this.trail.map((h) => h.title).join(" > "),
       anchor: this.trail.findLast((h) => h.anchor !== null)?.anchor ?? null,
       page,

@@ -11,7 +11,10 @@ const OVERLAP_SHARE = 0.15;
 
 /** A passage and where it sits in its document, for citations. */
 export interface Chunk {
-  /** Its text: its nearest heading line (anchor removed), then its body. At most maxChars characters. */
+  /**
+   * Its text: its nearest heading line (anchor removed; after the lines of any empty sections directly above
+   * it), then its body. At most maxChars characters.
+   */
   content: string;
   /** The heading path it sits under ("Returns > Refunds"), or null before the first heading. */
   heading: string | null;
@@ -44,13 +47,29 @@ export function splitIntoChunks(markdown: string, opts: SplitOptions = {}): Chun
   // Two, not one: a single code point may take two UTF-16 code units, and one is never cut in half.
   const maxChars = Math.max(opts.maxChars ?? DEFAULT_MAX_CHARS, 2);
   const overlap = Math.min(Math.max(opts.overlap ?? Math.floor(maxChars * OVERLAP_SHARE), 0), Math.floor(maxChars / 4));
-  return readSections(markdown).flatMap((section) => sectionChunks(section, maxChars, overlap));
+  const sections = readSections(markdown);
+  const chunks: Chunk[] = [];
+  let above: Section[] = [];
+  for (const [i, section] of sections.entries()) {
+    // An empty section directly above a subsection ("# Returns" then "## Refunds") makes no passage of its
+    // own: its heading line goes on top of the subsection's passages.
+    if (!section.blocks.length && (sections[i + 1]?.level ?? 0) > section.level) above.push(section);
+    else {
+      chunks.push(...sectionChunks(section, above, maxChars, overlap));
+      above = [];
+    }
+  }
+  return chunks;
 }
 
-function sectionChunks(section: Section, maxChars: number, overlap: number): Chunk[] {
+function sectionChunks(section: Section, above: Section[], maxChars: number, overlap: number): Chunk[] {
+  const headings = [...above, section].flatMap((s) => (s.line === null ? [] : [s.line])).join("\n");
+  if (above.length && headings.length > maxChars / 4) {
+    return [...above, section].flatMap((s) => sectionChunks(s, [], maxChars, overlap));
+  }
   const where = { heading: section.path, anchor: section.anchor };
   // A heading too long to repeat as context is kept once, as the first text of its section.
-  const context = section.line !== null && section.line.length <= maxChars / 4 ? section.line : null;
+  const context = section.line !== null && headings.length <= maxChars / 4 ? headings : null;
   const blocks: Block[] =
     section.line !== null && context === null
       ? [{ kind: "text", lines: [section.line], page: section.page }, ...section.blocks]

@@ -112,6 +112,20 @@ We ship worldwide.`;
     expect(chunks.every((c) => c.page === null)).toBe(true);
   });
 
+  it("puts the heading of an empty section on top of its subsection's passages, not in a passage alone", () => {
+    const chunks = splitIntoChunks("# Store {#store}\n\n## Hours\n\n### Weekdays\n\nNine to five.\n\n# Empty\n\n# Contact\n\nCall us.");
+    expect(chunks.map(({ content, heading, anchor }) => ({ content, heading, anchor }))).toEqual([
+      { content: "# Store\n## Hours\n### Weekdays\nNine to five.", heading: "Store > Hours > Weekdays", anchor: "store" },
+      { content: "# Empty", heading: "Empty", anchor: null },
+      { content: "# Contact\nCall us.", heading: "Contact", anchor: null },
+    ]);
+    // Headings that would take too much of a passage stay in passages of their own.
+    expect(contents("# Store\n\n## Opening hours of the store\n\nNine to five.", { maxChars: 120 })).toEqual([
+      "# Store",
+      "## Opening hours of the store\nNine to five.",
+    ]);
+  });
+
   it("has no heading before the first one, and reads setext headings and closing hashes", () => {
     const chunks = splitIntoChunks(
       "Preface.\n\nOpening hours\n=============\n\nNine to five.\n\nHolidays {#holidays}\n--------\n\nClosed.\n\n### Notes ###\n\nNone.",
