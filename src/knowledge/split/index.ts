@@ -19,8 +19,9 @@ export interface Chunk {
   /** The heading path it sits under ("Returns > Refunds"), or null before the first heading. */
   heading: string | null;
   /**
-   * The page its body starts on (1-based; the repeated heading line does not count), for a document whose
-   * pages are separated by form feeds (PDF); null for a document without any.
+   * The page its body starts on, 1-based, for a document whose pages are separated by form feeds (PDF): the
+   * page of its first text after the heading lines (when it starts by repeating the end of the passage before,
+   * the page of that repeated text). Null for a document without form feeds.
    */
   page: number | null;
   /** The anchor of the nearest heading in its path that has one (`## Hours {#opening-hours}`), to link to. */
@@ -39,9 +40,9 @@ export interface SplitOptions {
  * paragraphs, lists, tables and code blocks are packed whole into passages up to maxChars. A block too long
  * for a passage is cut at the coarsest boundary that works (see pieces.ts): tables between rows with their
  * header row repeated, lists between items, other text between lines, sentences and then words.
- * When a section takes more than one passage, each after the first starts with the last sentence (or last
- * words) of the one before, unless that ended in a table or code. Whitespace is normalised outside code; no
- * other text is dropped, except a heading's `{#anchor}`, which goes to `anchor`.
+ * When a section takes more than one passage, each after the first starts with the end of the one before (see
+ * tail), where it fits. Whitespace is normalised outside code; no other text is dropped, except a heading's
+ * `{#anchor}`, which goes to `anchor`.
  */
 export function splitIntoChunks(markdown: string, opts: SplitOptions = {}): Chunk[] {
   // Two, not one: a single code point may take two UTF-16 code units, and one is never cut in half.
