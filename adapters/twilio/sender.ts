@@ -2,7 +2,8 @@ import twilio from "twilio";
 import type { Message, OutboundPart } from "../../src/generated/prisma/client";
 import { type ApiSender, DeliveryError } from "../../src/outbound";
 import { TwilioHttpClient } from "./http-client";
-import { replyAddresses } from "./inbound";
+import { goesToWhatsApp, replyAddresses } from "./inbound";
+import { toPlainText, toWhatsApp } from "./render";
 import { splitBody } from "./split";
 
 export interface TwilioSenderOptions {
@@ -25,7 +26,8 @@ export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
   });
   return {
     via: "twilio",
-    split: (content) => splitBody(content),
+    // WhatsApp reads its own markup; an SMS shows every character as it is.
+    split: (content, turn) => splitBody(turn && goesToWhatsApp(turn) ? toWhatsApp(content) : toPlainText(content)),
     async send(part: OutboundPart, turn: Message) {
       const { from, to } = replyAddresses(turn);
       try {
