@@ -4,7 +4,7 @@ import { type ApiSender, DeliveryError } from "../../src/outbound";
 import { TwilioHttpClient } from "./http-client";
 import { goesToWhatsApp, replyAddresses } from "./inbound";
 import { toPlainText, toWhatsApp } from "./render";
-import { splitBody } from "./split";
+import { splitBody, splitWhatsApp } from "./split";
 
 export interface TwilioSenderOptions {
   accountSid: string;
@@ -27,7 +27,7 @@ export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
   return {
     via: "twilio",
     // WhatsApp reads its own markup; an SMS shows every character as it is.
-    split: (content, turn) => splitBody(turn && goesToWhatsApp(turn) ? toWhatsApp(content) : toPlainText(content)),
+    split: (content, turn) => (turn && goesToWhatsApp(turn) ? splitWhatsApp(toWhatsApp(content)) : splitBody(toPlainText(content))),
     async send(part: OutboundPart, turn: Message) {
       const { from, to } = replyAddresses(turn);
       try {

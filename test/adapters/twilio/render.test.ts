@@ -1,5 +1,5 @@
 import { toPlainText, toWhatsApp } from "../../../adapters/twilio/render";
-import { MAX_BODY, splitBody } from "../../../adapters/twilio/split";
+import { MAX_BODY, splitWhatsApp } from "../../../adapters/twilio/split";
 
 describe("writing an assistant's Markdown for WhatsApp", () => {
   it("turns bold, italic and strikethrough into WhatsApp's marks", () => {
@@ -89,7 +89,7 @@ describe("splitting a rendered reply", () => {
   it("cuts a long WhatsApp reply into parts within Twilio's limit, with no Markdown left in them", () => {
     const section = (i: number) => `## Part ${i}\n\n${"The **kettle** boils _fast_. ".repeat(12)}\n\n- one\n- two`;
     const markdown = Array.from({ length: 12 }, (_, i) => section(i + 1)).join("\n\n");
-    const parts = splitBody(toWhatsApp(markdown));
+    const parts = splitWhatsApp(toWhatsApp(markdown));
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.every((p) => p.length <= MAX_BODY)).toBe(true);
     const text = parts.join("\n");
