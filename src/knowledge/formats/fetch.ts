@@ -14,6 +14,8 @@ import { unprocessable } from "./errors";
 export interface FetchOptions {
   /** Private and loopback addresses allowed (tests, an intranet wiki). */
   allowPrivate: boolean;
+  /** Addresses fetched even though private (the tests' web server on 127.0.0.1, with allowPrivate off). */
+  trusted?: string[];
   maxBytes: number;
   timeoutMs: number;
 }
@@ -30,15 +32,17 @@ const MAX_REDIRECTS = 5;
 const refused = (host: string) =>
   unprocessable(`The URL's host ${host} is a private or loopback address, which the hub does not fetch (INGEST_ALLOW_PRIVATE_URLS)`);
 
-/** A DNS lookup that fails for a name any of whose addresses is private. */
-const guardedLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-    if (err) return callback(err, "", 0);
-    if (addresses.some((a) => isPrivateAddress(a.address))) return callback(refused(hostname) as unknown as NodeJS.ErrnoException, "", 0);
-    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-    callback(null, addresses[0].address, addresses[0].family);
-  });
-};
+/** A DNS lookup that fails for a name any of whose addresses is refused. */
+const guardedLookup =
+  (isRefused: (address: string) => boolean): LookupFunction =>
+  (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, "", 0);
+      if (addresses.some((a) => isRefused(a.address))) return callback(refused(hostname) as unknown as NodeJS.ErrnoException, "", 0);
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      callback(null, addresses[0].address, addresses[0].family);
+    });
+  };
 
 export async function fetchPage(url: string, opts: FetchOptions): Promise<FetchedPage> {
   const signal = AbortSignal.timeout(opts.timeoutMs);
@@ -72,14 +76,15 @@ function request(raw: string, opts: FetchOptions, signal: AbortSignal): Promise<
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw unprocessable(`Only http and https URLs can be fetched, not ${url.protocol}`);
   const host = url.hostname.replace(/^\[|\]$/g, "");
+  const isRefused = (address: string) => !opts.allowPrivate && isPrivateAddress(address) && !opts.trusted?.includes(address);
   // An address in the URL is connected to without a lookup: it is checked here.
-  if (!opts.allowPrivate && isIP(host) && isPrivateAddress(host)) throw refused(host);
+  if (isIP(host) && isRefused(host)) throw refused(host);
   const client = url.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.get(url, {
       agent: false,
       signal,
-      lookup: opts.allowPrivate ? undefined : guardedLookup,
+      lookup: opts.allowPrivate ? undefined : guardedLookup(isRefused),
       headers: {
         "user-agent": "ai-hub knowledge import",
         accept: "text/html,application/xhtml+xml,*/*;q=0.8",
@@ -88,7 +93,7 @@ function request(raw: string, opts: FetchOptions, signal: AbortSignal): Promise<
     });
     req.on("socket", (socket) =>
       socket.on("connect", () => {
-        if (!opts.allowPrivate && isPrivateAddress(socket.remoteAddress ?? "")) req.destroy(refused(socket.remoteAddress ?? host));
+        if (isRefused(socket.remoteAddress ?? "")) req.destroy(refused(socket.remoteAddress ?? host));
       }),
     );
     req.on("response", resolve);
