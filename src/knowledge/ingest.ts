@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { extname } from "node:path";
 import type { Queue } from "bullmq";
 import type { Db } from "../db/database";
 import { HubError } from "../errors";
@@ -14,7 +15,8 @@ import type { KnowledgeIndex } from "./index";
 export interface IngestDeps {
   prisma: Db;
   knowledge: KnowledgeIndex;
-  queue: Queue<IngestJob>;
+  /** Null: the caller indexes what it stores itself (ingestDocument), as the CLI does. */
+  queue: Queue<IngestJob> | null;
   fetch: FetchOptions;
   logger: Logger;
 }
@@ -53,6 +55,7 @@ async function store(
     },
     select: documentFields,
   });
+  if (!deps.queue) return doc;
   // Redis away: the document stays processing, stored, and the sweeper enqueues it once Redis is back.
   await enqueueIngest(deps.queue, "ingest", doc.id).catch((err) =>
     deps.logger.warn({ document: doc.id, err: (err as Error).message }, "ingest job not enqueued; the sweeper will"),
@@ -67,7 +70,7 @@ export async function acceptFile(
   file: { bytes: Buffer; contentType: string; fileName?: string; title?: string },
 ) {
   const format = formatOf(file.contentType, file.fileName);
-  if (!format) throw unsupportedType(mediaType(file.contentType));
+  if (!format) throw unsupportedType(mediaType(file.contentType) || extname(file.fileName ?? ""));
   const title = file.title ?? file.fileName ?? `Untitled ${format} document`;
   return store(deps, { folderId, title, format, original: file.bytes, fileName: file.fileName });
 }
@@ -138,6 +141,20 @@ export async function refreshDocument(deps: IngestDeps, documentId: string): Pro
       where: { id: documentId },
       data: { error: `Refresh failed: ${err.message}`, fetchedAt: new Date() },
     });
+  }
+}
+
+/** Queues a URL document's refresh; a failed one is fetched and indexed afresh (its bytes were not kept). */
+export async function requestRefresh(deps: IngestDeps, doc: { id: string; status: string }): Promise<void> {
+  if (!deps.queue) return;
+  if (doc.status === "failed") {
+    await deps.prisma.document.updateMany({
+      where: { id: doc.id, status: "failed" },
+      data: { status: "processing", error: null, attempts: 0, updatedAt: new Date() },
+    });
+    await enqueueIngest(deps.queue, "ingest", doc.id);
+  } else if (doc.status === "ready") {
+    await enqueueIngest(deps.queue, "refresh", doc.id);
   }
 }
 

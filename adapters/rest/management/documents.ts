@@ -5,8 +5,7 @@ import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import { principal } from "../../../src/http/auth";
 import { formatOf, mediaType, unsupportedType } from "../../../src/knowledge/formats";
 import type { KnowledgeIndex } from "../../../src/knowledge/index";
-import { acceptFile, acceptUrl, documentFields, type IngestDeps } from "../../../src/knowledge/ingest";
-import { enqueueIngest } from "../../../src/queue";
+import { acceptFile, acceptUrl, documentFields, type IngestDeps, requestRefresh } from "../../../src/knowledge/ingest";
 import { findFolder } from "./folders";
 import { readMultipart, titleOf, tooLarge, type Upload } from "./uploads";
 
@@ -100,16 +99,7 @@ export function documentRoutes(deps: DocumentDeps): Router {
   router.post("/api/folders/:id/documents/:documentId/refresh", async (req, res) => {
     const doc = await findDocument(req, res);
     if (!doc.sourceUrl) throw new HubError(409, "conflict", "Only a document added from a URL can be refreshed: upload the file again");
-    if (doc.status === "failed") {
-      // Started again from the URL: the failed upload's bytes are not kept.
-      await prisma.document.updateMany({
-        where: { id: doc.id, status: "failed" },
-        data: { status: "processing", error: null, attempts: 0, updatedAt: new Date() },
-      });
-      await enqueueIngest(ingest.queue, "ingest", doc.id);
-    } else if (doc.status === "ready") {
-      await enqueueIngest(ingest.queue, "refresh", doc.id);
-    }
+    await requestRefresh(ingest, doc);
     res.status(202).json(await findDocument(req, res));
   });
 
