@@ -30,8 +30,7 @@ export function startIngestWorker(deps: IngestDeps, opts: IngestWorkerOptions): 
     connection: opts.connection,
     prefix: bullPrefix(opts.prefix),
     concurrency: opts.concurrency,
-    // Parsing a large PDF holds the thread for a while: a longer lock than a turn's, so it is not taken over.
-    lockDuration: Math.max(opts.lockMs, 60_000),
+    lockDuration: opts.lockMs,
     stalledInterval: Math.max(1000, opts.lockMs / 2),
   });
   worker.on("error", (err) => {
