@@ -13,10 +13,32 @@ export async function parseHtml(html: string): Promise<{ title: string | null; m
   const { parseHTML } = await linkedom;
   const { document } = parseHTML(html);
   const pageTitle = document.querySelector("title")?.textContent?.replace(/\s+/g, " ").trim() || null;
+  dropChrome(document);
   // Readability changes the document it reads: it gets its own copy, and the page stays for the fallback.
-  const article = new Readability(parseHTML(html).document as unknown as Document, { charThreshold: 100 }).parse();
-  if (article?.content) return { title: pageTitle ?? article.title?.trim() ?? null, markdown: htmlToMarkdown(article.content) };
-  // Not an article (a table of prices, a short page): the body without what every page repeats.
-  for (const el of Array.from(document.querySelectorAll("nav, header, footer, aside, script, style"))) el.remove();
+  const copy = parseHTML(document.toString()).document;
+  const article = new Readability(copy as unknown as Document, { charThreshold: 100 }).parse();
+  if (article?.content) {
+    const markdown = htmlToMarkdown(article.content);
+    // Readability takes the heading that repeats the page's title out of the content: it goes back on top,
+    // for the passages under it to carry.
+    const h1 = document.querySelector("h1");
+    const heading = h1?.textContent?.replace(/\s+/g, " ").trim();
+    const restored = heading && !markdown.includes(heading) ? `${htmlToMarkdown(h1?.outerHTML ?? "")}\n\n${markdown}` : markdown;
+    return { title: pageTitle ?? article.title?.trim() ?? null, markdown: restored };
+  }
+  // Not an article (a table of prices): the body without what every page repeats.
   return { title: pageTitle, markdown: htmlToMarkdown(document.body?.innerHTML ?? html) };
+}
+
+/**
+ * Drops what every page of a site repeats: navigation, sidebars, and the page's own header and footer (not
+ * an article's, which may hold its title or date). Readability finds these by itself on a long page; on a
+ * short one it may keep the whole body.
+ */
+function dropChrome(document: ReturnType<typeof import("linkedom")["parseHTML"]>["document"]) {
+  const chrome = "nav, aside, script, style, noscript, [role=navigation], [role=banner], [role=contentinfo], header, footer";
+  for (const el of Array.from(document.querySelectorAll(chrome))) {
+    if ((el.tagName === "HEADER" || el.tagName === "FOOTER") && el.parentElement?.closest("article, main, section")) continue;
+    el.remove();
+  }
 }

@@ -93,6 +93,16 @@ describe("parseDocument", () => {
     expect(doc.markdown).not.toContain("Shop everything now");
   });
 
+  it("drops navigation and the site's header and footer from a short page too, not an article's own", async () => {
+    const html = `<html><head><title>Contact</title></head><body>
+      <header>Example Shop logo and search</header><nav>Home | Shop | Blog</nav>
+      <main><article><header><h1 id="contact">Contact us</h1></header><p>Call 555-0100 on weekdays.</p></article></main>
+      <aside>Related posts</aside><footer>Imprint and privacy policy</footer></body></html>`;
+    const { markdown } = await parseDocument({ bytes: Buffer.from(html), contentType: "text/html" });
+    expect(markdown).toBe("# Contact us {#contact}\n\nCall 555-0100 on weekdays.");
+    for (const chrome of ["logo", "Blog", "Related posts", "Imprint"]) expect(markdown).not.toContain(chrome);
+  });
+
   it("keeps Markdown and text as they are", async () => {
     const md = await parseDocument({ bytes: Buffer.from("# Title\n\nBody"), contentType: "text/markdown" });
     expect(md).toMatchObject({ format: "markdown", markdown: "# Title\n\nBody", title: null });
