@@ -5,7 +5,7 @@ import type { Db } from "../db/database";
 import { HubError } from "../errors";
 import type { Logger } from "../logger";
 import { enqueueIngest, INGEST_ATTEMPTS, type IngestJob } from "../queue";
-import { checkDocument, type FetchOptions, type Format, fetchPage, formatOf, mediaType, parseAs, unsupportedType } from "./formats";
+import { asUtf8, checkDocument, type FetchOptions, type Format, fetchPage, formatOf, mediaType, parseAs, unsupportedType } from "./formats";
 import type { KnowledgeIndex } from "./index";
 
 // Files and web pages into a folder: accepted in the request (checked, stored with their bytes, enqueued),
@@ -72,7 +72,7 @@ export async function acceptFile(
   const format = formatOf(file.contentType, file.fileName);
   if (!format) throw unsupportedType(mediaType(file.contentType) || extname(file.fileName ?? ""));
   const title = file.title ?? file.fileName ?? `Untitled ${format} document`;
-  return store(deps, { folderId, title, format, original: file.bytes, fileName: file.fileName });
+  return store(deps, { folderId, title, format, original: asUtf8(file.bytes, file.contentType), fileName: file.fileName });
 }
 
 /** A web page (or a file on the web), fetched now: an unreachable or refused URL is a 422 with nothing stored. */

@@ -78,7 +78,7 @@ export function documentRoutes(deps: DocumentDeps): Router {
     await readRaw(req, res);
     if (!Buffer.isBuffer(req.body) || !req.body.length)
       throw invalid("Invalid document", [{ field: "body", message: "The body is empty" }]);
-    const upload: Upload = { bytes: req.body, contentType: type, fileName, title: titleOf(req.query.title) };
+    const upload: Upload = { bytes: req.body, contentType: req.headers["content-type"] ?? "", fileName, title: titleOf(req.query.title) };
     res.status(202).json(await acceptFile(ingest, folder.id, upload));
   });
 
@@ -104,8 +104,8 @@ export function documentRoutes(deps: DocumentDeps): Router {
   });
 
   router.delete("/api/folders/:id/documents/:documentId", async (req, res) => {
-    const folder = await findFolder(prisma, principal(res).orgId, String(req.params.id));
-    const { count } = await prisma.document.deleteMany({ where: { folderId: folder.id, id: String(req.params.documentId) } });
+    const doc = await findDocument(req, res);
+    const { count } = await prisma.document.deleteMany({ where: { folderId: doc.folderId, id: doc.id } });
     if (!count) throw notFound("Document");
     res.status(204).end();
   });

@@ -24,6 +24,7 @@ export const newFolder = z.strictObject({
     .describe("Fetch the folder's URL documents again this often (at least 15 minutes); null or absent: only on request"),
 });
 export const folderChange = newFolder.partial();
+
 /** The org's folder, or 404 (another org's folder is not found either). */
 export async function findFolder(prisma: Db, orgId: string, id: string) {
   const folder = z.uuid().safeParse(id).success ? await prisma.folder.findFirst({ where: { orgId, id } }) : null;

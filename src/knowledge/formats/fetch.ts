@@ -6,6 +6,7 @@ import zlib from "node:zlib";
 import { HubError } from "../../errors";
 import { isPrivateAddress } from "./addresses";
 import { unprocessable } from "./errors";
+import { asUtf8, mediaType } from "./text";
 
 // Fetching a page for the knowledge base must not become a way into the hub's network: every address
 // connected to (the URL's, each redirect's, each one DNS gives) is checked, in the lookup itself and again on
@@ -22,7 +23,7 @@ export interface FetchOptions {
 
 export interface FetchedPage {
   bytes: Buffer;
-  /** The Content-Type the server sent; text arrives here as UTF-8 whatever its charset was. */
+  /** The media type the server sent; text arrives here as UTF-8 whatever its charset was. */
   contentType: string;
   /** Where the page was found, after redirects. */
   url: string;
@@ -61,7 +62,7 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<Fetche
     }
     const contentType = res.headers["content-type"] ?? "";
     const bytes = await readBody(res, opts.maxBytes, current);
-    return { ...asUtf8(bytes, contentType), url: current };
+    return { bytes: asUtf8(bytes, contentType), contentType: mediaType(contentType), url: current };
   }
   throw unprocessable(`The URL redirects more than ${MAX_REDIRECTS} times: ${url}`);
 }
@@ -140,17 +141,4 @@ function readBody(res: IncomingMessage, maxBytes: number, url: string): Promise<
     stream.on("error", (err) => reject(unprocessable(`The page could not be read (${err.message}): ${url}`)));
     res.on("error", (err) => reject(unprocessable(`The page could not be read (${err.message}): ${url}`)));
   });
-}
-
-/** Text in its declared charset re-encoded as UTF-8, so that what is stored needs no header to be read. */
-function asUtf8(bytes: Buffer, contentType: string): { bytes: Buffer; contentType: string } {
-  const charset = /;\s*charset="?([\w.:-]+)/i.exec(contentType)?.[1];
-  if (!charset || !/^text\/|xhtml/i.test(contentType)) return { bytes, contentType };
-  let text: string;
-  try {
-    text = new TextDecoder(charset).decode(bytes);
-  } catch {
-    text = new TextDecoder("utf-8").decode(bytes);
-  }
-  return { bytes: Buffer.from(text, "utf8"), contentType: contentType.split(";")[0].trim() };
 }

@@ -4,11 +4,13 @@ import { checkDocx, parseDocx } from "./docx";
 import { SUPPORTED_TYPES, unprocessable, unsupportedType } from "./errors";
 import { parseHtml } from "./html";
 import { checkPdf, parsePdf } from "./pdf";
+import { mediaType } from "./text";
 
 // Files and pages as the Markdown the chunker reads (src/knowledge/split.ts): PDF pages separated by form
 // feeds, HTML headings with their ids as `## Heading {#id}`, tables and CSV as pipe tables.
 
 export { type FetchedPage, type FetchOptions, fetchPage } from "./fetch";
+export { asUtf8, mediaType } from "./text";
 export { SUPPORTED_TYPES, unprocessable, unsupportedType };
 
 export type Format = "text" | "markdown" | "csv" | "html" | "pdf" | "docx";
@@ -44,9 +46,6 @@ const BY_EXTENSION: Record<string, Format> = {
 };
 /** Types that say nothing about the content: the file name decides then. */
 const GENERIC = new Set(["", "application/octet-stream", "binary/octet-stream", "application/x-www-form-urlencoded"]);
-
-/** The media type alone, lower-case, without parameters. */
-export const mediaType = (contentType: string | undefined) => (contentType ?? "").split(";")[0].trim().toLowerCase();
 
 /** The format a Content-Type names, or (for a generic type) the file name's extension; null if neither is supported. */
 export function formatOf(contentType: string | undefined, fileName?: string): Format | null {

@@ -102,6 +102,19 @@ describe("management API: documents from files and web pages", () => {
     expect(await search("newsletter cookie banner")).toEqual([]);
   });
 
+  it("reads a CSV body in the charset it declares", async () => {
+    const res = await upload(
+      new Uint8Array(Buffer.from("Gruß,Preis\nBrötchen,1\n", "latin1")),
+      { "content-type": "text/csv; charset=iso-8859-1" },
+      "?fileName=prices.csv",
+    );
+    expect(res.status).toBe(202);
+    const { id } = await res.json();
+    expect(await settled(id)).toMatchObject({ status: "ready", title: "prices.csv", format: "csv" });
+    const stored = await hub.runtime.db.prisma.document.findUniqueOrThrow({ where: { id } });
+    expect(stored.content).toBe("| Gruß | Preis |\n| --- | --- |\n| Brötchen | 1 |");
+  });
+
   it("ends failed, with the reason, a file that opens but has no text", async () => {
     const res = await multipart(await makePdf([[]]), "scan.pdf", "application/pdf");
     expect(res.status).toBe(202);
