@@ -98,8 +98,10 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, lastT
   try {
     let bytes: Buffer | null = doc.original ? Buffer.from(doc.original) : null;
     let format = doc.format as Format;
+    let fetched = false;
     if (!bytes && doc.sourceUrl) {
       const page = await fetchPage(doc.sourceUrl, deps.fetch);
+      fetched = true;
       bytes = page.bytes;
       format = formatOf(page.contentType, new URL(page.url).pathname) ?? format;
     }
@@ -109,7 +111,7 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, lastT
     const defaulted = doc.title === doc.fileName || doc.title === doc.sourceUrl;
     const title = defaulted && parsed.title ? parsed.title.slice(0, 300) : doc.title;
     await deps.knowledge.indexDocument(documentId, doc.folderId, parsed.markdown, { title, contentHash: sha256(parsed.markdown) });
-    await prisma.document.updateMany({ where: { id: documentId }, data: { format, ...(doc.sourceUrl ? { fetchedAt: new Date() } : {}) } });
+    await prisma.document.updateMany({ where: { id: documentId }, data: { format, ...(fetched ? { fetchedAt: new Date() } : {}) } });
   } catch (err) {
     if (await isGone(deps, documentId)) return;
     if (err instanceof HubError && err.status < 500) return fail(deps, documentId, err.message);
