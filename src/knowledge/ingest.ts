@@ -106,7 +106,7 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, lastT
       format = formatOf(page.contentType, new URL(page.url).pathname) ?? format;
     }
     if (!bytes) return fail(deps, documentId, "Nothing to index: the upload was not kept");
-    const parsed = await parseAs(format, bytes, doc.fileName ?? undefined);
+    const parsed = await parseAs(format, bytes, doc.fileName ?? undefined, doc.sourceUrl ?? undefined);
     // A title the caller did not choose (the file name, the URL) gives way to the document's own.
     const defaulted = doc.title === doc.fileName || doc.title === doc.sourceUrl;
     const title = defaulted && parsed.title ? parsed.title.slice(0, 300) : doc.title;
@@ -132,7 +132,7 @@ export async function refreshDocument(deps: IngestDeps, documentId: string): Pro
   try {
     const page = await fetchPage(doc.sourceUrl, deps.fetch);
     const format = formatOf(page.contentType, new URL(page.url).pathname) ?? (doc.format as Format);
-    const parsed = await parseAs(format, page.bytes);
+    const parsed = await parseAs(format, page.bytes, undefined, page.url);
     const contentHash = sha256(parsed.markdown);
     if (contentHash !== doc.contentHash) await deps.knowledge.indexDocument(documentId, doc.folderId, parsed.markdown, { contentHash });
     await prisma.document.updateMany({ where: { id: documentId }, data: { format, fetchedAt: new Date(), error: null } });

@@ -6,14 +6,16 @@ import { htmlToMarkdown } from "./markdown";
 // loaded with a real import(), as pdfjs is.
 
 let linkedom: Promise<typeof import("linkedom")> | null = null;
+type Page = ReturnType<typeof import("linkedom")["parseHTML"]>["document"];
 
 /** The page's article as Markdown, and its <title>. */
-export async function parseHtml(html: string): Promise<{ title: string | null; markdown: string }> {
+export async function parseHtml(html: string, url?: string): Promise<{ title: string | null; markdown: string }> {
   linkedom ??= import("linkedom");
   const { parseHTML } = await linkedom;
   const { document } = parseHTML(html);
   const pageTitle = document.querySelector("title")?.textContent?.replace(/\s+/g, " ").trim() || null;
   dropChrome(document);
+  if (url) absoluteLinks(document, url);
   // Readability changes the document it reads: it gets its own copy, and the page stays for the fallback.
   const copy = parseHTML(document.toString()).document;
   const article = new Readability(copy as unknown as Document, { charThreshold: 100 }).parse();
@@ -30,12 +32,30 @@ export async function parseHtml(html: string): Promise<{ title: string | null; m
   return { title: pageTitle, markdown: htmlToMarkdown(document.body?.innerHTML ?? html) };
 }
 
+/** Links and images made absolute against the page's URL, so that a passage's links work wherever it is read. */
+function absoluteLinks(document: Page, url: string) {
+  for (const [selector, attribute] of [
+    ["a[href]", "href"],
+    ["img[src]", "src"],
+  ]) {
+    for (const el of Array.from(document.querySelectorAll(selector))) {
+      const value = el.getAttribute(attribute) ?? "";
+      if (value.startsWith("#")) continue;
+      try {
+        el.setAttribute(attribute, new URL(value, url).toString());
+      } catch {
+        el.removeAttribute(attribute);
+      }
+    }
+  }
+}
+
 /**
  * Drops what every page of a site repeats: navigation, sidebars, and the page's own header and footer (not
  * an article's, which may hold its title or date). Readability finds these by itself on a long page; on a
  * short one it may keep the whole body.
  */
-function dropChrome(document: ReturnType<typeof import("linkedom")["parseHTML"]>["document"]) {
+function dropChrome(document: Page) {
   const chrome = "nav, aside, script, style, noscript, [role=navigation], [role=banner], [role=contentinfo], header, footer";
   for (const el of Array.from(document.querySelectorAll(chrome))) {
     if ((el.tagName === "HEADER" || el.tagName === "FOOTER") && el.parentElement?.closest("article, main, section")) continue;

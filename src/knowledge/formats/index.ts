@@ -64,15 +64,18 @@ export async function checkDocument(bytes: Buffer, format: Format): Promise<void
 /** Text bytes as a string: UTF-8, a byte order mark dropped. */
 const utf8 = (bytes: Buffer) => new TextDecoder("utf-8").decode(bytes);
 
-/** The document in `format` as Markdown. Throws 422 (HubError) for one that cannot be read or has no text. */
-export async function parseAs(format: Format, bytes: Buffer, fileName?: string): Promise<ParsedDocument> {
+/**
+ * The document in `format` as Markdown; `url`, where it was fetched from, makes a page's links absolute.
+ * Throws 422 (HubError) for one that cannot be read or has no text.
+ */
+export async function parseAs(format: Format, bytes: Buffer, fileName?: string, url?: string): Promise<ParsedDocument> {
   const parsed =
     format === "pdf"
       ? await parsePdf(bytes)
       : format === "docx"
         ? await parseDocx(bytes)
         : format === "html"
-          ? await parseHtml(utf8(bytes))
+          ? await parseHtml(utf8(bytes), url)
           : format === "csv"
             ? parseCsv(utf8(bytes))
             : { title: null, markdown: utf8(bytes) };
@@ -82,9 +85,14 @@ export async function parseAs(format: Format, bytes: Buffer, fileName?: string):
   return { title: parsed.title ?? fileName ?? null, markdown, format };
 }
 
-/** The file (its bytes, its Content-Type, its name) as Markdown; 415 for a type not supported. */
-export async function parseDocument(file: { bytes: Buffer; contentType: string; fileName?: string }): Promise<ParsedDocument> {
+/** The file (its bytes, its Content-Type, its name, the URL it came from) as Markdown; 415 for a type not supported. */
+export async function parseDocument(file: {
+  bytes: Buffer;
+  contentType: string;
+  fileName?: string;
+  url?: string;
+}): Promise<ParsedDocument> {
   const format = formatOf(file.contentType, file.fileName);
   if (!format) throw unsupportedType(mediaType(file.contentType));
-  return parseAs(format, file.bytes, file.fileName);
+  return parseAs(format, file.bytes, file.fileName, file.url);
 }

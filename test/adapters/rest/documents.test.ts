@@ -199,6 +199,16 @@ describe("management API: documents from files and web pages", () => {
     await waitFor(async () => (await search("brunch december"))[0]?.documentId === id, 60_000, "the new text indexed");
     expect(await search("breakfast guests")).toEqual([]);
     expect((await hub.api(documents(`/${id}`))).body.status).toBe("ready");
+
+    // A page gone missing keeps what was indexed, and says why it was not refreshed.
+    web.set("/hours", { status: 404, body: "gone" });
+    expect((await hub.api(documents(`/${id}/refresh`), { method: "POST" })).status).toBe(202);
+    const missing = await waitFor(async () => {
+      const doc = (await hub.api(documents(`/${id}`))).body;
+      return doc.error && doc;
+    });
+    expect(missing).toMatchObject({ status: "ready", error: expect.stringMatching(/Refresh failed: .*404/) });
+    expect((await search("brunch december"))[0]?.documentId).toBe(id);
   });
 
   it("refuses to refresh a document that was not added from a URL (409)", async () => {

@@ -60,9 +60,14 @@ describe("parseDocument", () => {
     expect(doc.markdown).toContain("| Zone | Price |\n| --- | --- |\n| City | 5 EUR |\n| Region \\| far | 9 EUR |");
   });
 
-  it("refuses a file that is not a DOCX with 422", async () => {
+  it("refuses a file that is not a DOCX, or a password-protected one, with 422", async () => {
     const err = await rejection(parseDocument({ bytes: Buffer.from("not a zip"), contentType: DOCX_TYPE }));
     expect(err.status).toBe(422);
+    // Word encrypts a document with a password into an OLE compound file.
+    const ole = Buffer.concat([Buffer.from("d0cf11e0a1b11ae1", "hex"), Buffer.alloc(512)]);
+    const locked = await rejection(parseDocument({ bytes: ole, contentType: DOCX_TYPE }));
+    expect(locked.status).toBe(422);
+    expect(locked.message).toMatch(/password-protected/);
   });
 
   it("reads CSV as a Markdown table, header row first, in the delimiter it uses", async () => {
@@ -101,6 +106,17 @@ describe("parseDocument", () => {
     const { markdown } = await parseDocument({ bytes: Buffer.from(html), contentType: "text/html" });
     expect(markdown).toBe("# Contact us {#contact}\n\nCall 555-0100 on weekdays.");
     for (const chrome of ["logo", "Blog", "Related posts", "Imprint"]) expect(markdown).not.toContain(chrome);
+  });
+
+  it("makes a fetched page's links absolute", async () => {
+    const html = `<html><body><article><h1>Shipping</h1><p>See <a href="/returns#refunds">returns</a> and <a href="#top">the top</a>.</p></article></body></html>`;
+    const { markdown } = await parseDocument({
+      bytes: Buffer.from(html),
+      contentType: "text/html",
+      url: "https://shop.example/help/shipping",
+    });
+    expect(markdown).toContain("[returns](https://shop.example/returns#refunds)");
+    expect(markdown).toContain("[the top](#top)");
   });
 
   it("keeps Markdown and text as they are", async () => {
