@@ -164,6 +164,15 @@ describe("management API: documents from files and web pages", () => {
     expect(await count()).toBe(before);
   });
 
+  it("refuses with 400 a form without a file, and a malformed multipart body", async () => {
+    const form = new FormData();
+    form.append("title", "No file");
+    const res = await upload(form);
+    expect(res.status).toBe(400);
+    expect((await res.json()).issues).toEqual([expect.objectContaining({ field: "file" })]);
+    expect((await upload("--x\r\n", { "content-type": "multipart/form-data" })).status).toBe(400);
+  });
+
   it("keeps JSON and text documents synchronous (201, ready)", async () => {
     const res = await hub.api(documents(), { body: { title: "Note", content: "Parking is free after six." } });
     expect(res.status).toBe(201);
