@@ -75,12 +75,18 @@ export function startSweeper(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, 
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
+    // Turns and documents apart: a failure sweeping one does not hold the other up.
     try {
-      const documents = opts.ingestQueue ? await sweepDocuments(prisma, opts.ingestQueue, opts.afterMs) : 0;
-      const moved = (await sweepOnce(prisma, queue, turns, opts.afterMs)) + documents;
-      if (moved) logger.info({ moved }, "sweeper put pending messages and documents back on their way");
+      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
+      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
     } catch (err) {
       logger.warn({ err: (err as Error).message }, "sweep failed; next one in a moment");
+    }
+    try {
+      const documents = opts.ingestQueue ? await sweepDocuments(prisma, opts.ingestQueue, opts.afterMs) : 0;
+      if (documents) logger.info({ documents }, "sweeper put documents back on the ingest queue");
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "document sweep failed; next one in a moment");
     } finally {
       running = false;
     }
