@@ -115,6 +115,18 @@ const schema = z.object({
   // past it a WhatsApp reply falls outside the 24-hour window unless the user wrote again.
   DELIVER_MAX_BACKOFF_MS: ms.default(5 * 60_000),
   DELIVER_RETRY_FOR_MS: ms.default(24 * 3600_000),
+  // Knowledge files and web pages: the largest upload or page taken, and how a page is fetched. Private and
+  // loopback addresses are refused unless allowed (an intranet wiki; tests), so that a URL cannot reach into
+  // the hub's own network.
+  INGEST_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
+  INGEST_ALLOW_PRIVATE_URLS: bool.default(false),
+  INGEST_FETCH_TIMEOUT_MS: ms.default(20_000),
+  // Documents a worker process parses at once: parsing a PDF holds the process's thread while it runs.
+  INGEST_CONCURRENCY: z.coerce.number().int().positive().default(2),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -11,8 +11,18 @@ import { insertInbound, storeReplies, turnWindows } from "./conversations";
 import { type Database, isItemError, openDatabase } from "./db/database";
 import type { HubDeps } from "./hub";
 import { KnowledgeIndex } from "./knowledge/index";
+import type { IngestDeps } from "./knowledge/ingest";
 import { createLogger, type Logger } from "./logger";
-import { type AskJob, Backlog, createAskQueue, createDeliverQueue, type DeliverJob, enqueueTurns } from "./queue";
+import {
+  type AskJob,
+  Backlog,
+  createAskQueue,
+  createDeliverQueue,
+  createIngestQueue,
+  type DeliverJob,
+  enqueueTurns,
+  type IngestJob,
+} from "./queue";
 import { RateLimiter } from "./ratelimit";
 import { isConnectionError, openRedis } from "./redis";
 import type { TurnDeps } from "./turns";
@@ -27,6 +37,9 @@ export interface Runtime {
   askQueue: Queue<AskJob>;
   /** Replies to send through an API channel (Twilio). */
   deliverQueue: Queue<DeliverJob>;
+  /** Knowledge files and pages to parse and index, or to fetch again. */
+  ingestQueue: Queue<IngestJob>;
+  ingest: IngestDeps;
   /** Every queue of the hub, for /metrics and the dashboard. */
   queues: Queue[];
   bus: ReplyBus;
@@ -48,7 +61,8 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
 
   const askQueue = createAskQueue(redis, config.QUEUE_PREFIX);
   const deliverQueue = createDeliverQueue(redis, config.QUEUE_PREFIX);
-  for (const queue of [askQueue, deliverQueue]) {
+  const ingestQueue = createIngestQueue(redis, config.QUEUE_PREFIX);
+  for (const queue of [askQueue, deliverQueue, ingestQueue]) {
     queue.on("error", (err) => {
       if (!isConnectionError(err)) logger.error({ err: err.message, queue: queue.name }, "queue error");
     });
@@ -96,6 +110,14 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     followUps: { queue: askQueue, forMs: config.MODEL_RETRY_FOR_MS },
   };
 
+  const ingest: IngestDeps = {
+    prisma: db.prisma,
+    knowledge,
+    queue: ingestQueue,
+    fetch: { allowPrivate: config.INGEST_ALLOW_PRIVATE_URLS, maxBytes: config.INGEST_MAX_BYTES, timeoutMs: config.INGEST_FETCH_TIMEOUT_MS },
+    logger,
+  };
+
   return {
     config,
     logger,
@@ -103,7 +125,9 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     redis,
     askQueue,
     deliverQueue,
-    queues: [askQueue, deliverQueue],
+    ingestQueue,
+    ingest,
+    queues: [askQueue, deliverQueue, ingestQueue],
     bus,
     keys: new KeyRing(db.prisma),
     hub,
@@ -114,6 +138,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     async close() {
       await askQueue.close().catch(() => {});
       await deliverQueue.close().catch(() => {});
+      await ingestQueue.close().catch(() => {});
       connections.close();
       await db.close();
     },

@@ -2,8 +2,9 @@ import type { Queue } from "bullmq";
 import { RETRYING } from "../src/conversations";
 import { type Db, isDatabaseUnavailable } from "../src/db/database";
 import type { Logger } from "../src/logger";
-import { type AskJob, askJob, enqueueFollowUp, enqueueTurn, followUpJobId, requeue } from "../src/queue";
+import { type AskJob, askJob, enqueueFollowUp, enqueueTurn, followUpJobId, type IngestJob, requeue } from "../src/queue";
 import { failTurn, type TurnDeps } from "../src/turns";
+import { sweepDocuments } from "./ingest";
 
 // Idempotency: it only adds jobs whose id is the message id (a no-op while the job exists) and ends turns
 // through failTurn (at most one reply). Any number of sweepers may run at once, in any worker process.
@@ -12,12 +13,15 @@ import { failTurn, type TurnDeps } from "../src/turns";
 // enqueued again if the queue has no job for them (Redis was down at accept, or lost its data), ended with
 // the fallback reply if their job failed for good without doing so (the process died at that moment), or
 // enqueued afresh if their job failed only because the database could not be reached.
-// It also gives a follow-up job (workers/follow-up.ts) to each turn still retrying that has none.
+// It also gives a follow-up job (workers/follow-up.ts) to each turn still retrying that has none, and puts
+// knowledge documents stuck in processing, or due a refresh, back on the ingest queue (workers/ingest.ts).
 
 export interface SweeperOptions {
   intervalMs: number;
   /** A pending message younger than this is left alone: its job is most likely waiting or running. */
   afterMs: number;
+  /** Where documents to ingest or refresh go; none: documents are not swept. */
+  ingestQueue?: Queue<IngestJob>;
 }
 
 const BATCH = 500;
@@ -71,11 +75,18 @@ export function startSweeper(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, 
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
+    // Turns and documents apart: a failure sweeping one does not hold the other up.
     try {
       const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
       if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
     } catch (err) {
       logger.warn({ err: (err as Error).message }, "sweep failed; next one in a moment");
+    }
+    try {
+      const documents = opts.ingestQueue ? await sweepDocuments(prisma, opts.ingestQueue, opts.afterMs) : 0;
+      if (documents) logger.info({ documents }, "sweeper put documents back on the ingest queue");
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "document sweep failed; next one in a moment");
     } finally {
       running = false;
     }

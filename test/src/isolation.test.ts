@@ -194,6 +194,30 @@ const HTTP: Attempt[] = [
     ...management404,
   },
   {
+    route: "POST /api/folders/:id/documents",
+    what: "adds a web page to A's folder",
+    request: (c) => ({ path: `/api/folders/${c.a.folder}/documents`, body: { url: "https://example.com/" } }),
+    ...management404,
+  },
+  {
+    route: "GET /api/folders/:id/documents/:documentId",
+    what: "reads A's document",
+    request: (c) => ({ path: `/api/folders/${c.a.folder}/documents/${c.a.document}` }),
+    ...management404,
+  },
+  {
+    route: "GET /api/folders/:id/documents/:documentId",
+    what: "reads A's document through a folder of B's",
+    request: (c) => ({ path: `/api/folders/${c.b.folder}/documents/${c.a.document}` }),
+    ...management404,
+  },
+  {
+    route: "POST /api/folders/:id/documents/:documentId/refresh",
+    what: "refreshes A's document",
+    request: (c) => ({ method: "POST", path: `/api/folders/${c.a.folder}/documents/${c.a.document}/refresh` }),
+    ...management404,
+  },
+  {
     route: "DELETE /api/folders/:id/documents/:documentId",
     what: "deletes A's document from A's folder",
     request: (c) => ({ method: "DELETE", path: `/api/folders/${c.a.folder}/documents/${c.a.document}` }),
