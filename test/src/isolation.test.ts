@@ -399,6 +399,12 @@ const HTTP: Attempt[] = [
   { route: "GET /metrics", what: "scrapes metrics with its API key", request: () => ({ path: "/metrics" }), status: 401 },
   { route: "GET /openapi.json", what: "reads the API description", request: () => ({ path: "/openapi.json" }), status: 200 },
   { route: "GET /docs", what: "reads the API reference", request: () => ({ path: "/docs" }), status: 200 },
+  {
+    route: "GET /widget/vendor/:file",
+    what: "loads the widget's Markdown renderer",
+    request: () => ({ path: "/widget/vendor/marked.esm.js" }),
+    status: 200,
+  },
 
   // The queue dashboard: every route under it is behind one guard, which only the default org's keys pass
   { route: "* /admin/queues/*", what: "opens the queue dashboard", request: () => ({ path: "/admin/queues" }), ...dashboard403 },
