@@ -67,19 +67,48 @@ async function sweepFollowUps(prisma: Db, queue: Queue<AskJob>, afterMs: number)
 }
 
 export function startSweeper(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, logger: Logger, opts: SweeperOptions) {
+  const sweeps = every(
+    opts.intervalMs,
+    async () => {
+      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
+      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
+    },
+    (err) => logger.warn({ err: err.message }, "sweep failed; next one in a moment"),
+  );
+  // Passages indexed while the embeddings server was away get their vectors here, a few at a time (a no-op
+  // without embeddings). A loop of its own: a slow embeddings server must not hold back the turns.
+  const backfills = every(
+    opts.intervalMs,
+    async () => {
+      const filled = await turns.knowledge.backfillEmbeddings(BACKFILL_PER_ROUND);
+      if (filled) logger.info({ filled }, "embedded passages that were indexed without vectors");
+    },
+    (err) => logger.warn({ err: err.message }, "embeddings backfill failed; next one in a moment"),
+  );
+  return {
+    stop: () => {
+      sweeps.stop();
+      backfills.stop();
+    },
+  };
+}
+
+const BACKFILL_PER_ROUND = 256;
+
+/** Runs `round` every intervalMs, never two at once. */
+function every(intervalMs: number, round: () => Promise<void>, onError: (err: Error) => void) {
   let running = false;
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
     try {
-      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
-      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
+      await round();
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, "sweep failed; next one in a moment");
+      onError(err as Error);
     } finally {
       running = false;
     }
-  }, opts.intervalMs);
+  }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
