@@ -48,27 +48,27 @@ export interface ParsedQuestion {
 
 /**
  * Full-text search over passages, each matched in its own configuration against the question parsed in that
- * configuration (one GIN index scan per configuration). A passage must cover a strict majority of the
- * question's words (stop words dropped, stemmed), or three of them for a long question: one shared common
- * word ("open" of "opening hours" in a password passage) is not a match.
+ * configuration. A passage must cover a strict majority of the question's words (stop words dropped,
+ * stemmed), or three of them for a long question: one shared common word ("open" of "opening hours" in a
+ * password passage) is not a match.
  */
 export async function fullTextHits(prisma: Db, scope: ScopeSql, questions: ParsedQuestion[], limit: number): Promise<Hit[]> {
-  const rows = await prisma.$queryRaw<(Hit & { score: number })[]>`
-    WITH q AS (
-      SELECT c.cfg, to_tsquery(c.cfg, c.ored) AS query, tsvector_to_array(to_tsvector(c.cfg, c.plain)) AS lexemes
-      FROM unnest(${questions.map((q) => q.config)}::text[]::regconfig[], ${questions.map((q) => q.ored)}::text[],
-                  ${questions.map((q) => q.plain)}::text[]) AS c(cfg, ored, plain)
-    ), hit AS (
-      SELECT ${HIT_COLUMNS}, d.created_at, ts_rank_cd(p.tsv, q.query, 32) AS closeness, cardinality(q.lexemes) AS wanted,
-             cardinality(ARRAY(SELECT unnest(q.lexemes) INTERSECT SELECT unnest(tsvector_to_array(p.tsv)))) AS matched
-      FROM q
-      JOIN passages p ON p.ts_config = q.cfg AND p.tsv @@ q.query
+  // One branch a configuration, its query a constant: each is a GIN index scan (one query joined to a table
+  // of configurations is planned as a sequential scan of all passages).
+  const branches = questions.map((q) => {
+    const query = Prisma.sql`to_tsquery(${q.config}::regconfig, ${q.ored})`;
+    const lexemes = Prisma.sql`tsvector_to_array(to_tsvector(${q.config}::regconfig, ${q.plain}))`;
+    return Prisma.sql`
+      SELECT ${HIT_COLUMNS}, d.created_at, ts_rank_cd(p.tsv, ${query}, 32) AS closeness, cardinality(${lexemes}) AS wanted,
+             cardinality(ARRAY(SELECT unnest(${lexemes}) INTERSECT SELECT unnest(tsvector_to_array(p.tsv)))) AS matched
+      FROM passages p
       ${scopeJoin(scope)}
-      WHERE ${scopeWhere(scope)}
-    )
+      WHERE ${scopeWhere(scope)} AND p.ts_config = ${q.config}::regconfig AND p.tsv @@ ${query}`;
+  });
+  const rows = await prisma.$queryRaw<Hit[]>`
     SELECT "documentId", position, "documentTitle", content, heading, page, anchor, "sourceUrl",
            matched::float8 / wanted + 0.25 * closeness AS score
-    FROM hit
+    FROM (${Prisma.join(branches, " UNION ALL ")}) hit
     WHERE matched >= least(3, wanted / 2 + 1)
     ORDER BY score DESC, created_at, "documentId", position
     LIMIT ${limit}`;
