@@ -1,4 +1,4 @@
-import { startFakeEmbeddings, type FakeEmbeddings } from "../../fakes/embeddings";
+import { type FakeEmbeddings, startFakeEmbeddings } from "../../fakes/embeddings";
 import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
 import { waitFor } from "../../support/processes";
