@@ -14,6 +14,12 @@ export interface EmbeddingsOptions {
   timeoutMs?: number;
 }
 
+// Rate limits, timeouts and server faults pass; any other 4xx (a wrong key, an unknown model) will not.
+const RETRYABLE = (status: number) => status === 408 || status === 429 || status >= 500;
+
+/** The server refused the request itself: trying it again will not help. */
+class RefusedError extends Error {}
+
 // A question asked again within this long (a retried turn, a popular question) is not embedded again.
 const QUERY_KEEP_MS = 60_000;
 
@@ -48,7 +54,7 @@ export class Embeddings {
       try {
         return await this.request(texts);
       } catch (err) {
-        if (attempt >= retries) throw err;
+        if (attempt >= retries || err instanceof RefusedError) throw err;
         await sleep((this.opts.retryBaseMs ?? 500) * 2 ** attempt);
       }
     }
@@ -64,7 +70,10 @@ export class Embeddings {
       body: JSON.stringify({ model: this.opts.model, input: texts }),
       signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
     });
-    if (!response.ok) throw new Error(`the embeddings server at ${url} answered ${response.status}`);
+    if (!response.ok) {
+      const message = `the embeddings server at ${url} answered ${response.status}`;
+      throw RETRYABLE(response.status) ? new Error(message) : new RefusedError(message);
+    }
     const body = (await response.json()) as { data?: { index?: number; embedding?: unknown }[] };
     const vectors: number[][] = new Array(texts.length);
     for (const [i, item] of (body.data ?? []).entries()) {

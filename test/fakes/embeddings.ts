@@ -14,6 +14,10 @@ export interface FakeEmbeddings {
   url: string;
   /** The inputs of each request received, failed ones included. */
   requests: string[][];
+  /** The Authorization header of each request received. */
+  authorizations: (string | undefined)[];
+  /** The next n requests answer 503. */
+  failNext(n: number): void;
   /** Every request answers 503 until up(). */
   down(): void;
   up(): void;
@@ -50,7 +54,9 @@ export function fakeVector(text: string): number[] {
 
 export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
   let failing = false;
+  let failures = 0;
   const requests: string[][] = [];
+  const authorizations: (string | undefined)[] = [];
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk) => {
@@ -60,10 +66,13 @@ export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
       const parsed = JSON.parse(body || "{}") as { model?: string; input?: string | string[] };
       const input = typeof parsed.input === "string" ? [parsed.input] : (parsed.input ?? []);
       requests.push(input);
+      authorizations.push(req.headers.authorization);
       res.setHeader("content-type", "application/json");
-      if (failing || req.url !== "/v1/embeddings" || req.method !== "POST") {
-        res.statusCode = failing ? 503 : 404;
-        res.end(JSON.stringify({ error: { message: failing ? "the model is loading" : "not found" } }));
+      const fail = failing || failures > 0;
+      if (failures > 0) failures--;
+      if (fail || req.url !== "/v1/embeddings" || req.method !== "POST") {
+        res.statusCode = fail ? 503 : 404;
+        res.end(JSON.stringify({ error: { message: fail ? "the model is loading" : "not found" } }));
         return;
       }
       const data = input.map((text, index) => ({ object: "embedding", index, embedding: fakeVector(text) }));
@@ -75,6 +84,10 @@ export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    authorizations,
+    failNext: (n) => {
+      failures = n;
+    },
     down: () => {
       failing = true;
     },
