@@ -17,8 +17,8 @@ export interface EmbeddingsOptions {
 // Rate limits, timeouts and server faults pass; any other 4xx (a wrong key, an unknown model) will not.
 const RETRYABLE = (status: number) => status === 408 || status === 429 || status >= 500;
 
-/** The server refused the request itself: trying it again will not help. */
-class RefusedError extends Error {}
+/** The server refused the request itself (a text too long for the model, say): trying it again will not help. */
+export class EmbeddingRefused extends Error {}
 
 // A question asked again within this long (a retried turn, a popular question) is not embedded again.
 const QUERY_KEEP_MS = 60_000;
@@ -54,7 +54,7 @@ export class Embeddings {
       try {
         return await this.request(texts);
       } catch (err) {
-        if (attempt >= retries || err instanceof RefusedError) throw err;
+        if (attempt >= retries || err instanceof EmbeddingRefused) throw err;
         await sleep((this.opts.retryBaseMs ?? 500) * 2 ** attempt);
       }
     }
@@ -72,7 +72,7 @@ export class Embeddings {
     });
     if (!response.ok) {
       const message = `the embeddings server at ${url} answered ${response.status}`;
-      throw RETRYABLE(response.status) ? new Error(message) : new RefusedError(message);
+      throw RETRYABLE(response.status) ? new Error(message) : new EmbeddingRefused(message);
     }
     const body = (await response.json()) as { data?: { index?: number; embedding?: unknown }[] };
     const vectors: number[][] = new Array(texts.length);

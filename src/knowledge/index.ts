@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Passage } from "../assistants/provider";
 import { isUuid } from "../assistants/store";
 import type { Db } from "../db/database";
-import type { Embeddings } from "./embeddings";
+import { EmbeddingRefused, type Embeddings } from "./embeddings";
 import { detectLanguage, TextSearchLanguages, unaccent } from "./language";
 import { fullTextHits, type Hit, languagesInScope, type ParsedQuestion, type ScopeSql, vectorHits } from "./search-sql";
 import { type Chunk, splitIntoChunks } from "./split";
@@ -170,7 +170,10 @@ export class KnowledgeIndex {
       const rows = await this.prisma.$queryRaw<{ id: string; content: string }[]>`
         SELECT id::text, content FROM passages WHERE embedding IS NULL LIMIT ${Math.min(BACKFILL_BATCH, maxPassages - filled)}`;
       if (!rows.length) break;
-      const vectors = await embeddings.embedAll(rows.map((r) => r.content));
+      const vectors = await embedEach(
+        embeddings,
+        rows.map((r) => r.content),
+      );
       await this.prisma.$executeRaw`
         UPDATE passages p SET embedding = v.embedding::real[]
         FROM unnest(${rows.map((r) => r.id)}::uuid[], ${vectors.map(arrayLiteral)}::text[]) AS v(id, embedding)
@@ -230,6 +233,29 @@ async function enableVector(prisma: Db): Promise<"pgvector" | "array"> {
   const [after] = await prisma.$queryRaw<{ installed: boolean }[]>`
     SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed`;
   return after.installed ? "pgvector" : "array";
+}
+
+/**
+ * The texts' vectors; when the server refuses the batch, each text alone, and an empty vector for each it
+ * refuses again (too long for the model, say): stored, it is never compared (no dimensions match) and never
+ * tried again, so one such passage does not stop the backfill of all the others.
+ */
+async function embedEach(embeddings: Embeddings, texts: string[]): Promise<number[][]> {
+  try {
+    return await embeddings.embedAll(texts);
+  } catch (err) {
+    if (!(err instanceof EmbeddingRefused)) throw err;
+  }
+  const out: number[][] = [];
+  for (const text of texts) {
+    out.push(
+      await embeddings.embedAll([text]).then(
+        ([vector]) => vector,
+        (err) => (err instanceof EmbeddingRefused ? [] : Promise.reject(err)),
+      ),
+    );
+  }
+  return out;
 }
 
 /** Reciprocal rank fusion: each passage scores the sum of 1 / (RRF_K + its rank) over the lists it is in. */

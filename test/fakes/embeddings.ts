@@ -18,6 +18,8 @@ export interface FakeEmbeddings {
   authorizations: (string | undefined)[];
   /** The next n requests answer 503. */
   failNext(n: number): void;
+  /** A request with a text longer than this answers 400, as a model's context limit does (unset: none). */
+  refuseLongerThan(chars: number | null): void;
   /** Every request answers 503 until up(). */
   down(): void;
   up(): void;
@@ -55,6 +57,7 @@ export function fakeVector(text: string): number[] {
 export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
   let failing = false;
   let failures = 0;
+  let maxChars: number | null = null;
   const requests: string[][] = [];
   const authorizations: (string | undefined)[] = [];
   const server = createServer((req, res) => {
@@ -75,6 +78,11 @@ export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
         res.end(JSON.stringify({ error: { message: fail ? "the model is loading" : "not found" } }));
         return;
       }
+      if (maxChars !== null && input.some((text) => text.length > maxChars!)) {
+        res.statusCode = 400;
+        res.end(JSON.stringify({ error: { message: "This model's maximum context length was exceeded" } }));
+        return;
+      }
       const data = input.map((text, index) => ({ object: "embedding", index, embedding: fakeVector(text) }));
       res.end(JSON.stringify({ object: "list", model: parsed.model, data, usage: { prompt_tokens: 0, total_tokens: 0 } }));
     });
@@ -87,6 +95,9 @@ export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
     authorizations,
     failNext: (n) => {
       failures = n;
+    },
+    refuseLongerThan: (chars) => {
+      maxChars = chars;
     },
     down: () => {
       failing = true;

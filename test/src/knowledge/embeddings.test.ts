@@ -108,4 +108,28 @@ describe.each(DB_KINDS)("KnowledgeIndex with embeddings (%s)", (kind) => {
       "Stundenplan",
     ]);
   });
+
+  it("skips, for good, a passage the server refuses, and embeds the others of its batch", async () => {
+    const folder = await folderOf("Refused");
+    fake.refuseLongerThan(80);
+    try {
+      const long = `# Long\n\n${"Our refund policy covers every order placed in the shop. ".repeat(3)}`;
+      await index.addDocument(folder, "Mixed", `# Short\n\nRefunds in ten days.\n\n${long}`);
+      expect(await unembedded(folder)).toBe(2);
+      expect(await index.backfillEmbeddings()).toBe(2);
+    } finally {
+      fake.refuseLongerThan(null);
+    }
+    const rows = await db.prisma.$queryRaw<{ heading: string; dims: number }[]>`
+      SELECT split_part(content, E'\n', 1) AS heading, coalesce(cardinality(embedding), -1) AS dims
+      FROM passages WHERE folder_id = ${folder}::uuid ORDER BY position`;
+    expect(rows).toEqual([
+      { heading: "# Short", dims: FAKE_DIMENSIONS },
+      { heading: "# Long", dims: 0 },
+    ]);
+    expect(await index.backfillEmbeddings()).toBe(0);
+    expect((await index.search({ orgId, folderIds: [folder] }, "refund policy for every order")).map((p) => p.documentTitle)).toContain(
+      "Mixed",
+    );
+  });
 });
