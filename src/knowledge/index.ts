@@ -21,6 +21,8 @@ export interface KnowledgeIndexOptions {
   embeddings?: Embeddings;
   /** A passage less similar than this to the question is not a vector match (cosine, -1..1). */
   minSimilarity?: number;
+  /** "array": compare vectors in plain SQL even where pgvector is there (both ways are tested on one database). */
+  vectorStore?: "array";
   logger?: { warn(obj: object, msg: string): void };
 }
 
@@ -185,7 +187,7 @@ export class KnowledgeIndex {
 
   /** Where vectors are compared: pgvector when the database has it (PGlite does), else plain arrays. */
   storage(): Promise<"pgvector" | "array"> {
-    this.vectorStore ??= enableVector(this.prisma);
+    this.vectorStore ??= this.opts.vectorStore === "array" ? Promise.resolve("array") : enableVector(this.prisma);
     return this.vectorStore;
   }
 

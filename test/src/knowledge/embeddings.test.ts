@@ -13,6 +13,7 @@ describe.each(DB_KINDS)("KnowledgeIndex with embeddings (%s)", (kind) => {
   let db: Database;
   let fake: FakeEmbeddings;
   let index: KnowledgeIndex;
+  let embeddings: Embeddings;
   let orgId: string;
   const folderOf = async (name: string) => (await db.prisma.folder.create({ data: { orgId, name } })).id;
   const unembedded = async (folderId: string) => {
@@ -24,7 +25,7 @@ describe.each(DB_KINDS)("KnowledgeIndex with embeddings (%s)", (kind) => {
   beforeAll(async () => {
     fake = await startFakeEmbeddings();
     db = await openTestDatabase(kind);
-    const embeddings = new Embeddings({ baseUrl: fake.url, model: "fake-multilingual", batchSize: 2, maxRetries: 2, retryBaseMs: 10 });
+    embeddings = new Embeddings({ baseUrl: fake.url, model: "fake-multilingual", batchSize: 2, maxRetries: 2, retryBaseMs: 10 });
     index = new KnowledgeIndex(db.prisma, { embeddings, minSimilarity: 0.3 });
     orgId = (await db.prisma.org.create({ data: { name: "Hybrid" } })).id;
   });
@@ -62,6 +63,12 @@ describe.each(DB_KINDS)("KnowledgeIndex with embeddings (%s)", (kind) => {
 
     const found = await index.search({ orgId }, "What are your opening hours?");
     expect(found.map((p) => p.documentTitle)).toEqual(["Oeffnungszeiten"]);
+    // The same by plain arrays, on a database that has pgvector too.
+    const arrays = new KnowledgeIndex(db.prisma, { embeddings, minSimilarity: 0.3, vectorStore: "array" });
+    expect(await arrays.storage()).toBe("array");
+    const byArrays = await arrays.search({ orgId }, "What are your opening hours?");
+    expect(byArrays.map((p) => p.documentTitle)).toEqual(["Oeffnungszeiten"]);
+    expect(byArrays[0].rank).toBeCloseTo(found[0].rank, 6);
     // Full text alone cannot: no word of the English question is in the German passage.
     expect(await new KnowledgeIndex(db.prisma).search({ orgId }, "What are your opening hours?")).toEqual([]);
   });
