@@ -68,13 +68,14 @@ export class TextSearchLanguages {
   constructor(private readonly configs: Set<string>) {}
 
   /**
-   * The configuration for a language: an ISO code ("de") or a configuration's own name ("german", as a
+   * The configuration for a language: an ISO code ("de", "pt-BR") or a configuration's own name ("german", as a
    * folder may be set to); null (rows stored before languages were detected) is English, as they were
    * indexed; anything unknown is 'simple'.
    */
   configFor(language: string | null): string {
     if (language === null) return "english";
-    const name = language.toLowerCase();
+    // A region or script ("pt-BR", "sr_Latn") does not change the configuration.
+    const name = language.toLowerCase().split(/[-_]/)[0];
     const config = CONFIG_BY_CODE[name] ?? name;
     return this.configs.has(config) ? config : "simple";
   }
