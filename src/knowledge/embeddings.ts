@@ -11,7 +11,9 @@ export interface EmbeddingsOptions {
   /** Attempts after the first, each after a longer pause (retryBaseMs, doubled each time). */
   maxRetries?: number;
   retryBaseMs?: number;
+  /** How long a request may take: a batch of passages, and a question (a user waits for that one). */
   timeoutMs?: number;
+  queryTimeoutMs?: number;
 }
 
 // Rate limits, timeouts and server faults pass; any other 4xx (a wrong key, an unknown model) will not.
@@ -41,18 +43,18 @@ export class Embeddings {
   }
 
   /**
-   * A question's vector: one attempt, since a user is waiting and full-text search answers without it.
-   * Kept a minute by its text.
+   * A question's vector: one attempt with a short timeout, since a user is waiting and full-text search
+   * answers without it. Kept a minute by its text.
    */
   embedQuery(text: string): Promise<number[]> {
-    return this.queries.get(text, async () => (await this.request([text]))[0]);
+    return this.queries.get(text, async () => (await this.request([text], this.opts.queryTimeoutMs ?? 5_000))[0]);
   }
 
   private async withRetries(texts: string[]): Promise<number[][]> {
     const retries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.request(texts);
+        return await this.request(texts, this.opts.timeoutMs ?? 30_000);
       } catch (err) {
         if (attempt >= retries || err instanceof EmbeddingRefused) throw err;
         await sleep((this.opts.retryBaseMs ?? 500) * 2 ** attempt);
@@ -60,7 +62,7 @@ export class Embeddings {
     }
   }
 
-  private async request(texts: string[]): Promise<number[][]> {
+  private async request(texts: string[], timeoutMs: number): Promise<number[][]> {
     const url = `${this.opts.baseUrl.replace(/\/+$/, "")}/embeddings`;
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
@@ -68,7 +70,7 @@ export class Embeddings {
       method: "POST",
       headers,
       body: JSON.stringify({ model: this.opts.model, input: texts }),
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (!response.ok) {
       const message = `the embeddings server at ${url} answered ${response.status}`;

@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { Passage } from "../assistants/provider";
 import { isUuid } from "../assistants/store";
 import type { Db } from "../db/database";
-import { EmbeddingRefused, type Embeddings } from "./embeddings";
+import { Kept } from "../kept";
+import type { Embeddings } from "./embeddings";
 import { detectLanguage, TextSearchLanguages, unaccent } from "./language";
 import { fullTextHits, type Hit, languagesInScope, type ParsedQuestion, type ScopeSql, vectorHits } from "./search-sql";
 import { type Chunk, splitIntoChunks } from "./split";
+import { arrayLiteral, backfill, enableVector } from "./vectors";
 
 /** Words beyond this many add little to the ranking and only make the query slower. */
 const MAX_QUERY_WORDS = 32;
@@ -13,8 +15,6 @@ const MAX_QUERY_WORDS = 32;
 const CANDIDATES = 20;
 /** Reciprocal rank fusion's constant: a passage at rank r of a list scores 1 / (RRF_K + r). */
 const RRF_K = 60;
-/** Passages the embeddings backfill takes at a time. */
-const BACKFILL_BATCH = 64;
 
 export interface KnowledgeIndexOptions {
   /** Semantic search besides full text, when an embeddings endpoint is configured. */
@@ -31,8 +31,9 @@ export interface KnowledgeIndexOptions {
  * document's own language and, with embeddings configured, by meaning; the two rankings are fused.
  */
 export class KnowledgeIndex {
-  private languages?: Promise<TextSearchLanguages>;
-  private vectorStore?: Promise<"pgvector" | "array">;
+  // Read once per process; a read that failed (the database away) is tried again next time.
+  private readonly languages = new Kept<TextSearchLanguages>(Number.POSITIVE_INFINITY);
+  private readonly vectorStore = new Kept<"pgvector" | "array">(Number.POSITIVE_INFINITY);
 
   constructor(
     private readonly prisma: Db,
@@ -165,37 +166,19 @@ export class KnowledgeIndex {
    * server fails (the next call starts where this one stopped).
    */
   async backfillEmbeddings(maxPassages = Number.POSITIVE_INFINITY): Promise<number> {
-    const embeddings = this.opts.embeddings;
-    if (!embeddings) return 0;
-    let filled = 0;
-    while (filled < maxPassages) {
-      const rows = await this.prisma.$queryRaw<{ id: string; content: string }[]>`
-        SELECT id::text, content FROM passages WHERE embedding IS NULL LIMIT ${Math.min(BACKFILL_BATCH, maxPassages - filled)}`;
-      if (!rows.length) break;
-      const vectors = await embedEach(
-        embeddings,
-        rows.map((r) => r.content),
-      );
-      await this.prisma.$executeRaw`
-        UPDATE passages p SET embedding = v.embedding::real[]
-        FROM unnest(${rows.map((r) => r.id)}::uuid[], ${vectors.map(arrayLiteral)}::text[]) AS v(id, embedding)
-        WHERE p.id = v.id AND p.embedding IS NULL`;
-      filled += rows.length;
-    }
-    return filled;
+    return this.opts.embeddings ? backfill(this.prisma, this.opts.embeddings, maxPassages) : 0;
   }
 
   /** Where vectors are compared: pgvector when the database has it (PGlite does), else plain arrays. */
   storage(): Promise<"pgvector" | "array"> {
-    this.vectorStore ??= this.opts.vectorStore === "array" ? Promise.resolve("array") : enableVector(this.prisma);
-    return this.vectorStore;
+    return this.vectorStore.get("", () => (this.opts.vectorStore === "array" ? Promise.resolve("array") : enableVector(this.prisma)));
   }
 
   private textSearch(): Promise<TextSearchLanguages> {
-    this.languages ??= this.prisma.$queryRaw<{ name: string }[]>`SELECT cfgname AS name FROM pg_ts_config`.then(
-      (rows) => new TextSearchLanguages(new Set(rows.map((r) => r.name))),
-    );
-    return this.languages;
+    return this.languages.get("", async () => {
+      const rows = await this.prisma.$queryRaw<{ name: string }[]>`SELECT cfgname AS name FROM pg_ts_config`;
+      return new TextSearchLanguages(new Set(rows.map((r) => r.name)));
+    });
   }
 }
 
@@ -219,47 +202,6 @@ export function queryWords(query: string): string[] {
   return [...new Set(words.filter((w) => w.length >= 2))].slice(0, MAX_QUERY_WORDS);
 }
 
-/**
- * Installs pgvector where the database offers it and lets us (a server whose role may not create extensions
- * keeps the array path). Passages keep their vectors in a plain real[] column either way, so that one schema
- * serves both; pgvector only computes the distances.
- */
-async function enableVector(prisma: Db): Promise<"pgvector" | "array"> {
-  const [row] = await prisma.$queryRaw<{ installed: boolean; available: boolean }[]>`
-    SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed,
-           EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available`;
-  if (row.installed) return "pgvector";
-  if (!row.available) return "array";
-  // Another process may be creating it at the same moment (and fail us); what counts is whether it is there.
-  await prisma.$executeRaw`CREATE EXTENSION IF NOT EXISTS vector`.catch(() => {});
-  const [after] = await prisma.$queryRaw<{ installed: boolean }[]>`
-    SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed`;
-  return after.installed ? "pgvector" : "array";
-}
-
-/**
- * The texts' vectors; when the server refuses the batch, each text alone, and an empty vector for each it
- * refuses again (too long for the model, say): stored, it is never compared (no dimensions match) and never
- * tried again, so one such passage does not stop the backfill of all the others.
- */
-async function embedEach(embeddings: Embeddings, texts: string[]): Promise<number[][]> {
-  try {
-    return await embeddings.embedAll(texts);
-  } catch (err) {
-    if (!(err instanceof EmbeddingRefused)) throw err;
-  }
-  const out: number[][] = [];
-  for (const text of texts) {
-    out.push(
-      await embeddings.embedAll([text]).then(
-        ([vector]) => vector,
-        (err) => (err instanceof EmbeddingRefused ? [] : Promise.reject(err)),
-      ),
-    );
-  }
-  return out;
-}
-
 /** Reciprocal rank fusion: each passage scores the sum of 1 / (RRF_K + its rank) over the lists it is in. */
 function fuse(...lists: Hit[][]): Hit[] {
   const fused = new Map<string, Hit>();
@@ -278,6 +220,3 @@ function toPassage(hit: Hit): Passage {
   const { documentId, documentTitle, content, heading, page, anchor, sourceUrl, score } = hit;
   return { documentId, documentTitle, content, heading, page, anchor, sourceUrl, rank: score };
 }
-
-/** A vector as a Postgres array literal, for a text[] parameter cast row by row to real[] (unnest flattens 2-D arrays). */
-const arrayLiteral = (vector: number[] | null) => (vector ? `{${vector.join(",")}}` : null);
