@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Db } from "../db/database";
 import { EmbeddingRefused, type Embeddings } from "./embeddings";
 
@@ -49,8 +50,14 @@ async function embedEach(embeddings: Embeddings, texts: string[]): Promise<numbe
 export async function backfill(prisma: Db, embeddings: Embeddings, maxPassages: number): Promise<number> {
   let filled = 0;
   while (filled < maxPassages) {
+    const batch = Math.min(BACKFILL_BATCH, maxPassages - filled);
+    // From a random id on, wrapping around: the sweepers of several workers mostly take different passages.
+    const start = randomUUID();
     const rows = await prisma.$queryRaw<{ id: string; content: string }[]>`
-      SELECT id::text, content FROM passages WHERE embedding IS NULL LIMIT ${Math.min(BACKFILL_BATCH, maxPassages - filled)}`;
+      (SELECT id::text, content FROM passages WHERE embedding IS NULL AND id >= ${start}::uuid ORDER BY id LIMIT ${batch})
+      UNION ALL
+      (SELECT id::text, content FROM passages WHERE embedding IS NULL AND id < ${start}::uuid ORDER BY id LIMIT ${batch})
+      LIMIT ${batch}`;
     if (!rows.length) break;
     const vectors = await embedEach(
       embeddings,

@@ -3,5 +3,5 @@
 ALTER TABLE "messages" ADD COLUMN "citations" JSONB NOT NULL DEFAULT '[]';
 
 -- The passages still to be embedded (an embeddings server that was away at ingest, or configured later): the
--- backfill finds them without reading every passage.
-CREATE INDEX "passages_unembedded_idx" ON "passages" ("document_id") WHERE "embedding" IS NULL;
+-- backfill finds them without reading every passage, from a random id on, so that workers take different ones.
+CREATE INDEX "passages_unembedded_idx" ON "passages" ("id") WHERE "embedding" IS NULL;
