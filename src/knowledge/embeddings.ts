@@ -34,11 +34,14 @@ export class Embeddings {
 
   constructor(private readonly opts: EmbeddingsOptions) {}
 
-  /** Embeds the passages of a document in batches, each tried again with backoff; throws when one still fails. */
-  async embedAll(texts: string[]): Promise<number[][]> {
+  /**
+   * Embeds the passages of a document in batches, each tried again with backoff (up to `retries` times);
+   * throws when one still fails.
+   */
+  async embedAll(texts: string[], retries = this.opts.maxRetries ?? 3): Promise<number[][]> {
     const size = this.opts.batchSize ?? 64;
     const out: number[][] = [];
-    for (let i = 0; i < texts.length; i += size) out.push(...(await this.withRetries(texts.slice(i, i + size))));
+    for (let i = 0; i < texts.length; i += size) out.push(...(await this.withRetries(texts.slice(i, i + size), retries)));
     return out;
   }
 
@@ -50,8 +53,7 @@ export class Embeddings {
     return this.queries.get(text, async () => (await this.request([text], this.opts.queryTimeoutMs ?? 5_000))[0]);
   }
 
-  private async withRetries(texts: string[]): Promise<number[][]> {
-    const retries = this.opts.maxRetries ?? 3;
+  private async withRetries(texts: string[], retries: number): Promise<number[][]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.request(texts, this.opts.timeoutMs ?? 30_000);

@@ -44,7 +44,8 @@ export class KnowledgeIndex {
   async addDocument(folderId: string, title: string, content: string): Promise<{ id: string; title: string; passages: number }> {
     const id = randomUUID();
     const chunks = splitIntoChunks(content);
-    const prepared = await this.prepare(folderId, content, chunks);
+    // Someone waits for this one (the API's 201): the embeddings server gets one try, the backfill does the rest.
+    const prepared = await this.prepare(folderId, content, chunks, 0);
     await this.prisma.$transaction([
       this.prisma.document.create({ data: { id, folderId, title, content, format: "markdown", language: prepared.language } }),
       this.insertPassages(id, folderId, chunks, prepared),
@@ -89,14 +90,17 @@ export class KnowledgeIndex {
    * does not hold the document back: it is indexed for full-text search, and backfillEmbeddings() adds the
    * vectors later.
    */
-  private async prepare(folderId: string, text: string, chunks: Chunk[]): Promise<Prepared> {
+  private async prepare(folderId: string, text: string, chunks: Chunk[], retries?: number): Promise<Prepared> {
     const folder = await this.prisma.folder.findUnique({ where: { id: folderId }, select: { language: true } });
     const language = folder?.language ?? detectLanguage(text);
     const config = (await this.textSearch()).configFor(language);
     let vectors: (number[] | null)[] = chunks.map(() => null);
     if (this.opts.embeddings && chunks.length) {
       try {
-        vectors = await this.opts.embeddings.embedAll(chunks.map((c) => c.content));
+        vectors = await this.opts.embeddings.embedAll(
+          chunks.map((c) => c.content),
+          retries,
+        );
       } catch (err) {
         this.opts.logger?.warn({ err: (err as Error).message, folderId }, "passages not embedded; indexed for full-text search only");
       }

@@ -54,6 +54,18 @@ describe.each(DB_KINDS)("KnowledgeIndex with embeddings (%s)", (kind) => {
     }
   });
 
+  it("tries the embeddings server again when indexing for the ingest worker, but once for a document posted as JSON", async () => {
+    const folder = await folderOf("Retries");
+    const doc = await db.prisma.document.create({ data: { folderId: folder, title: "Worker", content: "", status: "processing" } });
+    fake.failNext(1);
+    await index.indexDocument(doc.id, folder, "# Worker\n\nIndexed by the ingest worker.");
+    expect(await unembedded(folder)).toBe(0);
+
+    fake.failNext(1);
+    await index.addDocument(folder, "Posted", "# Posted\n\nPosted through the API, someone waiting.");
+    expect(await unembedded(folder)).toBe(1);
+  });
+
   it("finds a passage written in another language by meaning, in the org's folders only", async () => {
     const folder = await folderOf("Hours");
     await index.addDocument(folder, "Oeffnungszeiten", GERMAN_HOURS);
