@@ -47,6 +47,13 @@ const schema = z.object({
     .int()
     .min(0)
     .default(10 * 60_000),
+  // Semantic search of the knowledge folders, on when a base URL is set: any OpenAI-compatible /embeddings.
+  EMBEDDINGS_BASE_URL: z.url().optional(),
+  EMBEDDINGS_MODEL: z.string().default("text-embedding-3-small"),
+  EMBEDDINGS_API_KEY: z.string().optional(),
+  // A passage less similar (cosine) than this to a question is no match by meaning. Models differ: 0.3 suits
+  // OpenAI's text-embedding-3 models; models whose unrelated texts score higher need a higher floor.
+  EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.3),
   BOOTSTRAP_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).

@@ -10,6 +10,7 @@ import type { Config } from "./config";
 import { insertInbound, storeReplies, turnWindows } from "./conversations";
 import { type Database, isItemError, openDatabase } from "./db/database";
 import type { HubDeps } from "./hub";
+import { Embeddings } from "./knowledge/embeddings";
 import { KnowledgeIndex } from "./knowledge/index";
 import type { IngestDeps } from "./knowledge/ingest";
 import { createLogger, type Logger } from "./logger";
@@ -68,7 +69,10 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     });
   }
   const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
-  const knowledge = new KnowledgeIndex(db.prisma);
+  const embeddings = config.EMBEDDINGS_BASE_URL
+    ? new Embeddings({ baseUrl: config.EMBEDDINGS_BASE_URL, model: config.EMBEDDINGS_MODEL, apiKey: config.EMBEDDINGS_API_KEY })
+    : undefined;
+  const knowledge = new KnowledgeIndex(db.prisma, { embeddings, minSimilarity: config.EMBEDDINGS_MIN_SIMILARITY, logger });
   const assistants = new AssistantLookup(db.prisma);
   const hub: HubDeps = {
     prisma: db.prisma,

@@ -71,26 +71,60 @@ async function sweepFollowUps(prisma: Db, queue: Queue<AskJob>, afterMs: number)
 }
 
 export function startSweeper(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, logger: Logger, opts: SweeperOptions) {
+  const sweeps = every(
+    opts.intervalMs,
+    async () => {
+      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
+      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
+    },
+    (err) => logger.warn({ err: err.message }, "sweep failed; next one in a moment"),
+  );
+  // Passages indexed while the embeddings server was away get their vectors here, a few at a time (a no-op
+  // without embeddings). A loop of its own: a slow embeddings server must not hold back the turns.
+  const backfills = every(
+    opts.intervalMs,
+    async () => {
+      const filled = await turns.knowledge.backfillEmbeddings(BACKFILL_PER_ROUND);
+      if (filled) logger.info({ filled }, "embedded passages that were indexed without vectors");
+    },
+    (err) => logger.warn({ err: err.message }, "embeddings backfill failed; next one in a moment"),
+  );
+  const ingestQueue = opts.ingestQueue;
+  const documents = ingestQueue
+    ? every(
+        opts.intervalMs,
+        async () => {
+          const swept = await sweepDocuments(prisma, ingestQueue, opts.afterMs);
+          if (swept) logger.info({ documents: swept }, "sweeper put documents back on the ingest queue");
+        },
+        (err) => logger.warn({ err: err.message }, "document sweep failed; next one in a moment"),
+      )
+    : null;
+  return {
+    stop: () => {
+      sweeps.stop();
+      backfills.stop();
+      documents?.stop();
+    },
+  };
+}
+
+const BACKFILL_PER_ROUND = 256;
+
+/** Runs `round` every intervalMs, never two at once. */
+function every(intervalMs: number, round: () => Promise<void>, onError: (err: Error) => void) {
   let running = false;
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
-    // Turns and documents apart: a failure sweeping one does not hold the other up.
     try {
-      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
-      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
+      await round();
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, "sweep failed; next one in a moment");
-    }
-    try {
-      const documents = opts.ingestQueue ? await sweepDocuments(prisma, opts.ingestQueue, opts.afterMs) : 0;
-      if (documents) logger.info({ documents }, "sweeper put documents back on the ingest queue");
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, "document sweep failed; next one in a moment");
+      onError(err as Error);
     } finally {
       running = false;
     }
-  }, opts.intervalMs);
+  }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
