@@ -52,7 +52,7 @@ describe.each(DB_KINDS)("replies cite their knowledge (%s)", (kind) => {
   it("stores the sources a reply drew on with the reply, and returns them with its messages", async () => {
     const documentId = await indexPage("Returns", "https://shop.example/returns", "# Returns\n\nWe refund returned orders within 10 days.");
     const end = await ask("Do you refund returned orders?");
-    const citation = { documentId, title: "Returns", heading: null, page: null, url: "https://shop.example/returns" };
+    const citation = { documentId, title: "Returns", heading: "Returns", page: null, url: "https://shop.example/returns" };
     expect(end.content).toContain("We refund returned orders within 10 days.");
     expect(end.citations).toEqual([citation]);
 
@@ -90,7 +90,7 @@ describe.each(DB_KINDS)("replies cite their knowledge (%s)", (kind) => {
     const end = await ask("What are your opening hours?");
     expect(end.content).toContain("Montag bis Freitag von 9 bis 18 Uhr.");
     expect(end.citations).toEqual([
-      { documentId, title: "Öffnungszeiten", heading: null, page: null, url: "https://shop.example/de/zeiten" },
+      { documentId, title: "Öffnungszeiten", heading: "Öffnungszeiten", page: null, url: "https://shop.example/de/zeiten" },
     ]);
   });
 });
