@@ -65,9 +65,9 @@ export class KnowledgeIndex {
   ): Promise<number> {
     const chunks = splitIntoChunks(markdown);
     const prepared = await this.prepare(folderId, markdown, chunks);
+    // The document's row is updated first: its lock makes a second indexing of the same document (a swept
+    // job racing the original) wait, and its delete then sees, and replaces, this one's passages.
     await this.prisma.$transaction([
-      this.prisma.passage.deleteMany({ where: { documentId } }),
-      this.insertPassages(documentId, folderId, chunks, prepared),
       this.prisma.document.update({
         where: { id: documentId },
         data: {
@@ -80,6 +80,8 @@ export class KnowledgeIndex {
           updatedAt: new Date(),
         },
       }),
+      this.prisma.passage.deleteMany({ where: { documentId } }),
+      this.insertPassages(documentId, folderId, chunks, prepared),
     ]);
     return chunks.length;
   }

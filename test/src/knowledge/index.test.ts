@@ -47,6 +47,26 @@ describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
     ]);
   });
 
+  it("stores where each passage sits: its heading path, page and anchor", async () => {
+    const doc = await index.addDocument(faq, "Guide", "# Store {#store}\n\n## Hours\n\nNine to five.\f## Parking\n\nBehind the shop.");
+    const passages = await db.prisma.passage.findMany({ where: { documentId: doc.id }, orderBy: { position: "asc" } });
+    expect(passages.map((p) => [p.heading, p.page, p.anchor])).toEqual([
+      ["Store > Hours", 1, "store"],
+      ["Store > Parking", 2, "store"],
+    ]);
+  });
+
+  it("leaves one version's passages when a document is indexed twice at once", async () => {
+    const doc = await index.addDocument(faq, "Twice", "# Twice\n\nThe first text.");
+    const versions = Array.from({ length: 6 }, (_, i) => `# Twice\n\nVersion ${i}, one.\n\n## More\n\nVersion ${i}, two.`);
+    await Promise.all(versions.map((text) => index.indexDocument(doc.id, faq, text)));
+    const passages = await db.prisma.passage.findMany({ where: { documentId: doc.id }, orderBy: { position: "asc" } });
+    const { content } = await db.prisma.document.findUniqueOrThrow({ where: { id: doc.id } });
+    expect(passages.map((p) => p.position)).toEqual([0, 1]);
+    expect(passages.map((p) => p.content).join("\n")).toContain(content.match(/Version \d/)?.[0]);
+    expect(new Set(passages.map((p) => p.content.match(/Version \d/)?.[0])).size).toBe(1);
+  });
+
   it("finds the passage that answers a question first, with its document's title", async () => {
     const found = await index.search({ orgId, folderIds: [faq, logistics] }, "How do I reset my password?");
     expect(found[0]).toMatchObject({ documentTitle: "Password_Policy_v2" });
