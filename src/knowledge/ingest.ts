@@ -105,6 +105,11 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, lastT
       bytes = page.bytes;
       format = formatOf(page.contentType, new URL(page.url).pathname) ?? format;
     }
+    // An indexed upload whose bytes are gone (its folder's language changed) is indexed again from its text.
+    if (!bytes && doc.content) {
+      await deps.knowledge.indexDocument(documentId, doc.folderId, doc.content);
+      return;
+    }
     if (!bytes) return fail(deps, documentId, "Nothing to index: the upload was not kept");
     const parsed = await parseAs(format, bytes, doc.fileName ?? undefined, doc.sourceUrl ?? undefined);
     // A title the caller did not choose (the file name, the URL) gives way to the document's own.

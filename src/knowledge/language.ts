@@ -38,6 +38,15 @@ const CONFIG_BY_CODE: Record<string, string> = {
   yi: "yiddish",
 };
 
+/**
+ * Whether a folder may be set to this language: an ISO 639 code, with a region or script if wanted ("pt",
+ * "pt-BR", "sr_Latn"), or a Postgres configuration's name ("german", "simple"). A code Postgres has no
+ * configuration for is allowed: its documents are indexed with 'simple', unaccented.
+ */
+export function isLanguage(value: string): boolean {
+  return /^[a-z]{2,3}([-_][a-z0-9]{2,8})?$/i.test(value) || value === "simple" || Object.values(CONFIG_BY_CODE).includes(value);
+}
+
 /** What a document whose language could not be told is stored as (ISO 639-2 "undetermined"). */
 export const UNDETERMINED = "und";
 

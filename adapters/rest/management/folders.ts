@@ -1,8 +1,11 @@
+import type { Queue } from "bullmq";
 import { Router } from "express";
 import { z } from "zod";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid, notFound } from "../../../src/errors";
 import { principal } from "../../../src/http/auth";
+import { isLanguage } from "../../../src/knowledge/language";
+import { enqueueIngest, type IngestJob } from "../../../src/queue";
 
 // Knowledge folders of the key's org (their documents: documents.ts). A folder is private unless marked
 // `public`: see TurnOptions.fromPublic for who reads which.
@@ -14,6 +17,12 @@ export const newFolder = z.strictObject({
     .boolean()
     .optional()
     .describe("Readable by the public (widget visitors, WhatsApp users) through an assistant that names no folders; default false"),
+  language: z
+    .string()
+    .refine(isLanguage, "Expected an ISO 639 code such as `de` or `pt-BR`, or a Postgres text-search configuration such as `german`")
+    .nullable()
+    .optional()
+    .describe("The language of the folder's documents; null or absent: detected for each document"),
   refreshMinutes: z
     .number()
     .int()
@@ -32,7 +41,7 @@ export async function findFolder(prisma: Db, orgId: string, id: string) {
   return folder;
 }
 
-export function folderRoutes(prisma: Db): Router {
+export function folderRoutes(prisma: Db, ingestQueue: Queue<IngestJob> | null): Router {
   const router = Router();
   const find = (orgId: string, id: string) => findFolder(prisma, orgId, id);
 
@@ -56,7 +65,19 @@ export function folderRoutes(prisma: Db): Router {
     const folder = await find(principal(res).orgId, String(req.params.id));
     const parsed = folderChange.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid("Invalid folder", fieldIssues(parsed.error.issues));
-    const { orgId: _o, ...updated } = await prisma.folder.update({ where: { id: folder.id }, data: parsed.data });
+    const relanguaged = parsed.data.language !== undefined && parsed.data.language !== folder.language;
+    // A new language takes its documents back to processing in the same transaction: the ingest worker indexes
+    // each again (its old passages stay searchable until then), and the sweeper finds any whose job is lost.
+    const change = prisma.folder.update({ where: { id: folder.id }, data: parsed.data });
+    const reindex = prisma.document.updateMany({
+      where: { folderId: folder.id, status: "ready" },
+      data: { status: "processing", attempts: 0, updatedAt: new Date() },
+    });
+    const [{ orgId: _o, ...updated }] = relanguaged ? await prisma.$transaction([change, reindex]) : [await change];
+    if (relanguaged && ingestQueue) {
+      const documents = await prisma.document.findMany({ where: { folderId: folder.id, status: "processing" }, select: { id: true } });
+      await Promise.all(documents.map((d) => enqueueIngest(ingestQueue, "ingest", d.id))).catch(() => {});
+    }
     res.json(updated);
   });
 

@@ -29,7 +29,7 @@ export function createManagementApi(deps: {
   const api = Router();
   api.use(PATHS, ...jsonBody("2mb"), requireKey(deps.keys));
   api.use(assistantRoutes(deps.prisma, deps.assistants));
-  api.use(folderRoutes(deps.prisma));
+  api.use(folderRoutes(deps.prisma, deps.ingest.queue));
   api.use(documentRoutes(deps));
   api.use(meRoutes(deps.prisma));
   api.use(

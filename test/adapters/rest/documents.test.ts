@@ -241,6 +241,27 @@ describe("management API: documents from files and web pages", () => {
     await hub.api(`/api/folders/${folderId}`, { method: "PATCH", body: { refreshMinutes: null } });
   });
 
+  it("indexes a folder's documents again in the language it is set to, searchable all along", async () => {
+    const folder = (await hub.api("/api/folders", { body: { name: "Filial" } })).body.id;
+    const text = "# Horário\n\nAbrimos as lojas de segunda a sábado, das nove às dezanove horas.";
+    const doc = (await hub.api(`/api/folders/${folder}/documents`, { body: { title: "Horário", content: text } })).body.id;
+    const configs = () =>
+      hub.runtime.db.prisma.$queryRaw<
+        { config: string }[]
+      >`SELECT DISTINCT ts_config::text AS config FROM passages WHERE document_id = ${doc}::uuid`;
+    expect(await configs()).toEqual([{ config: "portuguese" }]);
+
+    const invalid = await hub.api(`/api/folders/${folder}`, { method: "PATCH", body: { language: "<klingon>" } });
+    expect(invalid.status).toBe(400);
+    const patched = await hub.api(`/api/folders/${folder}`, { method: "PATCH", body: { language: "simple" } });
+    expect(patched.body.language).toBe("simple");
+    await waitFor(async () => (await hub.api(`/api/folders/${folder}/documents/${doc}`)).body.status === "ready", 60_000, "indexed again");
+    expect(await configs()).toEqual([{ config: "simple" }]);
+    // 'simple' neither stems nor keeps accents: the exact words, accents or not, find it.
+    const found = await hub.runtime.knowledge.search({ orgId: hub.orgId, folderIds: [folder] }, "horario segunda sabado");
+    expect(found[0]?.documentId).toBe(doc);
+  });
+
   it("indexes a document whose job was lost (a crash, Redis emptied) once the sweeper finds it", async () => {
     const prisma = hub.runtime.db.prisma;
     // As the request left it: stored with its bytes, but no job in the queue.
