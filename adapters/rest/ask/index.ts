@@ -136,7 +136,12 @@ function answer(
     success: !failed,
     ...(failed ? { error: "The assistant could not answer; the message shown is a fallback" } : {}),
     message: { id: wire.id, role: "assistant", content: wire.content, createdAt: wire.createdAt },
-    metadata: { processing_time: wire.processingMs ?? 0, tokens_used: wire.tokensUsed ?? 0, knowledge_sources: wire.sources },
+    metadata: {
+      processing_time: wire.processingMs ?? 0,
+      tokens_used: wire.tokensUsed ?? 0,
+      knowledge_sources: wire.sources,
+      citations: wire.citations,
+    },
     conversation_id: conversationKey,
   };
   return [failed ? 502 : 200, body];

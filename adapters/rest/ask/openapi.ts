@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Operation } from "../../../src/http/openapi";
+import { citationList } from "../../../src/knowledge/citations";
 import { askRequest } from "./schema";
 
 // The ask API for the OpenAPI document: the request is the schema the handler parses with.
@@ -8,7 +9,12 @@ const answer = z.object({
   success: z.boolean(),
   error: z.string().optional().describe("Set when the assistant failed; `message` is then the fallback the user sees"),
   message: z.object({ id: z.string(), role: z.literal("assistant"), content: z.string(), createdAt: z.iso.datetime() }),
-  metadata: z.object({ processing_time: z.number(), tokens_used: z.number(), knowledge_sources: z.array(z.string()) }),
+  metadata: z.object({
+    processing_time: z.number(),
+    tokens_used: z.number(),
+    knowledge_sources: z.array(z.string()),
+    citations: citationList.describe("Not in the seed: where each passage the reply drew on sits (document, heading, page, URL)"),
+  }),
   conversation_id: z.string(),
 });
 const failure = z.object({

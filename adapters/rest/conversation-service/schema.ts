@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Operation } from "../../../src/http/openapi";
+import { citationList } from "../../../src/knowledge/citations";
 
 // The Conversation Service (seed 004): every call takes `org_id` in the query and a Bearer key of that org.
 
@@ -62,17 +63,7 @@ export const chatSession = z.object({
 export const conversationWithSessions = conversation.extend({ chat_sessions: z.array(chatSession) });
 
 /** Where an assistant reply's knowledge came from; not in the seed, which lists no message fields. */
-const citations = z
-  .array(
-    z.object({
-      documentId: z.string(),
-      title: z.string(),
-      heading: z.string().nullable(),
-      page: z.number().int().nullable(),
-      url: z.string().nullable().describe("The source page, at the passage's section; null for an uploaded file"),
-    }),
-  )
-  .describe("The knowledge passages an assistant reply drew on; empty for other messages");
+const citations = citationList;
 
 export const message = z.object({
   id: z.string(),

@@ -28,6 +28,9 @@ describe.each(DB_KINDS)("POST /api/ai-hub/assistant/ask (%s)", (kind) => {
     expect(res.body).toMatchObject({ success: true, message: { role: "assistant" }, conversation_id: "conv-1" });
     expect(res.body.message.content).toContain("Forgot password");
     expect(res.body.metadata.knowledge_sources).toContain("Password_Policy_v2");
+    expect(res.body.metadata.citations).toContainEqual(
+      expect.objectContaining({ title: "Password_Policy_v2", heading: "Passwords > Resetting your password", page: null, url: null }),
+    );
     expect(res.body.metadata.processing_time).toBeGreaterThanOrEqual(0);
     expect(res.body.metadata.tokens_used).toBeGreaterThan(0);
     expect(Date.parse(res.body.message.createdAt)).not.toBeNaN();
