@@ -79,6 +79,9 @@ describe("the chat widget on the demo page, in Chromium", () => {
     expect(deltas.map((d) => d.content).join("")).toBe(message?.content);
     expect(message?.content).toContain("# Warranty");
     expect(await answer.locator("h1").textContent()).toBe("Warranty");
+    // The hub's own citations: the document and the heading the passage sits under (an upload: no link).
+    expect(message).toMatchObject({ citations: [expect.objectContaining({ title: "Kettle_Warranty", url: null })] });
+    expect(await answer.locator(".hubchat-sources li").allTextContents()).toEqual(["Kettle_Warranty › Warranty"]);
 
     const chip = page.locator(".hubchat-chip", { hasText: "How do I claim the warranty?" });
     await chip.click();
