@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { askBenchmarks, scalingBenchmark } from "./ask";
 import { type BenchOptions, profileHubsInto, type Row } from "./harness";
 import { modelBenchmark } from "./model";
+import { retrievalBenchmark } from "./retrieval";
 import { memoryBenchmark, wsBenchmark } from "./sockets";
 import { twilioBenchmark } from "./twilio";
 
@@ -19,6 +20,7 @@ const FIGURES: Record<string, (opts: BenchOptions, rows: Row[]) => Promise<void>
   memory: memoryBenchmark,
   scaling: scalingBenchmark,
   model: modelBenchmark,
+  retrieval: retrievalBenchmark,
 };
 
 const { values: args } = parseArgs({
