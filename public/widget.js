@@ -15,6 +15,18 @@
   let lastSeen = null;
   const shown = new Set();
   const streaming = new Map();
+  // Each bot bubble's reply as it came (Markdown, and its citations), to render again once the renderer is in.
+  const replies = new Map();
+  // Replies are Markdown, rendered safely by widget-render.mjs (a module: it leaves no globals on the host
+  // page). Until it has loaded, or if it cannot, they show as text.
+  let renderMarkdown = null;
+  import(new URL("widget-render.mjs", hub).href).then(
+    (module) => {
+      renderMarkdown = module.renderMarkdown;
+      for (const [bubble, reply] of replies) showReply(bubble, reply);
+    },
+    () => {},
+  );
 
   const link = document.createElement("link");
   link.rel = "stylesheet";
@@ -93,7 +105,8 @@
       typing.hidden = true;
       const bubble = streaming.get(frame.reply_to) || addBubble("bot streaming", "");
       streaming.set(frame.reply_to, bubble);
-      bubble.textContent += frame.content;
+      // Rendered whole each time: a piece alone may be half a Markdown mark.
+      showReply(bubble, { content: (replies.get(bubble)?.content ?? "") + frame.content });
     } else if (frame.type === "suggestion") {
       chips.replaceChildren(...frame.suggestions.map(chip));
     } else if (frame.type === "error") {
@@ -113,7 +126,42 @@
     const bubble = streaming.get(frame.reply_to) || addBubble("bot", "");
     streaming.delete(frame.reply_to);
     bubble.className = `hubchat-bot${frame.failed ? " hubchat-failed" : ""}`;
-    bubble.textContent = frame.content;
+    showReply(bubble, { content: frame.content, citations: frame.citations });
+  }
+
+  function showReply(bubble, reply) {
+    replies.set(bubble, reply);
+    bubble.classList.toggle("hubchat-markdown", renderMarkdown !== null);
+    if (renderMarkdown) bubble.replaceChildren(renderMarkdown(reply.content));
+    else bubble.textContent = reply.content;
+    if (reply.citations?.length) bubble.append(sourceList(reply.citations));
+  }
+
+  // The passages a reply drew on: each names its document (and heading or page), a link where it has a web address.
+  function sourceList(citations) {
+    const list = document.createElement("ul");
+    list.className = "hubchat-sources";
+    for (const { title, heading, page, url } of citations) {
+      const label = [title, heading].filter(Boolean).join(" › ") + (page ? `, p. ${page}` : "");
+      const item = document.createElement("li");
+      const target = webAddress(url);
+      if (target) {
+        const a = Object.assign(document.createElement("a"), { href: target, target: "_blank", rel: "noopener noreferrer" });
+        a.textContent = label || target;
+        item.append(a);
+      } else item.textContent = label;
+      if (item.textContent) list.append(item);
+    }
+    return list;
+  }
+
+  function webAddress(url) {
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch {
+      return null;
+    }
   }
 
   function addBubble(kind, text) {
@@ -140,6 +188,7 @@
     lastSeen = null;
     shown.clear();
     streaming.clear();
+    replies.clear();
     log.replaceChildren();
     chips.replaceChildren();
     typing.hidden = true;

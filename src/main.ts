@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Worker } from "bullmq";
-import express, { type Express, Router } from "express";
+import type { Express } from "express";
 import { createAskChannel } from "../adapters/rest/ask";
 import { askOperations } from "../adapters/rest/ask/openapi";
 import { createBotujApi } from "../adapters/rest/botuj";
@@ -26,6 +26,7 @@ import { DirectoryInUse } from "./db/lock";
 import { createApp } from "./http/app";
 import { metricsApp } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
+import { widgetRouter } from "./http/widget";
 import { createRuntime, type Runtime } from "./runtime";
 
 // The composition root: the one file of src/ that imports adapters and workers, to plug them in.
@@ -136,8 +137,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       createApiDocs(apiDocument()),
       ws.router,
       ...(twilio?.routers ?? []),
-      // The chat widget and the demo page at / that embeds it.
-      Router().use(express.static(path.join(__dirname, "../public"))),
+      widgetRouter(path.join(__dirname, "../public")),
     ]);
     handle = app;
     sockets = ws.attach(server);

@@ -15,8 +15,11 @@ export const UNSENT = "unsent";
 export interface ApiSender {
   /** The reply addresses it delivers to: a turn's `replyAddress.via`. */
   via: ReplyAddress["via"];
-  /** The parts a reply is sent as, in order. */
-  split(content: string): string[];
+  /**
+   * The parts a reply to `turn` is sent as, in order: written in the markup of where it goes (the assistant
+   * writes Markdown) and cut to the provider's length. `turn` is null for a reply that answers no message.
+   */
+  split(content: string, turn: Message | null): string[];
   /** Sends one part of the reply to `turn`; resolves once the provider accepted it. Throws DeliveryError. */
   send(part: OutboundPart, turn: Message): Promise<{ providerId: string; status: string }>;
 }

@@ -69,7 +69,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       return;
     }
     const { channel } = reply.conversation;
-    const parts = await partsOf(prisma, reply.id, sender.split(reply.content));
+    const parts = await partsOf(prisma, reply.id, sender.split(reply.content, turn));
     for (const part of parts) {
       if (part.providerId) continue;
       // A part refused for good: the later ones would only be refused too, or arrive without their start.

@@ -33,6 +33,7 @@ export const statusCallback = z.looseObject({
 });
 
 const bare = (address: string) => address.replace(/^whatsapp:/i, "");
+const isWhatsApp = (address: string) => /^whatsapp:/i.test(address);
 
 export function attachmentsOf(params: Record<string, unknown>, count: number): Attachment[] {
   const out: Attachment[] = [];
@@ -46,7 +47,7 @@ export function attachmentsOf(params: Record<string, unknown>, count: number): A
 }
 
 export function toInbound(m: IncomingMessage, attachments: Attachment[], route: { orgId: string; assistant: string }): InboundMessage {
-  const channel = /^whatsapp:/i.test(m.From) ? "whatsapp" : "sms";
+  const channel = isWhatsApp(m.From) ? "whatsapp" : "sms";
   const user = bare(m.From);
   // Media alone still asks for an answer; the assistant reads what was sent, the URLs stay on the message.
   const content = m.Body.trim() || attachments.map((a) => `[${a.contentType ?? "attachment"}]`).join(" ");
@@ -83,6 +84,9 @@ export function replyAddresses(turn: Message): { from: string; to: string } {
   if (!address) throw new DeliveryError(`message ${turn.id} did not come through Twilio`, true);
   return { from: address.from, to: address.to };
 }
+
+/** Whether the reply to a message that came through Twilio goes to a WhatsApp user (else an SMS number). */
+export const goesToWhatsApp = (turn: Message) => isWhatsApp(twilioAddress(turn)?.to ?? "");
 
 /** Whether a stored user message came through Twilio's signed webhook, and so its reply goes out through it. */
 export const cameThroughTwilio = (turn: Message) => twilioAddress(turn) !== null;

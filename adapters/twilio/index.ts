@@ -13,7 +13,8 @@ import { createTwilioSender } from "./sender";
 import { twilioWebhooks } from "./webhooks";
 
 // The WhatsApp/SMS channel through Twilio. Inbound: webhooks.ts (signature.ts, inbound.ts for the mapping).
-// Outbound: sender.ts (split.ts for the 1600-character limit), driven by workers/deliver.ts.
+// Outbound: sender.ts (render.ts writes the Markdown reply in WhatsApp or SMS style, split.ts cuts it to
+// the 1600-character limit), driven by workers/deliver.ts.
 
 export interface TwilioChannelDeps {
   hub: HubDeps;

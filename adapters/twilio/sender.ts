@@ -2,8 +2,9 @@ import twilio from "twilio";
 import type { Message, OutboundPart } from "../../src/generated/prisma/client";
 import { type ApiSender, DeliveryError } from "../../src/outbound";
 import { TwilioHttpClient } from "./http-client";
-import { replyAddresses } from "./inbound";
-import { splitBody } from "./split";
+import { goesToWhatsApp, replyAddresses } from "./inbound";
+import { toPlainText, toWhatsApp } from "./render";
+import { splitBody, splitWhatsApp } from "./split";
 
 export interface TwilioSenderOptions {
   accountSid: string;
@@ -25,7 +26,8 @@ export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
   });
   return {
     via: "twilio",
-    split: (content) => splitBody(content),
+    // WhatsApp reads its own markup; an SMS shows every character as it is.
+    split: (content, turn) => (turn && goesToWhatsApp(turn) ? splitWhatsApp(toWhatsApp(content)) : splitBody(toPlainText(content))),
     async send(part: OutboundPart, turn: Message) {
       const { from, to } = replyAddresses(turn);
       try {

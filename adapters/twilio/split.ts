@@ -29,3 +29,20 @@ function cutPoint(text: string, max: number): number {
   const low = text.charCodeAt(max);
   return low >= 0xdc00 && low <= 0xdfff ? max - 1 : max;
 }
+
+const FENCE = "```";
+
+/**
+ * A WhatsApp reply's parts: a ``` monospace block cut between two parts is closed at the end of the first and
+ * opened again at the start of the next, so that neither the rest of one message nor the next is all monospace.
+ */
+export function splitWhatsApp(text: string, max = MAX_BODY): string[] {
+  // Room for the fence each part may gain at either end.
+  const parts = splitBody(text, max - 2 * (FENCE.length + 1));
+  let open = false;
+  return parts.map((part) => {
+    const body = open ? `${FENCE}\n${part}` : part;
+    open = (body.split(FENCE).length - 1) % 2 === 1;
+    return open ? `${body}\n${FENCE}` : body;
+  });
+}
