@@ -1,9 +1,10 @@
+import type { Row } from "../harness";
 import type { ModeResult } from "../retrieval";
 import type { CorpusFile } from "./corpus";
 import { type Question, score, slices } from "./labels";
 
 // The retrieval figure's two Markdown tables, as they go into the README: quality by slice of the labelled
-// set (a column per mode), and ingest and search speed (a row per mode).
+// set (a column per mode), and ingest and search speed (a row per mode); and the figure's rows for run.ts.
 
 function table(header: string[], rows: string[][]) {
   console.log(`\n| ${header.join(" | ")} |`);
@@ -32,10 +33,28 @@ export function printSpeed(results: ModeResult[]) {
   const sizes = results[0]?.latency.map((l) => `search p50 / p99 at ${l.passages.toLocaleString("en")} passages`) ?? [];
   table(
     ["mode", "ingest", ...sizes],
-    results.map((r) => [
-      r.mode,
-      `${(r.documents / r.ingestSeconds).toFixed(1)} documents/s (${r.passages} passages), ${(r.pdfPages / r.pdfSeconds).toFixed(1)} PDF pages/s`,
-      ...r.latency.map((l) => `${l.p50} / ${l.p99} ms (${l.searches} searches)`),
-    ]),
+    results.map((r) => [r.mode, r.ingest, ...r.latency.map((l) => `${l.p50} / ${l.p99} ms (${l.searches} searches)`)]),
   );
+}
+
+/** The figure's rows in `npm run bench`'s table: quality, ingest, latency at each size. */
+export function rowsOf(r: ModeResult): Row[] {
+  const row = (figure: string, hub: string, detail?: Record<string, unknown>): Row => ({
+    figure: `retrieval ${r.mode}: ${figure}`,
+    hub,
+    baseline: "",
+    ratio: null,
+    target: "",
+    met: null,
+    detail,
+  });
+  const misses = r.judgements.filter((j) => j.rank !== 0).map((j) => ({ q: j.question.q, rank: j.rank }));
+  const { hit1, hit4, mrr } = score(r.judgements);
+  return [
+    row(`hit@1 / hit@4 / MRR, ${r.judgements.length} questions`, `${hit1.toFixed(2)} / ${hit4.toFixed(2)} / ${mrr.toFixed(2)}`, { misses }),
+    row("ingest", r.ingest),
+    ...r.latency.map((l) =>
+      row(`search p50 / p99 at ${l.passages.toLocaleString("en")} passages`, `${l.p50} / ${l.p99} ms (${l.searches} searches)`),
+    ),
+  ];
 }

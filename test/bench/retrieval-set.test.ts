@@ -1,6 +1,6 @@
 import { PDFDocument } from "pdf-lib";
 import { corpusSources, loadCorpus } from "../../bench/retrieval/corpus";
-import { loadQuestions, normalize } from "../../bench/retrieval/labels";
+import { judge, loadQuestions, normalize, score } from "../../bench/retrieval/labels";
 
 // The labelled set of `npm run bench -- --only retrieval` holds what issue 13 asks of it, and every label can
 // be hit: its document exists and its phrase is written in it.
@@ -44,4 +44,27 @@ test("PDFs are rendered with their title over several pages, Word files as zip p
     expect(pdf.getPageCount()).toBeGreaterThan(1);
   }
   for (const file of files.filter((f) => f.format === "docx")) expect(Buffer.from(file.bytes.subarray(0, 2)).toString()).toBe("PK");
+});
+
+test("a search is judged by the first passage of the expected document that holds the phrase", () => {
+  const question = {
+    q: "Was kostet ein Herrenschnitt?",
+    lang: "de",
+    expect: [{ doc: "de-friseur-preise", contains: "Herrenschnitt mit Waschen 32 Euro" }],
+  };
+  const row = "| Herrenschnitt mit Waschen | 32 Euro |";
+  const noAnswer = { q: "Can I pay with Bitcoin?", lang: "en", expect: [] };
+  const judged = [
+    judge(question, [
+      { doc: "de-friseur-preise", content: "Kinder bis 6 Jahre" },
+      { doc: "en-cafe-menu", content: row },
+      { doc: "de-friseur-preise", content: `## Preisliste Herren\n${row}` },
+    ]),
+    judge(question, []),
+    judge(noAnswer, []),
+    judge(noAnswer, [{ doc: "en-shipping", content: "We accept cards" }]),
+  ];
+  expect(judged.map((j) => j.rank)).toEqual([2, -1, 0, -1]);
+  const s = score(judged);
+  expect([s.hit1, s.hit4, s.mrr]).toEqual([0.25, 0.5, (1 / 3 + 1) / 4]);
 });
