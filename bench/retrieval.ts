@@ -19,7 +19,11 @@ interface Mode {
   index: (db: Database) => KnowledgeIndex;
 }
 
-/** One line a mode: hybrid is `{ name: "hybrid", index: (db) => new KnowledgeIndex(db.prisma, { embeddings }) }`. */
+/**
+ * A line a mode. Hybrid, once KnowledgeIndex takes embeddings (with the fake server started once,
+ * `const fake = await startFakeEmbeddings()`, or a configured endpoint):
+ *   { name: "hybrid", index: (db) => new KnowledgeIndex(db.prisma, { embeddings: new Embeddings({ baseUrl: fake.url, model: "fake" }) }) },
+ */
 const MODES: Mode[] = [{ name: "full-text", index: (db) => new KnowledgeIndex(db.prisma) }];
 
 const LIMIT = 4;

@@ -5,6 +5,8 @@ import { corpusSources } from "./corpus";
 // Passages in bulk, for search latency at 10,000 and 100,000 passages: a folder of the same org as the
 // labelled corpus, filled with passages made of the corpus's own sentences (each passage of one language),
 // so that every question's words occur in thousands of passages that the search has to rank through.
+// They are written straight into the tables, so they carry no embedding: for hybrid latency, embed them the
+// way the index backfills passages that have none, or the vector search ranks the labelled passages alone.
 
 /** Passages per synthetic document, about what a 20-page manual splits into. */
 const PASSAGES_PER_DOCUMENT = 50;
