@@ -1,5 +1,7 @@
 /** Tests run the TypeScript sources through SWC (types are checked by `npm run typecheck`). */
-const swc = ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }];
+// ignoreDynamic: import() stays a real import, so that ES-module-only packages loaded that way (pdfjs-dist,
+// linkedom's dependencies) load under jest as they do under tsx.
+const swc = ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs", ignoreDynamic: true } }];
 // Packages published as ES modules only: SWC turns them into CommonJS for Jest (Node runs them as they are).
 const esmOnly = ["marked"];
 

@@ -1,11 +1,9 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { setEndUserSecret, signEndUserToken } from "./auth/endusers";
 import { createApiKey } from "./auth/keys";
 import { defaultOrgId } from "./bootstrap";
+import { importDocuments } from "./cli-import";
 import type { Db } from "./db/database";
-import { KnowledgeIndex } from "./knowledge/index";
 import { bindNumber, listNumbers, unbindNumber } from "./numbers";
 
 // The commands of `npm run cli`, on an open database: run by the CLI itself, or by the hub holding the
@@ -25,7 +23,8 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
   folder create --name NAME [--org ID] [--description TEXT] [--public]
                                         --public: widget visitors and WhatsApp users may read it
   folder list [--org ID]
-  import --folder ID FILE...            add text or Markdown files to a folder
+  import --folder ID FILE|URL...        add files (PDF, DOCX, HTML, CSV, Markdown, text) and web pages to a
+                                        folder; exits non-zero if any failed
   number bind --number +E164 --assistant ID|NAME [--org ID]
                                         WhatsApp/SMS sent to this Twilio number go to this assistant
   number unbind --number +E164 [--org ID]
@@ -144,11 +143,7 @@ const COMMANDS: Record<string, (c: Call) => Promise<void>> = {
   import: async ({ p, o, args, cwd, out }) => {
     const folder = await p.folder.findUniqueOrThrow({ where: { id: need(o.folder, "--folder") } });
     if (!args.length) throw new Error(`no files given\n\n${USAGE}`);
-    const index = new KnowledgeIndex(p);
-    for (const file of args) {
-      const doc = await index.addDocument(folder.id, path.basename(file), readFileSync(path.resolve(cwd, file), "utf8"));
-      out(`${file}: ${doc.passages} passages (document ${doc.id})`);
-    }
+    await importDocuments(p, folder.id, args, cwd, out);
   },
 };
 

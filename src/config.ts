@@ -47,6 +47,13 @@ const schema = z.object({
     .int()
     .min(0)
     .default(10 * 60_000),
+  // Semantic search of the knowledge folders, on when a base URL is set: any OpenAI-compatible /embeddings.
+  EMBEDDINGS_BASE_URL: z.url().optional(),
+  EMBEDDINGS_MODEL: z.string().default("text-embedding-3-small"),
+  EMBEDDINGS_API_KEY: z.string().optional(),
+  // A passage less similar (cosine) than this to a question is no match by meaning. Models differ: 0.3 suits
+  // OpenAI's text-embedding-3 models; models whose unrelated texts score higher need a higher floor.
+  EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.3),
   BOOTSTRAP_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).
@@ -115,6 +122,18 @@ const schema = z.object({
   // past it a WhatsApp reply falls outside the 24-hour window unless the user wrote again.
   DELIVER_MAX_BACKOFF_MS: ms.default(5 * 60_000),
   DELIVER_RETRY_FOR_MS: ms.default(24 * 3600_000),
+  // Knowledge files and web pages: the largest upload or page taken, and how a page is fetched. Private and
+  // loopback addresses are refused unless allowed (an intranet wiki; tests), so that a URL cannot reach into
+  // the hub's own network.
+  INGEST_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
+  INGEST_ALLOW_PRIVATE_URLS: bool.default(false),
+  INGEST_FETCH_TIMEOUT_MS: ms.default(20_000),
+  // Documents a worker process parses at once: parsing a PDF holds the process's thread while it runs.
+  INGEST_CONCURRENCY: z.coerce.number().int().positive().default(2),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -2,7 +2,7 @@ import type { Database, Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
 import { UNSENT } from "./outbound";
-import type { InboundMessage, ReplyAddress, StoredMessage, WireMessage } from "./types";
+import type { Citation, InboundMessage, ReplyAddress, StoredMessage, WireMessage } from "./types";
 
 export interface TurnOptions {
   assistant: InboundMessage["assistant"];
@@ -14,7 +14,7 @@ export interface TurnOptions {
 // A messages row under the Prisma model's field names, for raw statements that return messages.
 const MESSAGE_COLUMNS = `id::text, seq, conversation_id::text AS "conversationId", session_id::text AS "sessionId",
   external_id AS "externalId", role, content, attachments, metadata, status, in_reply_to_id::text AS "inReplyToId", error,
-  tokens_used AS "tokensUsed", processing_ms AS "processingMs", sources, provider_id AS "providerId",
+  tokens_used AS "tokensUsed", processing_ms AS "processingMs", sources, citations, provider_id AS "providerId",
   turn_options AS "turnOptions", reply_address AS "replyAddress", follow_up_of_id::text AS "followUpOfId",
   created_at AS "createdAt"`;
 const MESSAGE_FIELDS = Prisma.raw(MESSAGE_COLUMNS);
@@ -231,6 +231,8 @@ export interface ReplyInput {
   content: string;
   tokensUsed: number;
   sources: string[];
+  /** Where the knowledge it drew on sits, to follow (messages.citations). */
+  citations?: Citation[];
   /** Set when the turn failed and this is the fallback the user sees. */
   error?: string;
   /** With error: the assistant could not be reached, and the turn is left RETRYING for a follow-up. */
@@ -251,14 +253,14 @@ export interface PendingReply {
 const INSERT_REPLIES = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
-                         $9::text[], $10::text[])
+                         $9::text[], $10::text[], $11::text[])
       WITH ORDINALITY AS i(turn_id, conversation_id, session_id, content, status, turn_status, tokens_used,
-                           processing_ms, sources, error, n)
+                           processing_ms, sources, error, citations, n)
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
-                          processing_ms, sources, error)
+                          processing_ms, sources, error, citations)
     SELECT gen_random_uuid(), conversation_id, session_id, 'assistant', content, status, turn_id, tokens_used,
-           processing_ms, ARRAY(SELECT jsonb_array_elements_text(sources::jsonb)), error
+           processing_ms, ARRAY(SELECT jsonb_array_elements_text(sources::jsonb)), error, citations::jsonb
     FROM input ORDER BY n
     ON CONFLICT (in_reply_to_id) DO NOTHING
     RETURNING *
@@ -300,6 +302,7 @@ export async function storeReplies(
     column((p) => Date.now() - p.turn.createdAt.getTime()),
     column((p) => JSON.stringify(p.reply.sources)),
     column((p) => p.reply.error ?? null),
+    column((p) => JSON.stringify(p.reply.citations ?? [])),
   ]);
   const created = new Map(rows.map((row) => [row.inReplyToId as string, asMessage(row)]));
   const missing = items.filter((p) => !created.has(p.turn.id)).map((p) => p.turn.id);
@@ -336,10 +339,10 @@ export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput
       WHERE id = ${turn.conversationId}::uuid AND EXISTS (SELECT 1 FROM answered)
     )
     INSERT INTO messages (id, conversation_id, session_id, role, content, status, follow_up_of_id, tokens_used,
-                          processing_ms, sources)
+                          processing_ms, sources, citations)
     SELECT gen_random_uuid(), ${turn.conversationId}::uuid, ${turn.sessionId}::uuid, 'assistant', ${reply.content},
            ${replyStatus(turn, deliveredVia)}, answered.id, ${reply.tokensUsed},
-           ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[]
+           ${Date.now() - turn.createdAt.getTime()}, ${reply.sources}::text[], ${JSON.stringify(reply.citations ?? [])}::jsonb
     FROM answered
     RETURNING ${MESSAGE_FIELDS}`;
   return message ?? null;
@@ -380,6 +383,7 @@ export function toWire(m: Message, suggestions?: string[]): WireMessage {
     tokensUsed: m.tokensUsed,
     processingMs: m.processingMs,
     sources: m.sources,
+    citations: (m.citations ?? []) as unknown as Citation[],
     ...(suggestions?.length ? { suggestions } : {}),
   };
 }

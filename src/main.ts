@@ -17,6 +17,7 @@ import { createTwilioChannel } from "../adapters/twilio";
 import { createWsChannel } from "../adapters/ws";
 import { startAskWorker } from "../workers/ask";
 import { startDeliverWorker, startOutbox } from "../workers/deliver";
+import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
 import { serveCommands } from "./cli-socket";
@@ -95,6 +96,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   let worker: Worker | null = null;
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
+  let ingester: Worker | null = null;
   let outbox: { stop(): void } | null = null;
   let sockets: { close(): Promise<void> } | null = null;
   if (server) {
@@ -128,6 +130,8 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         prisma: rt.db.prisma,
         keys: rt.keys,
         knowledge: rt.knowledge,
+        ingest: rt.ingest,
+        maxUploadBytes: config.INGEST_MAX_BYTES,
         assistants: rt.hub.assistants,
         logger: rt.logger,
       }),
@@ -149,9 +153,16 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       concurrency: config.WORKER_CONCURRENCY,
       lockMs: config.JOB_LOCK_MS,
     });
+    ingester = startIngestWorker(rt.ingest, {
+      connection: rt.connect(),
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.INGEST_CONCURRENCY,
+      lockMs: config.JOB_LOCK_MS,
+    });
     sweeper = startSweeper(rt.db.prisma, rt.askQueue, rt.turns, rt.logger, {
       intervalMs: config.SWEEP_INTERVAL_MS,
       afterMs: config.SWEEP_AFTER_MS,
+      ingestQueue: rt.ingestQueue,
     });
     if (twilio) {
       const deliverDeps = { prisma: rt.db.prisma, sender: twilio.sender, queue: rt.deliverQueue, logger: rt.logger };
@@ -190,6 +201,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         server && new Promise<void>((resolve) => server?.close(() => resolve())),
         worker?.close(force),
         deliverer?.close(force),
+        ingester?.close(force),
         // An npm run cli command running finishes; a client that stopped reading is cut off at the deadline.
         commands?.close(),
       ];

@@ -156,3 +156,33 @@ export async function requeue(queue: Queue, jobId: string, add: () => Promise<un
   await add();
   return true;
 }
+
+export const INGEST_QUEUE = "ingest";
+
+/** A document to parse and index (job name `ingest`), or a URL document to fetch again (`refresh`). */
+export interface IngestJob {
+  documentId: string;
+}
+
+/** Tries of a document's ingest, counted in documents.attempts across jobs, sweeps and restarts. */
+export const INGEST_ATTEMPTS = 3;
+export const ingestJobId = (name: "ingest" | "refresh", documentId: string) => `${name}-${documentId}`;
+
+export function createIngestQueue(connection: Redis, prefix: string): Queue<IngestJob> {
+  return new Queue<IngestJob>(INGEST_QUEUE, {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: {
+      attempts: INGEST_ATTEMPTS,
+      backoff: { type: "exponential", delay: 2000 },
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  });
+}
+
+/** Adds the document's job unless one is waiting or running (requeue): adding it twice is a no-op. */
+export async function enqueueIngest(queue: Queue<IngestJob>, name: "ingest" | "refresh", documentId: string): Promise<boolean> {
+  const jobId = ingestJobId(name, documentId);
+  return requeue(queue, jobId, () => queue.add(name, { documentId }, { jobId }));
+}

@@ -10,9 +10,20 @@ import type { Config } from "./config";
 import { insertInbound, storeReplies, turnWindows } from "./conversations";
 import { type Database, isItemError, openDatabase } from "./db/database";
 import type { HubDeps } from "./hub";
+import { Embeddings } from "./knowledge/embeddings";
 import { KnowledgeIndex } from "./knowledge/index";
+import type { IngestDeps } from "./knowledge/ingest";
 import { createLogger, type Logger } from "./logger";
-import { type AskJob, Backlog, createAskQueue, createDeliverQueue, type DeliverJob, enqueueTurns } from "./queue";
+import {
+  type AskJob,
+  Backlog,
+  createAskQueue,
+  createDeliverQueue,
+  createIngestQueue,
+  type DeliverJob,
+  enqueueTurns,
+  type IngestJob,
+} from "./queue";
 import { RateLimiter } from "./ratelimit";
 import { isConnectionError, openRedis } from "./redis";
 import type { TurnDeps } from "./turns";
@@ -27,6 +38,9 @@ export interface Runtime {
   askQueue: Queue<AskJob>;
   /** Replies to send through an API channel (Twilio). */
   deliverQueue: Queue<DeliverJob>;
+  /** Knowledge files and pages to parse and index, or to fetch again. */
+  ingestQueue: Queue<IngestJob>;
+  ingest: IngestDeps;
   /** Every queue of the hub, for /metrics and the dashboard. */
   queues: Queue[];
   bus: ReplyBus;
@@ -48,13 +62,17 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
 
   const askQueue = createAskQueue(redis, config.QUEUE_PREFIX);
   const deliverQueue = createDeliverQueue(redis, config.QUEUE_PREFIX);
-  for (const queue of [askQueue, deliverQueue]) {
+  const ingestQueue = createIngestQueue(redis, config.QUEUE_PREFIX);
+  for (const queue of [askQueue, deliverQueue, ingestQueue]) {
     queue.on("error", (err) => {
       if (!isConnectionError(err)) logger.error({ err: err.message, queue: queue.name }, "queue error");
     });
   }
   const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
-  const knowledge = new KnowledgeIndex(db.prisma);
+  const embeddings = config.EMBEDDINGS_BASE_URL
+    ? new Embeddings({ baseUrl: config.EMBEDDINGS_BASE_URL, model: config.EMBEDDINGS_MODEL, apiKey: config.EMBEDDINGS_API_KEY })
+    : undefined;
+  const knowledge = new KnowledgeIndex(db.prisma, { embeddings, minSimilarity: config.EMBEDDINGS_MIN_SIMILARITY, logger });
   const assistants = new AssistantLookup(db.prisma);
   const hub: HubDeps = {
     prisma: db.prisma,
@@ -96,6 +114,14 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     followUps: { queue: askQueue, forMs: config.MODEL_RETRY_FOR_MS },
   };
 
+  const ingest: IngestDeps = {
+    prisma: db.prisma,
+    knowledge,
+    queue: ingestQueue,
+    fetch: { allowPrivate: config.INGEST_ALLOW_PRIVATE_URLS, maxBytes: config.INGEST_MAX_BYTES, timeoutMs: config.INGEST_FETCH_TIMEOUT_MS },
+    logger,
+  };
+
   return {
     config,
     logger,
@@ -103,7 +129,9 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     redis,
     askQueue,
     deliverQueue,
-    queues: [askQueue, deliverQueue],
+    ingestQueue,
+    ingest,
+    queues: [askQueue, deliverQueue, ingestQueue],
     bus,
     keys: new KeyRing(db.prisma),
     hub,
@@ -114,6 +142,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     async close() {
       await askQueue.close().catch(() => {});
       await deliverQueue.close().catch(() => {});
+      await ingestQueue.close().catch(() => {});
       connections.close();
       await db.close();
     },

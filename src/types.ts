@@ -96,6 +96,16 @@ export type TurnEvent =
   | { type: "delta"; conversationId: string; turnId: string; content: string }
   | { type: "reply"; conversationId: string; turnId: string; message: WireMessage; failed: boolean };
 
+/** Where a reply's knowledge came from, precisely enough to follow: stored on the reply (messages.citations). */
+export interface Citation {
+  documentId: string;
+  title: string;
+  heading: string | null;
+  page: number | null;
+  /** The source page, at the passage's anchor when it has one; null for an uploaded file. */
+  url: string | null;
+}
+
 /** A message as it travels on the bus (JSON: dates as ISO strings). */
 export interface WireMessage {
   id: string;
@@ -106,5 +116,7 @@ export interface WireMessage {
   tokensUsed: number | null;
   processingMs: number | null;
   sources: string[];
+  /** Where the knowledge of an assistant reply came from (see Citation); [] for other messages. */
+  citations: Citation[];
   suggestions?: string[];
 }

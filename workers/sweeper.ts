@@ -2,8 +2,9 @@ import type { Queue } from "bullmq";
 import { RETRYING } from "../src/conversations";
 import { type Db, isDatabaseUnavailable } from "../src/db/database";
 import type { Logger } from "../src/logger";
-import { type AskJob, askJob, enqueueFollowUp, enqueueTurn, followUpJobId, requeue } from "../src/queue";
+import { type AskJob, askJob, enqueueFollowUp, enqueueTurn, followUpJobId, type IngestJob, requeue } from "../src/queue";
 import { failTurn, type TurnDeps } from "../src/turns";
+import { sweepDocuments } from "./ingest";
 
 // Idempotency: it only adds jobs whose id is the message id (a no-op while the job exists) and ends turns
 // through failTurn (at most one reply). Any number of sweepers may run at once, in any worker process.
@@ -12,12 +13,15 @@ import { failTurn, type TurnDeps } from "../src/turns";
 // enqueued again if the queue has no job for them (Redis was down at accept, or lost its data), ended with
 // the fallback reply if their job failed for good without doing so (the process died at that moment), or
 // enqueued afresh if their job failed only because the database could not be reached.
-// It also gives a follow-up job (workers/follow-up.ts) to each turn still retrying that has none.
+// It also gives a follow-up job (workers/follow-up.ts) to each turn still retrying that has none, and puts
+// knowledge documents stuck in processing, or due a refresh, back on the ingest queue (workers/ingest.ts).
 
 export interface SweeperOptions {
   intervalMs: number;
   /** A pending message younger than this is left alone: its job is most likely waiting or running. */
   afterMs: number;
+  /** Where documents to ingest or refresh go; none: documents are not swept. */
+  ingestQueue?: Queue<IngestJob>;
 }
 
 const BATCH = 500;
@@ -67,19 +71,60 @@ async function sweepFollowUps(prisma: Db, queue: Queue<AskJob>, afterMs: number)
 }
 
 export function startSweeper(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, logger: Logger, opts: SweeperOptions) {
+  const sweeps = every(
+    opts.intervalMs,
+    async () => {
+      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
+      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
+    },
+    (err) => logger.warn({ err: err.message }, "sweep failed; next one in a moment"),
+  );
+  // Passages indexed while the embeddings server was away get their vectors here, a few at a time (a no-op
+  // without embeddings). A loop of its own: a slow embeddings server must not hold back the turns.
+  const backfills = every(
+    opts.intervalMs,
+    async () => {
+      const filled = await turns.knowledge.backfillEmbeddings(BACKFILL_PER_ROUND);
+      if (filled) logger.info({ filled }, "embedded passages that were indexed without vectors");
+    },
+    (err) => logger.warn({ err: err.message }, "embeddings backfill failed; next one in a moment"),
+  );
+  const ingestQueue = opts.ingestQueue;
+  const documents = ingestQueue
+    ? every(
+        opts.intervalMs,
+        async () => {
+          const swept = await sweepDocuments(prisma, ingestQueue, opts.afterMs);
+          if (swept) logger.info({ documents: swept }, "sweeper put documents back on the ingest queue");
+        },
+        (err) => logger.warn({ err: err.message }, "document sweep failed; next one in a moment"),
+      )
+    : null;
+  return {
+    stop: () => {
+      sweeps.stop();
+      backfills.stop();
+      documents?.stop();
+    },
+  };
+}
+
+const BACKFILL_PER_ROUND = 256;
+
+/** Runs `round` every intervalMs, never two at once. */
+function every(intervalMs: number, round: () => Promise<void>, onError: (err: Error) => void) {
   let running = false;
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
     try {
-      const moved = await sweepOnce(prisma, queue, turns, opts.afterMs);
-      if (moved) logger.info({ moved }, "sweeper put pending messages back on their way");
+      await round();
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, "sweep failed; next one in a moment");
+      onError(err as Error);
     } finally {
       running = false;
     }
-  }, opts.intervalMs);
+  }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

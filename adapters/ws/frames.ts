@@ -9,7 +9,8 @@ import type { WireMessage } from "../../src/types";
 //   {"type":"message","content":"Hello","session_id":"...","id":"<client id>","assistant_id":"<id or name>"}
 //   id (optional) makes a resend after a reconnect a no-op; assistant_id is for authenticated users only.
 // Server -> client, the seed's five types, plus `delta` for clients that connected with ?stream=1:
-//   message    {id, sender: "user"|"bot", content, timestamp, session_id, reply_to?, sources?, failed?}
+//   message    {id, sender: "user"|"bot", content, timestamp, session_id, reply_to?, sources?, citations?, failed?}
+//              citations (bot only): [{documentId, title, heading, page, url}], the passages the reply drew on
 //   typing     {sender: "bot", reply_to}                      the assistant is working on that message
 //   suggestion {suggestions: [...], reply_to}                 quick replies after a bot message
 //   status     {status: "connected"|"expired"|"closing", session_id, conversation_id, ...}
@@ -83,7 +84,7 @@ export function messageFrame(m: WireMessage, sessionId: string, failed = false) 
     content: m.content,
     timestamp: m.createdAt,
     session_id: sessionId,
-    ...(bot ? { reply_to: m.inReplyToId, sources: m.sources } : {}),
+    ...(bot ? { reply_to: m.inReplyToId, sources: m.sources, citations: m.citations } : {}),
     ...(failed ? { failed: true } : {}),
   };
 }

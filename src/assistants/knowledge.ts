@@ -1,5 +1,5 @@
 import { setImmediate as nextTick } from "node:timers/promises";
-import type { AssistantProvider, AssistantReply, AssistantRequest, Passage } from "./provider";
+import { type AssistantProvider, type AssistantReply, type AssistantRequest, citationsOf, type Passage } from "./provider";
 
 /** A second passage joins the answer only when it ranks at least this close to the best one. */
 const CLOSE_RANK = 0.75;
@@ -21,7 +21,8 @@ export function createKnowledgeProvider(): AssistantProvider {
           "Try rephrasing it with other words, or ask about something else.";
       // Written out a few words at a time only for someone watching: otherwise it would only delay the reply.
       if (onDelta) await stream(content, onDelta, request.signal);
-      return { content, tokensUsed: estimateTokens(request, content), sources } satisfies AssistantReply;
+      const citations = citationsOf(used);
+      return { content, tokensUsed: estimateTokens(request, content), sources, citations } satisfies AssistantReply;
     },
   };
 }

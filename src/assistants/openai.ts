@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type AssistantProvider, type AssistantReply, type AssistantRequest, ProviderError } from "./provider";
+import { type AssistantProvider, type AssistantReply, type AssistantRequest, citationsOf, type Passage, ProviderError } from "./provider";
 
 export interface OpenAIProviderOptions {
   /** Up to and including the version, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`. */
@@ -51,12 +51,14 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): AssistantProv
         ...(opts.stream ? { stream_options: { include_usage: true } } : {}),
       });
       const sources = [...new Set(request.passages.map((p) => p.documentTitle))];
+      const citations = citationsOf(request.passages);
       for (let attempt = 0; ; attempt++) {
         try {
           const { content, tokens } = await attemptOnce(url, body, opts, request.signal, onDelta);
           const promptChars = messages.reduce((sum, m) => sum + m.content.length, 0);
           // Servers that ignore stream_options send no usage; an estimate (~4 chars a token) beats zero.
-          return { content, tokensUsed: tokens ?? Math.ceil((promptChars + content.length) / 4), sources } satisfies AssistantReply;
+          const tokensUsed = tokens ?? Math.ceil((promptChars + content.length) / 4);
+          return { content, tokensUsed, sources, citations } satisfies AssistantReply;
         } catch (err) {
           if (request.signal?.aborted) throw new ProviderError("the assistant request was cancelled");
           if (!(err instanceof AttemptError)) throw err;
@@ -204,14 +206,28 @@ function buildMessages(request: AssistantRequest): { role: string; content: stri
   let system = `You are ${assistant.name}${assistant.description ? `, ${assistant.description}` : ""}.`;
   if (assistant.instructions) system += `\n\n${assistant.instructions}`;
   if (passages.length) {
-    const listed = passages.map((p, i) => `[${i + 1}] From "${p.documentTitle}":\n${p.content}`).join("\n\n");
+    const listed = passages.map((p, i) => `[${i + 1}] From ${whereFrom(p)}:\n${p.content}`).join("\n\n");
     system +=
       "\n\n## Knowledge\nAnswer from the passages below. If they do not cover the question, say so plainly instead of guessing." +
       `\n\n${listed}`;
+  } else {
+    // Said outright: a model told nothing tends to answer from what it believes it knows about the business.
+    system +=
+      "\n\n## Knowledge\nNo matching knowledge was found for this question in the knowledge base. Do not guess facts " +
+      "about the business (prices, hours, policies): say you do not have that information.";
   }
   return [
     { role: "system", content: system },
     ...request.history.map((m) => ({ role: m.role, content: m.content })),
     { role: "user", content: request.message },
   ];
+}
+
+/** A passage's document, and its section, page and address where known. */
+function whereFrom(p: Passage): string {
+  let where = `"${p.documentTitle}"`;
+  if (p.heading) where += `, section "${p.heading}"`;
+  if (p.page !== null) where += `, page ${p.page}`;
+  if (p.sourceUrl) where += ` (${p.sourceUrl})`;
+  return where;
 }

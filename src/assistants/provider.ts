@@ -1,11 +1,30 @@
-import type { AssistantProfile, Role } from "../types";
+import type { AssistantProfile, Citation, Role } from "../types";
 
 /** A passage of a knowledge document retrieved for a turn. */
 export interface Passage {
   documentId: string;
   documentTitle: string;
   content: string;
+  /** Where it sits in its document: heading path, PDF page, HTML anchor (each null when unknown). */
+  heading: string | null;
+  page: number | null;
+  anchor: string | null;
+  /** The document's source (a web page's URL), if it has one. */
+  sourceUrl: string | null;
+  /** How well it answers the question: only comparable with the ranks of the same search. */
   rank: number;
+}
+
+/** The citation of each distinct place the passages come from, in their order. */
+export function citationsOf(passages: Passage[]): Citation[] {
+  const seen = new Map<string, Citation>();
+  for (const p of passages) {
+    const url = p.sourceUrl ? (p.anchor ? `${p.sourceUrl.replace(/#.*$/, "")}#${p.anchor}` : p.sourceUrl) : null;
+    const citation = { documentId: p.documentId, title: p.documentTitle, heading: p.heading, page: p.page, url };
+    const key = JSON.stringify(citation);
+    if (!seen.has(key)) seen.set(key, citation);
+  }
+  return [...seen.values()];
 }
 
 export interface AssistantRequest {
@@ -22,6 +41,8 @@ export interface AssistantReply {
   tokensUsed: number;
   /** Titles of the documents the reply drew on. */
   sources: string[];
+  /** The passages it drew on, with where each sits (unset: none). */
+  citations?: Citation[];
 }
 
 /**

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { type Extension, PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { Client, Pool } from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
@@ -8,6 +8,10 @@ import { embeddedDir } from "../config";
 import { PrismaClient } from "../generated/prisma/client";
 import { lockDirectory } from "./lock";
 import { applyMigrations, type SqlRunner } from "./migrate";
+
+// pgvector, as PGlite ships it. Required, not imported: this tsconfig's module resolution does not read the
+// package's subpath exports.
+const { vector } = require("@electric-sql/pglite/vector") as { vector: Extension };
 
 export type Db = PrismaClient;
 
@@ -67,7 +71,9 @@ export function openPGlite(dir: string, from?: Blob): Database {
     mkdirSync(dir, { recursive: true });
     unlock = lockDirectory(dir);
   }
-  const pglite = dir === "memory://" ? new PGlite({ loadDataDir: from }) : new PGlite(path.resolve(dir));
+  // pgvector ships with PGlite: loaded here, it is there for the knowledge index to enable (src/knowledge).
+  const extensions = { vector };
+  const pglite = dir === "memory://" ? new PGlite({ loadDataDir: from, extensions }) : new PGlite(path.resolve(dir), { extensions });
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     prisma,

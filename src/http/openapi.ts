@@ -19,6 +19,8 @@ export interface Operation {
   pathParams?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** Request bodies in other media types than JSON (a file upload), by media type. */
+  otherBodies?: Record<string, z.ZodType>;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }
 
@@ -48,7 +50,7 @@ function operationObject(op: Operation) {
     ...(op.deprecated ? { deprecated: true } : {}),
     ...(op.auth === false ? { security: [] } : {}),
     parameters: [...parameters(op.pathParams, "path"), ...parameters(op.query, "query")],
-    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body, "input") } } } } : {}),
+    ...(op.body || op.otherBodies ? { requestBody: { required: true, content: requestContent(op) } } : {}),
     responses: Object.fromEntries(
       Object.entries(op.responses).map(([status, r]) => [
         status,
@@ -59,6 +61,11 @@ function operationObject(op: Operation) {
       ]),
     ),
   };
+}
+
+function requestContent(op: Operation) {
+  const bodies = { ...(op.body ? { "application/json": op.body } : {}), ...op.otherBodies };
+  return Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema: jsonSchema(schema, "input") }]));
 }
 
 /** The OpenAPI 3.1 document of the given operations. */

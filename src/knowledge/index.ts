@@ -2,25 +2,53 @@ import { randomUUID } from "node:crypto";
 import type { Passage } from "../assistants/provider";
 import { isUuid } from "../assistants/store";
 import type { Db } from "../db/database";
+import { Kept } from "../kept";
+import type { Embeddings } from "./embeddings";
+import { detectLanguage, TextSearchLanguages, unaccent } from "./language";
+import { fullTextHits, type Hit, languagesInScope, type ParsedQuestion, type ScopeSql, vectorHits } from "./search-sql";
 import { type Chunk, splitIntoChunks } from "./split";
+import { arrayLiteral, backfill, enableVector } from "./vectors";
 
 /** Words beyond this many add little to the ranking and only make the query slower. */
 const MAX_QUERY_WORDS = 32;
+/** Each search hands this many of its best passages to the fusion. */
+const CANDIDATES = 20;
+/** Reciprocal rank fusion's constant: a passage at rank r of a list scores 1 / (RRF_K + r). */
+const RRF_K = 60;
+
+export interface KnowledgeIndexOptions {
+  /** Semantic search besides full text, when an embeddings endpoint is configured. */
+  embeddings?: Embeddings;
+  /** A passage less similar than this to the question is not a vector match (cosine, -1..1). */
+  minSimilarity?: number;
+  /** "array": compare vectors in plain SQL even where pgvector is there (both ways are tested on one database). */
+  vectorStore?: "array";
+  logger?: { warn(obj: object, msg: string): void };
+}
 
 /**
- * The knowledge folders' documents, split into passages and searched with Postgres full-text search
- * (passages.tsv is a generated, GIN-indexed `to_tsvector('english', content)`).
+ * The knowledge folders' documents, split into passages and searched by Postgres full-text search in each
+ * document's own language and, with embeddings configured, by meaning; the two rankings are fused.
  */
 export class KnowledgeIndex {
-  constructor(private readonly prisma: Db) {}
+  // Read once per process; a read that failed (the database away) is tried again next time.
+  private readonly languages = new Kept<TextSearchLanguages>(Number.POSITIVE_INFINITY);
+  private readonly vectorStore = new Kept<"pgvector" | "array">(Number.POSITIVE_INFINITY);
+
+  constructor(
+    private readonly prisma: Db,
+    private readonly opts: KnowledgeIndexOptions = {},
+  ) {}
 
   /** Stores the document and its passages together: a document is never searchable half-indexed. */
   async addDocument(folderId: string, title: string, content: string): Promise<{ id: string; title: string; passages: number }> {
     const id = randomUUID();
     const chunks = splitIntoChunks(content);
+    // Someone waits for this one (the API's 201): the embeddings server gets one try, the backfill does the rest.
+    const prepared = await this.prepare(folderId, content, chunks, 0);
     await this.prisma.$transaction([
-      this.prisma.document.create({ data: { id, folderId, title, content, format: "markdown" } }),
-      this.insertPassages(id, folderId, chunks),
+      this.prisma.document.create({ data: { id, folderId, title, content, format: "markdown", language: prepared.language } }),
+      this.insertPassages(id, folderId, chunks, prepared),
     ]);
     return { id, title, passages: chunks.length };
   }
@@ -36,51 +64,134 @@ export class KnowledgeIndex {
     fields: { title?: string; contentHash?: string } = {},
   ): Promise<number> {
     const chunks = splitIntoChunks(markdown);
+    const prepared = await this.prepare(folderId, markdown, chunks);
+    // The document's row is updated first: its lock makes a second indexing of the same document (a swept
+    // job racing the original) wait, and its delete then sees, and replaces, this one's passages.
     await this.prisma.$transaction([
-      this.prisma.passage.deleteMany({ where: { documentId } }),
-      this.insertPassages(documentId, folderId, chunks),
       this.prisma.document.update({
         where: { id: documentId },
-        data: { ...fields, content: markdown, status: "ready", error: null, original: null, updatedAt: new Date() },
+        data: {
+          ...fields,
+          content: markdown,
+          language: prepared.language,
+          status: "ready",
+          error: null,
+          original: null,
+          updatedAt: new Date(),
+        },
       }),
+      this.prisma.passage.deleteMany({ where: { documentId } }),
+      this.insertPassages(documentId, folderId, chunks, prepared),
     ]);
     return chunks.length;
   }
 
-  private insertPassages(documentId: string, folderId: string, chunks: Chunk[]) {
+  /**
+   * What a document's passages are stored with: its language (the folder's, else detected), the text-search
+   * configuration for it, and the passages' vectors. An embeddings server that still fails after its retries
+   * does not hold the document back: it is indexed for full-text search, and backfillEmbeddings() adds the
+   * vectors later.
+   */
+  private async prepare(folderId: string, text: string, chunks: Chunk[], retries?: number): Promise<Prepared> {
+    const folder = await this.prisma.folder.findUnique({ where: { id: folderId }, select: { language: true } });
+    const language = folder?.language ?? detectLanguage(text);
+    const config = (await this.textSearch()).configFor(language);
+    let vectors: (number[] | null)[] = chunks.map(() => null);
+    if (this.opts.embeddings && chunks.length) {
+      try {
+        vectors = await this.opts.embeddings.embedAll(
+          chunks.map((c) => c.content),
+          retries,
+        );
+      } catch (err) {
+        this.opts.logger?.warn({ err: (err as Error).message, folderId }, "passages not embedded; indexed for full-text search only");
+      }
+    }
+    return { language, config, vectors };
+  }
+
+  private insertPassages(documentId: string, folderId: string, chunks: Chunk[], { config, vectors }: Prepared) {
+    // 'simple' does not fold accents: its text is unaccented first, as questions are.
+    const tsvText = chunks.map((c) => (config === "simple" ? unaccent(c.content) : c.content));
     return this.prisma.$executeRaw`
-      INSERT INTO passages (id, document_id, folder_id, position, content, heading, page, anchor, ts_config, tsv)
+      INSERT INTO passages (id, document_id, folder_id, position, content, heading, page, anchor, ts_config, tsv, embedding)
       SELECT gen_random_uuid(), ${documentId}::uuid, ${folderId}::uuid, c.position - 1, c.content, c.heading, c.page, c.anchor,
-             'english'::regconfig, to_tsvector('english'::regconfig, c.content)
+             ${config}::text::regconfig, to_tsvector(${config}::text::regconfig, c.tsv_text), c.embedding::real[]
       FROM unnest(${chunks.map((c) => c.content)}::text[], ${chunks.map((c) => c.heading)}::text[],
-                  ${chunks.map((c) => c.page)}::int[], ${chunks.map((c) => c.anchor)}::text[])
-           WITH ORDINALITY AS c(content, heading, page, anchor, position)`;
+                  ${chunks.map((c) => c.page)}::int[], ${chunks.map((c) => c.anchor)}::text[], ${tsvText}::text[],
+                  ${vectors.map(arrayLiteral)}::text[])
+           WITH ORDINALITY AS c(content, heading, page, anchor, tsv_text, embedding, position)`;
   }
 
   /**
-   * The passages of the org's folders (all of them, or only `folderIds`) that best match the query, best
-   * first. Any of the query's words may match (an OR query, stemmed and with stop words dropped by the
-   * 'english' configuration); passages matching more of them, and closer together, rank higher
-   * (ts_rank_cd).
+   * The passages of the org's folders (all of them, or only `folderIds`) that answer the query, best first.
+   * Full text: the question is parsed in the configuration of each language the folders hold, and each
+   * passage is matched in its own; passages that cover too little of it are dropped (see fullTextHits).
+   * With embeddings: the passages nearest in meaning too, fused with the full-text ranking by reciprocal
+   * rank; `rank` is then the fused score. Nothing relevant: an empty list.
    */
   async search(scope: SearchScope, query: string, limit = 4): Promise<Passage[]> {
     const ids = scope.folderIds?.filter(isUuid) ?? null;
     const words = queryWords(query);
     if (ids?.length === 0 || !words.length || limit < 1) return [];
-    // Only letters and digits reach to_tsquery, so the user's text can carry no tsquery operators; and it
-    // is a bound parameter, so it carries no SQL either.
-    const tsquery = words.join(" | ");
-    const rows = await this.prisma.$queryRaw<{ documentId: string; documentTitle: string; content: string; rank: number }[]>`
-      SELECT p.document_id::text AS "documentId", d.title AS "documentTitle", p.content, ts_rank_cd(p.tsv, q) AS rank
-      FROM passages p
-      JOIN folders f ON f.id = p.folder_id AND f.org_id = ${scope.orgId}::uuid AND (f.public OR NOT ${Boolean(scope.publicOnly)}::boolean)
-      JOIN documents d ON d.id = p.document_id
-      CROSS JOIN to_tsquery('english', ${tsquery}) AS q
-      WHERE (${ids === null}::boolean OR p.folder_id = ANY(${ids ?? []}::uuid[])) AND p.tsv @@ q
-      ORDER BY rank DESC, d.created_at, p.document_id, p.position
-      LIMIT ${Math.floor(limit)}`;
-    return rows.map((row) => ({ ...row, rank: Number(row.rank) }));
+    const sql: ScopeSql = { orgId: scope.orgId, folderIds: ids, publicOnly: Boolean(scope.publicOnly) };
+    const [text, near] = await Promise.all([this.fullText(sql, words), this.nearest(sql, query)]);
+    const ranked = near ? fuse(text, near) : text;
+    return ranked.slice(0, Math.floor(limit)).map(toPassage);
   }
+
+  private async fullText(scope: ScopeSql, words: string[]): Promise<Hit[]> {
+    const [languages, inScope] = await Promise.all([this.textSearch(), languagesInScope(this.prisma, scope)]);
+    const configs = new Set(inScope.map((l) => languages.configFor(l)));
+    // Only letters and digits reach to_tsquery (queryWords), so the user's text can carry no tsquery
+    // operators; and it is a bound parameter, so it carries no SQL either.
+    const questions: ParsedQuestion[] = [...configs].map((config) => {
+      const own = config === "simple" ? [...new Set(words.map(unaccent))] : words;
+      return { config, ored: own.join(" | "), plain: own.join(" ") };
+    });
+    return questions.length ? fullTextHits(this.prisma, scope, questions, CANDIDATES) : [];
+  }
+
+  /** The nearest passages by meaning, or null without embeddings (or when the question could not be embedded). */
+  private async nearest(scope: ScopeSql, query: string): Promise<Hit[] | null> {
+    if (!this.opts.embeddings) return null;
+    let vector: number[];
+    try {
+      vector = await this.opts.embeddings.embedQuery(query);
+    } catch (err) {
+      this.opts.logger?.warn({ err: (err as Error).message }, "question not embedded; searching full text only");
+      return null;
+    }
+    return vectorHits(this.prisma, scope, vector, await this.storage(), this.opts.minSimilarity ?? 0.3, CANDIDATES);
+  }
+
+  /**
+   * Embeds passages stored without vectors (the embeddings server was away when they were indexed, or
+   * embeddings were configured later), a batch at a time, until none are left. Resumable: each batch commits
+   * on its own, and only fills passages still without one. Returns how many it filled; throws when the
+   * server fails (the next call starts where this one stopped).
+   */
+  async backfillEmbeddings(maxPassages = Number.POSITIVE_INFINITY): Promise<number> {
+    return this.opts.embeddings ? backfill(this.prisma, this.opts.embeddings, maxPassages) : 0;
+  }
+
+  /** Where vectors are compared: pgvector when the database has it (PGlite does), else plain arrays. */
+  storage(): Promise<"pgvector" | "array"> {
+    return this.vectorStore.get("", () => (this.opts.vectorStore === "array" ? Promise.resolve("array") : enableVector(this.prisma)));
+  }
+
+  private textSearch(): Promise<TextSearchLanguages> {
+    return this.languages.get("", async () => {
+      const rows = await this.prisma.$queryRaw<{ name: string }[]>`SELECT cfgname AS name FROM pg_ts_config`;
+      return new TextSearchLanguages(new Set(rows.map((r) => r.name)));
+    });
+  }
+}
+
+interface Prepared {
+  language: string;
+  config: string;
+  vectors: (number[] | null)[];
 }
 
 /** Whose passages a search reads: the org's folders, all of them when `folderIds` is not given. */
@@ -95,4 +206,23 @@ export interface SearchScope {
 export function queryWords(query: string): string[] {
   const words = query.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
   return [...new Set(words.filter((w) => w.length >= 2))].slice(0, MAX_QUERY_WORDS);
+}
+
+/** Reciprocal rank fusion: each passage scores the sum of 1 / (RRF_K + its rank) over the lists it is in. */
+function fuse(...lists: Hit[][]): Hit[] {
+  const fused = new Map<string, Hit>();
+  for (const list of lists) {
+    list.forEach((hit, i) => {
+      const key = `${hit.documentId}/${hit.position}`;
+      const score = (fused.get(key)?.score ?? 0) + 1 / (RRF_K + i + 1);
+      fused.set(key, { ...hit, score });
+    });
+  }
+  // Stable: a tie keeps the full-text order.
+  return [...fused.values()].sort((a, b) => b.score - a.score);
+}
+
+function toPassage(hit: Hit): Passage {
+  const { documentId, documentTitle, content, heading, page, anchor, sourceUrl, score } = hit;
+  return { documentId, documentTitle, content, heading, page, anchor, sourceUrl, rank: score };
 }

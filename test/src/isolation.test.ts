@@ -194,6 +194,30 @@ const HTTP: Attempt[] = [
     ...management404,
   },
   {
+    route: "POST /api/folders/:id/documents",
+    what: "adds a web page to A's folder",
+    request: (c) => ({ path: `/api/folders/${c.a.folder}/documents`, body: { url: "https://example.com/" } }),
+    ...management404,
+  },
+  {
+    route: "GET /api/folders/:id/documents/:documentId",
+    what: "reads A's document",
+    request: (c) => ({ path: `/api/folders/${c.a.folder}/documents/${c.a.document}` }),
+    ...management404,
+  },
+  {
+    route: "GET /api/folders/:id/documents/:documentId",
+    what: "reads A's document through a folder of B's",
+    request: (c) => ({ path: `/api/folders/${c.b.folder}/documents/${c.a.document}` }),
+    ...management404,
+  },
+  {
+    route: "POST /api/folders/:id/documents/:documentId/refresh",
+    what: "refreshes A's document",
+    request: (c) => ({ method: "POST", path: `/api/folders/${c.a.folder}/documents/${c.a.document}/refresh` }),
+    ...management404,
+  },
+  {
     route: "DELETE /api/folders/:id/documents/:documentId",
     what: "deletes A's document from A's folder",
     request: (c) => ({ method: "DELETE", path: `/api/folders/${c.a.folder}/documents/${c.a.document}` }),
@@ -375,6 +399,12 @@ const HTTP: Attempt[] = [
   { route: "GET /metrics", what: "scrapes metrics with its API key", request: () => ({ path: "/metrics" }), status: 401 },
   { route: "GET /openapi.json", what: "reads the API description", request: () => ({ path: "/openapi.json" }), status: 200 },
   { route: "GET /docs", what: "reads the API reference", request: () => ({ path: "/docs" }), status: 200 },
+  {
+    route: "GET /widget/vendor/:file",
+    what: "loads the widget's Markdown renderer",
+    request: () => ({ path: "/widget/vendor/marked.esm.js" }),
+    status: 200,
+  },
 
   // The queue dashboard: every route under it is behind one guard, which only the default org's keys pass
   { route: "* /admin/queues/*", what: "opens the queue dashboard", request: () => ({ path: "/admin/queues" }), ...dashboard403 },

@@ -10,6 +10,7 @@ import type { ChatSession, Conversation, Message } from "../../../src/generated/
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import type { HubDeps } from "../../../src/hub";
+import type { Citation } from "../../../src/types";
 import { parse, renderConversationServiceError } from "./errors";
 import {
   type chatSession,
@@ -138,4 +139,5 @@ const messageView = (m: Message): z.output<typeof message> => ({
   role: m.role as z.output<typeof message>["role"],
   content: m.content,
   created_at: m.createdAt.toISOString(),
+  citations: m.citations as unknown as Citation[],
 });

@@ -61,6 +61,19 @@ export const chatSession = z.object({
 
 export const conversationWithSessions = conversation.extend({ chat_sessions: z.array(chatSession) });
 
+/** Where an assistant reply's knowledge came from; not in the seed, which lists no message fields. */
+const citations = z
+  .array(
+    z.object({
+      documentId: z.string(),
+      title: z.string(),
+      heading: z.string().nullable(),
+      page: z.number().int().nullable(),
+      url: z.string().nullable().describe("The source page, at the passage's section; null for an uploaded file"),
+    }),
+  )
+  .describe("The knowledge passages an assistant reply drew on; empty for other messages");
+
 export const message = z.object({
   id: z.string(),
   conversation_id: z.string(),
@@ -68,6 +81,7 @@ export const message = z.object({
   role: z.enum(["user", "assistant", "system"]),
   content: z.string(),
   created_at: z.iso.datetime(),
+  citations,
 });
 
 /** The data of each SSE event of stream_chat. */
@@ -79,6 +93,7 @@ export const streamEvents = {
     content: z.string().describe("The whole response"),
     tokens_used: z.number().int().nullable(),
     failed: z.boolean().describe("The model could not answer; the content is the fallback the user sees"),
+    citations,
   }),
   error: z.object({ detail: z.string() }),
 };

@@ -59,7 +59,7 @@ export async function streamChat(deps: ConversationServiceDeps, req: Request, re
     if (reply.content.startsWith(streamed) && reply.content.length > streamed.length) {
       send("content", { content: reply.content.slice(streamed.length) });
     }
-    send("end", { message_id: reply.id, content: reply.content, tokens_used: reply.tokensUsed, failed });
+    send("end", { message_id: reply.id, content: reply.content, tokens_used: reply.tokensUsed, failed, citations: reply.citations });
     res.end();
   };
   if (accepted.reply) return finish(toWire(accepted.reply), Boolean(accepted.reply.error));

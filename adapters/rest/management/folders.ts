@@ -1,13 +1,11 @@
-import express, { Router } from "express";
+import { Router } from "express";
 import { z } from "zod";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid, notFound } from "../../../src/errors";
 import { principal } from "../../../src/http/auth";
-import type { KnowledgeIndex } from "../../../src/knowledge/index";
 
-// Knowledge folders of the key's org and their documents. A document is posted as JSON
-// `{ "title", "content" }`, or uploaded as the raw body (text/plain or text/markdown) with `?title=`.
-// A folder is private unless marked `public`: see TurnOptions.fromPublic for who reads which.
+// Knowledge folders of the key's org (their documents: documents.ts). A folder is private unless marked
+// `public`: see TurnOptions.fromPublic for who reads which.
 
 export const newFolder = z.strictObject({
   name: z.string().trim().min(1).max(200),
@@ -16,22 +14,27 @@ export const newFolder = z.strictObject({
     .boolean()
     .optional()
     .describe("Readable by the public (widget visitors, WhatsApp users) through an assistant that names no folders; default false"),
+  refreshMinutes: z
+    .number()
+    .int()
+    .min(15)
+    .max(525_600)
+    .nullable()
+    .optional()
+    .describe("Fetch the folder's URL documents again this often (at least 15 minutes); null or absent: only on request"),
 });
 export const folderChange = newFolder.partial();
-export const newDocument = z.object({
-  title: z.string().trim().min(1, "The title is required").max(300),
-  content: z.string().trim().min(1, "The content is required").max(2_000_000),
-});
 
-const MAX_UPLOAD = "2mb";
+/** The org's folder, or 404 (another org's folder is not found either). */
+export async function findFolder(prisma: Db, orgId: string, id: string) {
+  const folder = z.uuid().safeParse(id).success ? await prisma.folder.findFirst({ where: { orgId, id } }) : null;
+  if (!folder) throw notFound("Folder");
+  return folder;
+}
 
-export function folderRoutes(prisma: Db, knowledge: KnowledgeIndex): Router {
+export function folderRoutes(prisma: Db): Router {
   const router = Router();
-  const find = async (orgId: string, id: string) => {
-    const folder = z.uuid().safeParse(id).success ? await prisma.folder.findFirst({ where: { orgId, id } }) : null;
-    if (!folder) throw notFound("Folder");
-    return folder;
-  };
+  const find = (orgId: string, id: string) => findFolder(prisma, orgId, id);
 
   router.get("/api/folders", async (_req, res) => {
     const rows = await prisma.folder.findMany({
@@ -62,7 +65,15 @@ export function folderRoutes(prisma: Db, knowledge: KnowledgeIndex): Router {
     const documents = await prisma.document.findMany({
       where: { folderId: folder.id },
       orderBy: { createdAt: "asc" },
-      select: { id: true, title: true, createdAt: true, _count: { select: { passages: true } } },
+      select: {
+        id: true,
+        title: true,
+        status: true,
+        format: true,
+        sourceUrl: true,
+        createdAt: true,
+        _count: { select: { passages: true } },
+      },
     });
     res.json({ ...folder, documents: documents.map(({ _count, ...d }) => ({ ...d, passages: _count.passages })) });
   });
@@ -78,24 +89,5 @@ export function folderRoutes(prisma: Db, knowledge: KnowledgeIndex): Router {
     res.status(204).end();
   });
 
-  router.post(
-    "/api/folders/:id/documents",
-    express.text({ type: ["text/plain", "text/markdown", "text/x-markdown"], limit: MAX_UPLOAD }),
-    async (req, res) => {
-      const folder = await find(principal(res).orgId, String(req.params.id));
-      const raw = typeof req.body === "string";
-      const parsed = newDocument.safeParse(raw ? { title: req.query.title, content: req.body } : (req.body ?? {}));
-      if (!parsed.success) throw invalid("Invalid document", fieldIssues(parsed.error.issues));
-      const doc = await knowledge.addDocument(folder.id, parsed.data.title, parsed.data.content);
-      res.status(201).json({ ...doc, folderId: folder.id });
-    },
-  );
-
-  router.delete("/api/folders/:id/documents/:documentId", async (req, res) => {
-    const folder = await find(principal(res).orgId, String(req.params.id));
-    const { count } = await prisma.document.deleteMany({ where: { folderId: folder.id, id: String(req.params.documentId) } });
-    if (!count) throw notFound("Document");
-    res.status(204).end();
-  });
   return router;
 }

@@ -5,8 +5,10 @@ import type { Db } from "../../../src/db/database";
 import { requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import type { KnowledgeIndex } from "../../../src/knowledge/index";
+import type { IngestDeps } from "../../../src/knowledge/ingest";
 import type { Logger } from "../../../src/logger";
 import { assistantRoutes } from "./assistants";
+import { documentRoutes } from "./documents";
 import { renderManagementError } from "./errors";
 import { folderRoutes } from "./folders";
 import { meRoutes } from "./me";
@@ -18,13 +20,17 @@ export function createManagementApi(deps: {
   prisma: Db;
   keys: KeyRing;
   knowledge: KnowledgeIndex;
+  ingest: IngestDeps;
+  /** INGEST_MAX_BYTES: the largest file a folder takes. */
+  maxUploadBytes: number;
   assistants: AssistantLookup;
   logger: Logger;
 }): Router {
   const api = Router();
   api.use(PATHS, ...jsonBody("2mb"), requireKey(deps.keys));
   api.use(assistantRoutes(deps.prisma, deps.assistants));
-  api.use(folderRoutes(deps.prisma, deps.knowledge));
+  api.use(folderRoutes(deps.prisma));
+  api.use(documentRoutes(deps));
   api.use(meRoutes(deps.prisma));
   api.use(
     PATHS,

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import type { Operation } from "../../../src/http/openapi";
 import { createAssistant, updateAssistant } from "./assistants";
+import { newDocument, newUrlDocument } from "./documents";
 import { managementError } from "./errors";
-import { folderChange, newDocument, newFolder } from "./folders";
+import { folderChange, newFolder } from "./folders";
 import { meResponse } from "./me";
 
 // The management API's operations for the OpenAPI document, with the schemas its handlers parse with.
@@ -10,8 +11,37 @@ import { meResponse } from "./me";
 const id = z.object({ id: z.string().describe("The id (an assistant may also be named by its name)") });
 const errors = (...statuses: number[]): Operation["responses"] =>
   Object.fromEntries(statuses.map((s) => [s, { description: TEXT[s], schema: managementError }]));
-const TEXT: Record<number, string> = { 400: "`invalid_message`", 401: "`unauthorized`", 404: "`not_found`", 409: "`conflict`" };
+const TEXT: Record<number, string> = {
+  400: "`invalid_message`",
+  401: "`unauthorized`",
+  404: "`not_found`",
+  409: "`conflict`",
+  413: "`payload_too_large`: past INGEST_MAX_BYTES; nothing is stored",
+  415: "`invalid_message`: a type not supported; the message names those that are",
+  422: "`invalid_message`: a corrupt or password-protected file, or a URL that cannot be fetched; nothing is stored",
+};
 const ok = (description: string, status = 200): Operation["responses"] => ({ [status]: { description } });
+
+const binary = z.string().meta({ format: "binary" });
+const query = z.object({
+  title: z.string().optional().describe("The document's title (default: the file name, the PDF's title)"),
+  fileName: z.string().optional().describe("The file's name, also used to tell its type when the Content-Type is application/octet-stream"),
+});
+const documentId = id.extend({ documentId: z.string() });
+const documentState = z.object({
+  id: z.string(),
+  folderId: z.string(),
+  title: z.string(),
+  status: z.enum(["processing", "ready", "failed"]),
+  error: z.string().nullable().describe("Why it failed, or why its last refresh did"),
+  format: z.enum(["text", "markdown", "csv", "html", "pdf", "docx"]),
+  fileName: z.string().nullable(),
+  sourceUrl: z.string().nullable(),
+  language: z.string().nullable(),
+  fetchedAt: z.string().nullable().describe("When its URL was last fetched"),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
 
 const assistants = "Management: assistants";
 const folders = "Management: knowledge folders";
@@ -84,7 +114,7 @@ export const managementOperations: Operation[] = [
     tag: folders,
     method: "patch",
     path: "/api/folders/{id}",
-    summary: "Rename a folder, or mark it public or private",
+    summary: "Rename a folder, mark it public or private, or set how often its web pages are fetched again",
     pathParams: id,
     body: folderChange,
     responses: { ...ok("The folder"), ...errors(400, 401, 404) },
@@ -101,17 +131,52 @@ export const managementOperations: Operation[] = [
     tag: folders,
     method: "post",
     path: "/api/folders/{id}/documents",
-    summary: "Add a document (JSON, or a text/plain or text/markdown body with ?title=)",
+    summary: "Add a document: text (indexed at once), or a file or web page (indexed by a worker)",
+    description:
+      "JSON `{ title, content }` and text/plain or text/markdown bodies (with `?title=`) are indexed in the request: 201. " +
+      "A file (multipart/form-data `file` with an optional `title`, or a PDF, DOCX, HTML, CSV body) or JSON `{ url }` " +
+      "is stored and indexed by the ingest worker: 202 with `status: processing`; GET the document until it is `ready` or `failed`.",
     pathParams: id,
-    body: newDocument,
-    responses: { ...ok("The document and its passages", 201), ...errors(400, 401, 404) },
+    query,
+    body: z.union([newDocument, newUrlDocument]),
+    otherBodies: {
+      "multipart/form-data": z.object({ file: binary, title: z.string().optional() }),
+      "text/markdown": z.string(),
+      "text/plain": z.string(),
+      "application/pdf": binary,
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document": binary,
+      "text/html": z.string(),
+      "text/csv": z.string(),
+    },
+    responses: {
+      ...ok("The text document and its passages", 201),
+      202: { description: "The file or page, stored and being indexed", schema: documentState },
+      ...errors(400, 401, 404, 413, 415, 422),
+    },
+  },
+  {
+    tag: folders,
+    method: "get",
+    path: "/api/folders/{id}/documents/{documentId}",
+    summary: "A document's state: processing, ready (with its passage count) or failed (with the reason)",
+    pathParams: documentId,
+    responses: { 200: { description: "The document", schema: documentState.extend({ passages: z.number().int() }) }, ...errors(401, 404) },
+  },
+  {
+    tag: folders,
+    method: "post",
+    path: "/api/folders/{id}/documents/{documentId}/refresh",
+    summary: "Fetch a URL document again; indexed again only if its text changed",
+    description: "A document not added from a URL is refused with 409. A failed URL document is fetched and indexed afresh.",
+    pathParams: documentId,
+    responses: { 202: { description: "The document, its refresh queued", schema: documentState }, ...errors(401, 404, 409) },
   },
   {
     tag: folders,
     method: "delete",
     path: "/api/folders/{id}/documents/{documentId}",
     summary: "Delete a document",
-    pathParams: id.extend({ documentId: z.string() }),
+    pathParams: documentId,
     responses: { ...ok("Deleted", 204), ...errors(401, 404) },
   },
 ];

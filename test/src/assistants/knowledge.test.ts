@@ -17,6 +17,10 @@ const passage = (documentTitle: string, content: string, rank: number): Passage 
   documentId: documentTitle,
   documentTitle,
   content,
+  heading: null,
+  page: null,
+  anchor: null,
+  sourceUrl: null,
   rank,
 });
 const RESET = passage("Password_Policy_v2", '## Resetting your password\nClick "Forgot password" on the login page.', 0.5);
@@ -66,7 +70,24 @@ describe("the knowledge assistant", () => {
     expect(reply.content).toMatch(/Nothing in Helpdesk's knowledge base covers/);
     expect(reply.content).toMatch(/rephras/);
     expect(reply.sources).toEqual([]);
+    expect(reply.citations).toEqual([]);
     expect(deltas.join("")).toBe(reply.content);
+  });
+
+  it("cites the passages it answers with: document, heading, page and the link to their section", async () => {
+    const web = { ...RESET, heading: "Account > Resetting your password", anchor: "reset", sourceUrl: "https://help.example/account" };
+    const pdf = { ...RULES, documentId: "rules-pdf", documentTitle: "Rules.pdf", page: 3 };
+    const { reply } = await ask([web, pdf, SHIPPING]);
+    expect(reply.citations).toEqual([
+      {
+        documentId: web.documentId,
+        title: "Password_Policy_v2",
+        heading: "Account > Resetting your password",
+        page: null,
+        url: "https://help.example/account#reset",
+      },
+      { documentId: "rules-pdf", title: "Rules.pdf", heading: null, page: 3, url: null },
+    ]);
   });
 
   it("estimates the tokens used from the prompt and the reply", async () => {

@@ -4,6 +4,8 @@ import type { AssistantProfile } from "../../../src/types";
 import { type FakeOpenAI, startFakeOpenAI } from "../../fakes/openai-server";
 
 const API_KEY = "sk-test-key";
+/** A passage of an uploaded file: no heading, page, anchor or URL. */
+const NOWHERE = { heading: null, page: null, anchor: null, sourceUrl: null };
 const support: AssistantProfile = {
   id: null,
   name: "Support",
@@ -75,16 +77,16 @@ describe("openai provider", () => {
   it("answers without streaming in one delta when streaming is off", async () => {
     const { reply, deltas } = await replyWithDeltas({ stream: false }, ask("Opening hours?"));
 
-    expect(reply).toEqual({ content: "Echo: Opening hours?", tokensUsed: 30, sources: [] });
+    expect(reply).toEqual({ content: "Echo: Opening hours?", tokensUsed: 30, sources: [], citations: [] });
     expect(deltas).toEqual(["Echo: Opening hours?"]);
     expect(fake.requests[0].body.stream).toBe(false);
   });
 
   it("sends the default model, the key, the instructions, the passages and the history in order", async () => {
     const passages: Passage[] = [
-      { documentId: "d1", documentTitle: "Password guide", content: "Click 'Forgot password' on the sign-in page.", rank: 0.9 },
-      { documentId: "d1", documentTitle: "Password guide", content: "Reset links expire after one hour.", rank: 0.7 },
-      { documentId: "d2", documentTitle: "Security FAQ", content: "We never ask for your password by email.", rank: 0.5 },
+      { documentId: "d1", documentTitle: "Password guide", content: "Click 'Forgot password' on the sign-in page.", ...NOWHERE, rank: 0.9 },
+      { documentId: "d1", documentTitle: "Password guide", content: "Reset links expire after one hour.", ...NOWHERE, rank: 0.7 },
+      { documentId: "d2", documentTitle: "Security FAQ", content: "We never ask for your password by email.", ...NOWHERE, rank: 0.5 },
     ];
     const history = [
       { role: "user" as const, content: "Hi" },
@@ -104,6 +106,13 @@ describe("openai provider", () => {
     expect(system.content).toContain("Security FAQ");
     expect(rest).toEqual([...history, { role: "user", content: "How do I reset my password?" }]);
     expect(reply.sources).toEqual(["Password guide", "Security FAQ"]);
+    expect(system.content).not.toMatch(/No matching knowledge/);
+  });
+
+  it("tells the model outright when no knowledge matched the question", async () => {
+    await replyWithDeltas({}, ask("What are your opening hours?", { passages: [] }));
+    const [system] = fake.requests[0].body.messages;
+    expect(system.content).toMatch(/No matching knowledge was found for this question/);
   });
 
   it("uses the assistant's own model over the default", async () => {

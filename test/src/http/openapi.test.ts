@@ -43,6 +43,8 @@ describe("the OpenAPI document and the API reference page", () => {
       "PATCH /api/assistants/{id}",
       "GET /api/folders",
       "POST /api/folders/{id}/documents",
+      "GET /api/folders/{id}/documents/{documentId}",
+      "POST /api/folders/{id}/documents/{documentId}/refresh",
     ];
     expect(operations).toEqual(expect.arrayContaining(expected));
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
@@ -78,6 +80,12 @@ describe("the OpenAPI document and the API reference page", () => {
     ]);
     expect(doc.paths["/api/conversation/stream_chat"].post.responses["200"].content).toHaveProperty("text/event-stream");
     expect(doc.paths["/api/assistants"].post.requestBody.content["application/json"].schema.properties).toHaveProperty("instructions");
+    const documents = doc.paths["/api/folders/{id}/documents"].post;
+    expect(Object.keys(documents.requestBody.content)).toEqual(
+      expect.arrayContaining(["application/json", "multipart/form-data", "application/pdf", "text/csv"]),
+    );
+    expect(documents.requestBody.content["multipart/form-data"].schema.properties.file).toMatchObject({ type: "string", format: "binary" });
+    expect(Object.keys(documents.responses)).toEqual(expect.arrayContaining(["201", "202", "413", "415", "422"]));
   });
 
   it("serves a reference page rendered from the document, with nothing fetched from elsewhere", async () => {

@@ -1,0 +1,82 @@
+import { detectAll } from "tinyld";
+
+/**
+ * Postgres text-search configurations by ISO 639-1 code: the languages Postgres stems and knows the stop
+ * words of. Only those the database actually has are used (see TextSearchLanguages); any other language is
+ * indexed with 'simple' over unaccented text.
+ */
+const CONFIG_BY_CODE: Record<string, string> = {
+  ar: "arabic",
+  hy: "armenian",
+  eu: "basque",
+  ca: "catalan",
+  da: "danish",
+  nl: "dutch",
+  en: "english",
+  fi: "finnish",
+  fr: "french",
+  de: "german",
+  el: "greek",
+  hi: "hindi",
+  hu: "hungarian",
+  id: "indonesian",
+  ga: "irish",
+  it: "italian",
+  lt: "lithuanian",
+  ne: "nepali",
+  no: "norwegian",
+  nb: "norwegian",
+  nn: "norwegian",
+  pt: "portuguese",
+  ro: "romanian",
+  ru: "russian",
+  sr: "serbian",
+  es: "spanish",
+  sv: "swedish",
+  ta: "tamil",
+  tr: "turkish",
+  yi: "yiddish",
+};
+
+/** What a document whose language could not be told is stored as (ISO 639-2 "undetermined"). */
+export const UNDETERMINED = "und";
+
+// Detection reads this much of a document: more is slower and no surer.
+const DETECT_CHARS = 4000;
+
+/** The ISO 639-1 code of the text's language, or UNDETERMINED when the detector cannot tell. */
+export function detectLanguage(text: string): string {
+  return detectAll(text.slice(0, DETECT_CHARS))[0]?.lang || UNDETERMINED;
+}
+
+/**
+ * Lower-case, without accents: how 'simple'-configured text and queries are compared, so that "cafe" finds
+ * "Café". NFD splits most accented letters into a base and a combining mark; the few letters that do not
+ * decompose (ł, ø, ß, ...) are spelt out.
+ */
+export function unaccent(text: string): string {
+  return text
+    .normalize("NFD")
+    .replace(/\p{M}+/gu, "")
+    .toLowerCase()
+    .replace(/[łøđßæœı]/g, (c) => SPELT_OUT[c]);
+}
+const SPELT_OUT: Record<string, string> = { ł: "l", ø: "o", đ: "d", ß: "ss", æ: "ae", œ: "oe", ı: "i" };
+
+/** The text-search configurations this database has, read once. */
+export class TextSearchLanguages {
+  constructor(private readonly configs: Set<string>) {}
+
+  /**
+   * The configuration for a language: an ISO code ("de", "pt-BR") or a configuration's own name ("german", as a
+   * folder may be set to); null (rows stored before languages were detected) is English, as they were
+   * indexed; anything unknown is 'simple'.
+   */
+  configFor(language: string | null): string {
+    if (language === null) return "english";
+    // A region or script ("pt-BR", "sr_Latn") does not change the configuration.
+    const name = language.toLowerCase().split(/[-_]/)[0];
+    const config = CONFIG_BY_CODE[name] ?? name;
+    return this.configs.has(config) ? config : "simple";
+  }
+}

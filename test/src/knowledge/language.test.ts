@@ -1,0 +1,29 @@
+import { detectLanguage, TextSearchLanguages, UNDETERMINED, unaccent } from "../../../src/knowledge/language";
+
+describe("languages of knowledge", () => {
+  const languages = new TextSearchLanguages(new Set(["simple", "english", "german", "portuguese"]));
+
+  it("maps a language to the text-search configuration the database has for it, else 'simple'", () => {
+    expect(languages.configFor("de")).toBe("german");
+    expect(languages.configFor("pt-BR")).toBe("portuguese");
+    expect(languages.configFor("German")).toBe("german");
+    // Postgres ships French, but this database has no such configuration.
+    expect(languages.configFor("fr")).toBe("simple");
+    expect(languages.configFor("cs")).toBe("simple");
+    expect(languages.configFor(UNDETERMINED)).toBe("simple");
+    // Rows indexed before languages were detected were indexed as English.
+    expect(languages.configFor(null)).toBe("english");
+  });
+
+  it("detects the language of a document's text, and says when it cannot", () => {
+    expect(detectLanguage("Sie können Artikel innerhalb von 30 Tagen zurückgeben.")).toBe("de");
+    expect(detectLanguage("A loja está aberta de segunda a sexta, das 9h às 18h.")).toBe("pt");
+    expect(detectLanguage("We ship parcels to Portugal and Poland within three working days.")).toBe("en");
+    expect(detectLanguage("12345 !!!")).toBe(UNDETERMINED);
+  });
+
+  it("folds accents and case, the letters that do not decompose included", () => {
+    expect(unaccent("Café Ñandú ÖFFNUNGSZEITEN")).toBe("cafe nandu offnungszeiten");
+    expect(unaccent("Płatność Straße Ærø")).toBe("platnosc strasse aero");
+  });
+});
