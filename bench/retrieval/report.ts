@@ -12,12 +12,12 @@ function table(header: string[], rows: string[][]) {
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);
 }
 
-export function printQuality(results: ModeResult[], questions: Question[], files: CorpusFile[]) {
+export function printQuality(results: ModeResult[], questions: Question[], files: CorpusFile[], note: string) {
   const formats = [...new Set(files.map((f) => f.format))].map((format) => `${files.filter((f) => f.format === format).length} ${format}`);
   const languages = new Set(files.map((f) => f.id.split("-")[0]));
   console.log(
     `\nRetrieval quality: ${questions.length} questions over ${files.length} documents (${formats.join(", ")}) in ${languages.size} languages; ` +
-      "4 passages a question; hit@1 / hit@4 / MRR. A no-answer question counts as a hit when nothing is returned.",
+      `4 passages a question; hit@1 / hit@4 / MRR. A no-answer question counts as a hit when nothing is returned. ${note}.`,
   );
   const rows = slices(questions).map(([name, inSlice]) => {
     const cells = results.map((r) => {
