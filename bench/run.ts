@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { askBenchmarks, scalingBenchmark } from "./ask";
 import { type BenchOptions, profileHubsInto, type Row } from "./harness";
 import { modelBenchmark } from "./model";
+import { retrievalBenchmark } from "./retrieval";
 import { memoryBenchmark, wsBenchmark } from "./sockets";
 import { twilioBenchmark } from "./twilio";
 
@@ -11,6 +12,8 @@ import { twilioBenchmark } from "./twilio";
 // The hub answers with the knowledge provider and no folders: an assistant that answers at once, so what is
 // measured is the hub's own cost (HTTP, Postgres writes, the queue, the reply bus), on real Redis and Postgres.
 // The `model` figure alone puts a slow streaming model (a fake) behind the hub: how many turns it keeps going at once.
+// The `retrieval` figure is no load test: how well and how fast the knowledge folders find answers, over a
+// labelled set of documents and questions (bench/retrieval/README.md), in this process.
 
 const FIGURES: Record<string, (opts: BenchOptions, rows: Row[]) => Promise<void>> = {
   ask: askBenchmarks,
@@ -19,6 +22,7 @@ const FIGURES: Record<string, (opts: BenchOptions, rows: Row[]) => Promise<void>
   memory: memoryBenchmark,
   scaling: scalingBenchmark,
   model: modelBenchmark,
+  retrieval: retrievalBenchmark,
 };
 
 const { values: args } = parseArgs({
