@@ -30,8 +30,9 @@ const SETEXT_UNDERLINE = /^(=+|-+)$/;
 const FENCE = /^(`{3,}|~{3,})/;
 const LIST_ITEM = /^\s*([-*+]|\d{1,9}[.)])(\s|$)/;
 const TABLE_DELIMITER = /^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?$/;
-/** A Pandoc-style attribute block ending a heading: `{#opening-hours}` or `{#id .class key=value}`. */
-const HEADING_ATTRIBUTES = /^(.*\S)\s*\{#([^\s}]+)[^}]*\}$/;
+/** How much of a heading its path keeps, and how long a path may get: it is stored with every passage under it. */
+const TITLE_MAX = 200;
+const PATH_MAX = 500;
 
 /** Sections in document order. Pages are separated by form feeds; with none, every page is null. */
 export function readSections(markdown: string): Section[] {
@@ -125,13 +126,13 @@ class SectionReader {
   private startSection(level: number, text: string, page: number | null): void {
     this.endBlock();
     this.endSection();
-    const attributes = HEADING_ATTRIBUTES.exec(text);
-    const title = attributes ? attributes[1] : text;
-    this.trail = [...this.trail.filter((h) => h.level < level), { level, title, anchor: attributes?.[2] ?? null }];
+    const { title, anchor } = headingAttributes(text);
+    this.trail = [...this.trail.filter((h) => h.level < level), { level, title: clip(title, TITLE_MAX), anchor }];
+    const path = this.trail.map((h) => h.title).join(" > ");
     this.section = {
       line: `${"#".repeat(level)} ${title}`,
       level,
-      path: this.trail.map((h) => h.title).join(" > "),
+      path: path.length > PATH_MAX ? `…${path.slice(-(PATH_MAX - 1))}` : path,
       anchor: this.trail.findLast((h) => h.anchor !== null)?.anchor ?? null,
       page,
       blocks: [],
@@ -142,6 +143,21 @@ class SectionReader {
     if (this.section.line !== null || this.section.blocks.length) this.sections.push(this.section);
   }
 }
+
+/**
+ * A heading's title and the id of a Pandoc-style attribute block ending it (`{#opening-hours}`,
+ * `{#id .class key=value}`). Found with lastIndexOf, not a regular expression: a long heading with a `{#` and
+ * no closing brace made one backtrack for minutes.
+ */
+function headingAttributes(text: string): { title: string; anchor: string | null } {
+  const at = text.lastIndexOf("{#");
+  const inside = at > 0 && text.endsWith("}") ? text.slice(at + 2, -1) : "";
+  const id = inside.includes("}") ? "" : inside.split(" ", 1)[0];
+  const title = text.slice(0, at).trimEnd();
+  return id && title ? { title, anchor: id } : { title: text, anchor: null };
+}
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 function normalise(line: string): string {
   return line.replace(/\s+/g, " ").trim();

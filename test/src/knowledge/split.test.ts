@@ -336,3 +336,27 @@ describe("splitIntoChunks: properties", () => {
     );
   });
 });
+
+describe("splitIntoChunks: hostile input", () => {
+  // A backtracking pattern once took minutes over such a heading, holding the whole process: the test's
+  // timeout is what fails then, with room to spare on a busy machine.
+  it("reads a 2 MB heading with an unclosed `{#` at once", () => {
+    const chunks = splitIntoChunks(`# a {#${"x".repeat(2_000_000)}\n\nBody.`);
+    expect(chunks.at(-1)).toMatchObject({ anchor: null, content: expect.stringContaining("Body.") });
+  }, 30_000);
+
+  it("keeps heading paths short however long the headings, so passages do not multiply the document's size", () => {
+    const sections = Array.from({ length: 2000 }, (_, i) => `## Part ${i} {#p${i}}\n\nText ${i}.`).join("\n\n");
+    const markdown = `# ${"Title ".repeat(20_000)}\n\n${sections}`;
+    const chunks = splitIntoChunks(markdown);
+    expect(chunks.length).toBeGreaterThanOrEqual(2000);
+    for (const chunk of chunks) expect(chunk.heading!.length).toBeLessThanOrEqual(500);
+    expect(chunks.find((c) => c.content.endsWith("Text 5."))).toMatchObject({
+      anchor: "p5",
+      heading: expect.stringMatching(/^Title Title .*… > Part 5$/),
+    });
+    const stored = chunks.reduce((sum, c) => sum + c.content.length + c.heading!.length, 0);
+    // A few times the document, as any short sections make it; not its long title once for each section.
+    expect(stored).toBeLessThan(markdown.length * 5);
+  });
+});
