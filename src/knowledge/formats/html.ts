@@ -12,7 +12,11 @@ type Page = ReturnType<typeof import("linkedom")["parseHTML"]>["document"];
 export async function parseHtml(html: string, url?: string): Promise<{ title: string | null; markdown: string }> {
   linkedom ??= import("linkedom");
   const { parseHTML } = await linkedom;
-  const { document } = parseHTML(html);
+  // linkedom makes the first element the root when the markup leaves out <html> and <body>, as HTML5 allows
+  // ("<h1>..</h1><p>..</p>"): its body is then empty, so such a fragment is read inside a page.
+  let { document } = parseHTML(html);
+  if (document.documentElement?.tagName !== "HTML")
+    ({ document } = parseHTML(`<!doctype html><html><head></head><body>${html}</body></html>`));
   const pageTitle = document.querySelector("title")?.textContent?.replace(/\s+/g, " ").trim() || null;
   dropChrome(document);
   if (url) absoluteLinks(document, url);

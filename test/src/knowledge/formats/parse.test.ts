@@ -108,6 +108,17 @@ describe("parseDocument", () => {
     for (const chrome of ["logo", "Blog", "Related posts", "Imprint"]) expect(markdown).not.toContain(chrome);
   });
 
+  it("reads HTML that leaves out <html> and <body>, as HTML5 allows", async () => {
+    for (const html of [
+      "<!doctype html><title>Hours</title><h1>Opening hours</h1><p>We open at nine on weekdays.</p>",
+      "<h2>Opening hours</h2><p>We open at nine on weekdays.</p>",
+      "<div>We open at nine on weekdays.</div>",
+    ]) {
+      const { markdown } = await parseDocument({ bytes: Buffer.from(html), contentType: "text/html" });
+      expect(markdown).toContain("We open at nine on weekdays.");
+    }
+  });
+
   it("makes a fetched page's links absolute", async () => {
     const html = `<html><body><article><h1>Shipping</h1><p>See <a href="/returns#refunds">returns</a> and <a href="#top">the top</a>.</p></article></body></html>`;
     const { markdown } = await parseDocument({
