@@ -95,7 +95,11 @@ function block(token: Tokens.Generic, style: Style): string {
     case "hr":
       return style.rule;
     case "html":
-      return token.text.trim();
+      // Block HTML (a <div>, a comment) shows only its text: chat apps would print the tags.
+      return token.text
+        .replace(/<!--[\s\S]*?-->/g, "")
+        .replace(/<[^>]*>/g, "")
+        .trim();
     default:
       return token.raw.trim();
   }

@@ -27,7 +27,13 @@ export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
   return {
     via: "twilio",
     // WhatsApp reads its own markup; an SMS shows every character as it is.
-    split: (content, turn) => (turn && goesToWhatsApp(turn) ? splitWhatsApp(toWhatsApp(content)) : splitBody(toPlainText(content))),
+    split: (content, turn) => {
+      const whatsApp = turn !== null && goesToWhatsApp(turn);
+      // A reply that renders to nothing (only a link definition, only a comment) goes as written: Twilio
+      // refuses an empty body.
+      const rendered = (whatsApp ? toWhatsApp(content) : toPlainText(content)).trim() || content;
+      return whatsApp ? splitWhatsApp(rendered) : splitBody(rendered);
+    },
     async send(part: OutboundPart, turn: Message) {
       const { from, to } = replyAddresses(turn);
       try {

@@ -1,4 +1,5 @@
 import { toPlainText, toWhatsApp } from "../../../adapters/twilio/render";
+import { createTwilioSender } from "../../../adapters/twilio/sender";
 import { MAX_BODY, splitWhatsApp } from "../../../adapters/twilio/split";
 
 describe("writing an assistant's Markdown for WhatsApp", () => {
@@ -59,6 +60,7 @@ describe("writing an assistant's Markdown for WhatsApp", () => {
   it("quotes a quote, and drops HTML tags but keeps their text", () => {
     expect(toWhatsApp("> Keep the *receipt*\n> always")).toBe("> Keep the _receipt_\n> always");
     expect(toWhatsApp("Press <b>Send</b><br>then wait")).toBe("Press Send\nthen wait");
+    expect(toWhatsApp("<div>Hello <b>there</b></div>\n\n<!-- note -->\n\nBye")).toBe("Hello there\n\nBye");
   });
 
   it("leaves text without Markdown as it was", () => {
@@ -96,5 +98,14 @@ describe("splitting a rendered reply", () => {
     expect(text).not.toMatch(/\*\*|##|^- /m);
     expect(text.match(/^\*Part \d+\*$/gm)).toHaveLength(12);
     expect(text.match(/\*kettle\*/g)).toHaveLength(12 * 12);
+  });
+});
+
+describe("the Twilio sender's parts", () => {
+  const sender = createTwilioSender({ accountSid: "AC0", authToken: "token", publicUrl: "https://hub.example" });
+
+  it("sends a reply that renders to nothing as it was written, never an empty body", () => {
+    expect(sender.split("[docs]: https://shop.example/docs", null)).toEqual(["[docs]: https://shop.example/docs"]);
+    expect(sender.split("**Hello**", null)).toEqual(["Hello"]);
   });
 });
