@@ -53,10 +53,24 @@ export const UNDETERMINED = "und";
 // Detection reads this much of a document: more is slower and no surer.
 const DETECT_CHARS = 4000;
 
-/** The ISO 639-1 code of the text's language, or UNDETERMINED when the detector cannot tell. */
+/**
+ * The ISO 639-1 code of the text's language, or UNDETERMINED when the detector cannot tell: it reads the words
+ * only (no tags, addresses or code, which it would take for a language of their own), and a guess no surer
+ * than the runner-up ("Descaling the toaster: use vinegar." is Romanian by a hair) is no answer.
+ */
 export function detectLanguage(text: string): string {
-  return detectAll(text.slice(0, DETECT_CHARS))[0]?.lang || UNDETERMINED;
+  const words = text
+    .replace(/```[\s\S]*?```|<(script|style)\b[\s\S]*?<\/\1>/gi, " ")
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\]\([^)]*\)/g, "]")
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, " ");
+  const [first, second] = detectAll(words.slice(0, DETECT_CHARS));
+  if (!first?.lang) return UNDETERMINED;
+  return first.accuracy >= SURE || !second || first.accuracy >= second.accuracy * AHEAD ? first.lang : UNDETERMINED;
 }
+/** tinyld's accuracy for a guess taken at its word, and how far ahead of the runner-up a less sure one must be. */
+const SURE = 0.5;
+const AHEAD = 1.5;
 
 /**
  * Lower-case, without accents: how 'simple'-configured text and queries are compared, so that "cafe" finds
@@ -78,11 +92,12 @@ export class TextSearchLanguages {
 
   /**
    * The configuration for a language: an ISO code ("de", "pt-BR") or a configuration's own name ("german", as a
-   * folder may be set to); null (rows stored before languages were detected) is English, as they were
-   * indexed; anything unknown is 'simple'.
+   * folder may be set to); null and UNDETERMINED are English; anything unknown is 'simple'.
    */
   configFor(language: string | null): string {
-    if (language === null) return "english";
+    // Rows stored before languages were detected were indexed as English; so is a text too short or mixed to
+    // tell, most often a snippet in the hub's default language (a folder's language overrides it).
+    if (language === null || language === UNDETERMINED) return "english";
     // A region or script ("pt-BR", "sr_Latn") does not change the configuration.
     const name = language.toLowerCase().split(/[-_]/)[0];
     const config = CONFIG_BY_CODE[name] ?? name;
