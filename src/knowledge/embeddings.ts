@@ -65,11 +65,12 @@ export class Embeddings {
 
   /**
    * A document's passages for someone waiting (the API's 201): one try of each batch with the short timeout,
-   * or null (then the backfill embeds them later); see waited.
+   * or null (then the backfill embeds them later); none during a cool-down (see waited). A failure here does
+   * not start one: a large batch may take longer than a question on a server that is fine.
    */
   embedNow(texts: string[]): Promise<number[][] | null> {
     const size = this.opts.batchSize ?? 64;
-    return this.waited(async () => {
+    return this.waited(false, async () => {
       const out: number[][] = [];
       for (let i = 0; i < texts.length; i += size) out.push(...(await this.request(texts.slice(i, i + size), this.quickMs)));
       return out;
@@ -81,7 +82,7 @@ export class Embeddings {
    * search answers without it (see waited). Kept a minute by its text.
    */
   embedQuery(text: string): Promise<number[] | null> {
-    return this.waited(() => this.queries.get(text, async () => (await this.request([text], this.quickMs))[0]));
+    return this.waited(true, () => this.queries.get(text, async () => (await this.request([text], this.quickMs))[0]));
   }
 
   private get quickMs() {
@@ -89,16 +90,20 @@ export class Embeddings {
   }
 
   /**
-   * A call someone waits for, or null when the server failed one lately: a server that hangs or fails then
-   * costs one short timeout per cool-down, not one per reply. Logged once a cool-down. A text the server
-   * refuses is the text's fault, not the server's: thrown.
+   * A call someone waits for, or null when it failed or a question failed lately: a server that hangs or
+   * fails then costs one short timeout per cool-down, not one per reply. A failed question (`cools`) starts
+   * the cool-down, logged once. A text the server refuses is the text's fault, not the server's: thrown.
    */
-  private async waited<T>(call: () => Promise<T>): Promise<T | null> {
+  private async waited<T>(cools: boolean, call: () => Promise<T>): Promise<T | null> {
     if (Date.now() < this.coolUntil) return null;
     try {
       return await call();
     } catch (err) {
       if (err instanceof EmbeddingRefused) throw err;
+      if (!cools) {
+        this.opts.logger?.warn({ err: (err as Error).message }, "passages not embedded now; the backfill will");
+        return null;
+      }
       const first = Date.now() >= this.coolUntil;
       const coolDownMs = this.opts.coolDownMs ?? 30_000;
       this.coolUntil = Date.now() + coolDownMs;
