@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { Passage } from "../assistants/provider";
 import { isUuid } from "../assistants/store";
 import type { Db } from "../db/database";
-import type { Prisma } from "../generated/prisma/client";
 import { Kept } from "../kept";
 import { type Embeddings, EmbeddingsUnusable } from "./embeddings";
 import { detectLanguage, TextSearchLanguages, unaccent } from "./language";
+import { commitDocument, type Prepared } from "./passages";
 import { fullTextHits, type Hit, languagesInScope, type ParsedQuestion, type ScopeSql, vectorHits } from "./search-sql";
 import { type Chunk, splitIntoChunks } from "./split";
-import { arrayLiteral, backfill, enableVector } from "./vectors";
+import { backfill, enableVector } from "./vectors";
 
 /** Words beyond this many add little to the ranking and only make the query slower. */
 const MAX_QUERY_WORDS = 32;
@@ -49,7 +49,7 @@ export class KnowledgeIndex {
     const chunks = splitIntoChunks(content);
     // Someone waits for this one (the API's 201): the embeddings server gets one short try, the backfill does the rest.
     const prepared = await this.prepare(folderId, content, chunks, true);
-    await this.commit(folderId, prepared, async (tx, language) => {
+    await commitDocument(this.prisma, await this.textSearch(), folderId, prepared, async (tx, language) => {
       await tx.document.create({ data: { id, folderId, title, content, format: "markdown", language } });
       return id;
     });
@@ -70,7 +70,7 @@ export class KnowledgeIndex {
     const prepared = await this.prepare(folderId, markdown, chunks, false);
     // The document's row is updated first: its lock makes a second indexing of the same document (a swept
     // job racing the original) wait, and its delete then sees, and replaces, this one's passages.
-    await this.commit(folderId, prepared, async (tx, language) => {
+    await commitDocument(this.prisma, await this.textSearch(), folderId, prepared, async (tx, language) => {
       const data = { ...fields, content: markdown, language, status: "ready", error: null, original: null, updatedAt: new Date() };
       await tx.document.update({ where: { id: documentId }, data });
       await tx.passage.deleteMany({ where: { documentId } });
@@ -99,41 +99,6 @@ export class KnowledgeIndex {
       }
     }
     return { text, chunks, detected, vectors: vectors ?? chunks.map(() => null), model: embeddings?.model ?? null };
-  }
-
-  /**
-   * Writes the document (`write`, which returns its id) and inserts its passages in one transaction, in the
-   * folder's language as it is now: the folder's row is read locked, so a change of its language either
-   * commits first and is read here, or waits for this to commit and then sends the document back to be
-   * indexed again. Either way no document ends ready in a language its folder no longer has.
-   */
-  private async commit(folderId: string, prepared: Prepared, write: (tx: Tx, language: string) => Promise<string>) {
-    const languages = await this.textSearch();
-    await this.prisma.$transaction(
-      async (tx) => {
-        const [folder] = await tx.$queryRaw<{ language: string | null }[]>`
-          SELECT language FROM folders WHERE id = ${folderId}::uuid FOR SHARE`;
-        const language = folder?.language ?? prepared.detected ?? detectLanguage(prepared.text);
-        const documentId = await write(tx, language);
-        await this.insertPassages(tx, documentId, folderId, languages.configFor(language), prepared);
-      },
-      // A large document's passages take a while to insert; the pool may be busy with turns.
-      { maxWait: 10_000, timeout: 120_000 },
-    );
-  }
-
-  private insertPassages(tx: Tx, documentId: string, folderId: string, config: string, { chunks, vectors, model }: Prepared) {
-    // 'simple' does not fold accents: its text is unaccented first, as questions are.
-    const tsvText = chunks.map((c) => (config === "simple" ? unaccent(c.content) : c.content));
-    return tx.$executeRaw`
-      INSERT INTO passages (id, document_id, folder_id, position, content, heading, page, anchor, ts_config, tsv, embedding, embedding_model)
-      SELECT gen_random_uuid(), ${documentId}::uuid, ${folderId}::uuid, c.position - 1, c.content, c.heading, c.page, c.anchor,
-             ${config}::text::regconfig, to_tsvector(${config}::text::regconfig, c.tsv_text), c.embedding::real[],
-             CASE WHEN c.embedding IS NULL THEN NULL ELSE ${model}::text END
-      FROM unnest(${chunks.map((c) => c.content)}::text[], ${chunks.map((c) => c.heading)}::text[],
-                  ${chunks.map((c) => c.page)}::int[], ${chunks.map((c) => c.anchor)}::text[], ${tsvText}::text[],
-                  ${vectors.map(arrayLiteral)}::text[])
-           WITH ORDINALITY AS c(content, heading, page, anchor, tsv_text, embedding, position)`;
   }
 
   /**
@@ -222,17 +187,6 @@ export class KnowledgeIndex {
     });
   }
 }
-
-interface Prepared {
-  text: string;
-  chunks: Chunk[];
-  /** The text's language, detected when its folder had none. */
-  detected: string | null;
-  vectors: (number[] | null)[];
-  model: string | null;
-}
-
-type Tx = Prisma.TransactionClient;
 
 /** Whose passages a search reads: the org's folders, all of them when `folderIds` is not given. */
 export interface SearchScope {
