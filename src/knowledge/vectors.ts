@@ -56,7 +56,9 @@ async function embedEach(embeddings: Embeddings, texts: string[]): Promise<numbe
  */
 export async function backfill(prisma: Db, embeddings: Embeddings, maxPassages: number): Promise<number> {
   const { model } = embeddings;
-  // Written as ranges, not `IS DISTINCT FROM`, so that it is three scans of passages_embedding_model_idx.
+  // Written as ranges, not `IS DISTINCT FROM`, so that it is three scans of passages_embedding_model_idx when
+  // few are due; when many are (a new model), the primary key's order finds a batch at once. (`p.id`: the
+  // uuid, whose order the index has, not the text column of the same name.)
   const due = Prisma.sql`(embedding_model IS NULL OR embedding_model < ${model} OR embedding_model > ${model})`;
   let filled = 0;
   while (filled < maxPassages) {
@@ -64,9 +66,9 @@ export async function backfill(prisma: Db, embeddings: Embeddings, maxPassages: 
     // From a random id on, wrapping around: the sweepers of several workers mostly take different passages.
     const start = randomUUID();
     const rows = await prisma.$queryRaw<{ id: string; content: string }[]>`
-      (SELECT id::text, content FROM passages WHERE ${due} AND id >= ${start}::uuid ORDER BY id LIMIT ${batch})
+      (SELECT p.id::text, content FROM passages p WHERE ${due} AND p.id >= ${start}::uuid ORDER BY p.id LIMIT ${batch})
       UNION ALL
-      (SELECT id::text, content FROM passages WHERE ${due} AND id < ${start}::uuid ORDER BY id LIMIT ${batch})
+      (SELECT p.id::text, content FROM passages p WHERE ${due} AND p.id < ${start}::uuid ORDER BY p.id LIMIT ${batch})
       LIMIT ${batch}`;
     if (!rows.length) break;
     const vectors = await embedEach(
