@@ -54,6 +54,9 @@ const schema = z.object({
   // A passage less similar (cosine) than this to a question is no match by meaning. Models differ: 0.3 suits
   // OpenAI's text-embedding-3 models; models whose unrelated texts score higher need a higher floor.
   EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.3),
+  // How long a question's vector (and a document posted as JSON) may take before full text answers alone;
+  // after one failed or timed out, replies skip the embeddings server for 30 s.
+  EMBEDDINGS_QUERY_TIMEOUT_MS: ms.default(2_000),
   BOOTSTRAP_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).

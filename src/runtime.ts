@@ -70,7 +70,13 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   }
   const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
   const embeddings = config.EMBEDDINGS_BASE_URL
-    ? new Embeddings({ baseUrl: config.EMBEDDINGS_BASE_URL, model: config.EMBEDDINGS_MODEL, apiKey: config.EMBEDDINGS_API_KEY })
+    ? new Embeddings({
+        baseUrl: config.EMBEDDINGS_BASE_URL,
+        model: config.EMBEDDINGS_MODEL,
+        apiKey: config.EMBEDDINGS_API_KEY,
+        queryTimeoutMs: config.EMBEDDINGS_QUERY_TIMEOUT_MS,
+        logger,
+      })
     : undefined;
   const knowledge = new KnowledgeIndex(db.prisma, { embeddings, minSimilarity: config.EMBEDDINGS_MIN_SIMILARITY, logger });
   const assistants = new AssistantLookup(db.prisma);

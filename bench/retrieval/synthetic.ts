@@ -51,12 +51,12 @@ export async function addSyntheticPassages(db: Database, orgId: string, count: n
     // 'simple' does not fold accents: its text is unaccented first, as KnowledgeIndex does.
     await db.sql(
       `WITH vectors AS (
-         SELECT row_number() OVER () - 1 AS i, p.embedding FROM passages p JOIN folders f ON f.id = p.folder_id
+         SELECT row_number() OVER () - 1 AS i, p.embedding, p.embedding_model FROM passages p JOIN folders f ON f.id = p.folder_id
          WHERE f.org_id = $6::uuid AND f.id <> $2::uuid AND cardinality(p.embedding) > 0
        )
-       INSERT INTO passages (id, document_id, folder_id, position, content, ts_config, tsv, embedding)
+       INSERT INTO passages (id, document_id, folder_id, position, content, ts_config, tsv, embedding, embedding_model)
        SELECT gen_random_uuid(), ($1::uuid[])[1 + g.n / ${PASSAGES_PER_DOCUMENT}], $2::uuid, g.n % ${PASSAGES_PER_DOCUMENT},
-              t.content, $4::regconfig, to_tsvector($4::regconfig, t.content), v.embedding
+              t.content, $4::regconfig, to_tsvector($4::regconfig, t.content), v.embedding, v.embedding_model
        FROM generate_series(0, $5::int - 1) AS g(n)
        CROSS JOIN (SELECT greatest(count(*), 1) AS n FROM vectors) AS c
        CROSS JOIN LATERAL (

@@ -3,11 +3,12 @@ import type { Passage } from "../assistants/provider";
 import { isUuid } from "../assistants/store";
 import type { Db } from "../db/database";
 import { Kept } from "../kept";
-import type { Embeddings } from "./embeddings";
+import { type Embeddings, EmbeddingsUnusable } from "./embeddings";
 import { detectLanguage, TextSearchLanguages, unaccent } from "./language";
+import { commitDocument, type Prepared } from "./passages";
 import { fullTextHits, type Hit, languagesInScope, type ParsedQuestion, type ScopeSql, vectorHits } from "./search-sql";
 import { type Chunk, splitIntoChunks } from "./split";
-import { arrayLiteral, backfill, enableVector } from "./vectors";
+import { backfill, enableVector } from "./vectors";
 
 /** Words beyond this many add little to the ranking and only make the query slower. */
 const MAX_QUERY_WORDS = 32;
@@ -23,7 +24,7 @@ export interface KnowledgeIndexOptions {
   minSimilarity?: number;
   /** "array": compare vectors in plain SQL even where pgvector is there (both ways are tested on one database). */
   vectorStore?: "array";
-  logger?: { warn(obj: object, msg: string): void };
+  logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
 /**
@@ -34,6 +35,8 @@ export class KnowledgeIndex {
   // Read once per process; a read that failed (the database away) is tried again next time.
   private readonly languages = new Kept<TextSearchLanguages>(Number.POSITIVE_INFINITY);
   private readonly vectorStore = new Kept<"pgvector" | "array">(Number.POSITIVE_INFINITY);
+  // The backfill's last round found the embeddings server refusing us (logged then, not every round).
+  private refusedUs = false;
 
   constructor(
     private readonly prisma: Db,
@@ -44,12 +47,12 @@ export class KnowledgeIndex {
   async addDocument(folderId: string, title: string, content: string): Promise<{ id: string; title: string; passages: number }> {
     const id = randomUUID();
     const chunks = splitIntoChunks(content);
-    // Someone waits for this one (the API's 201): the embeddings server gets one try, the backfill does the rest.
-    const prepared = await this.prepare(folderId, content, chunks, 0);
-    await this.prisma.$transaction([
-      this.prisma.document.create({ data: { id, folderId, title, content, format: "markdown", language: prepared.language } }),
-      this.insertPassages(id, folderId, chunks, prepared),
-    ]);
+    // Someone waits for this one (the API's 201): the embeddings server gets one short try, the backfill does the rest.
+    const prepared = await this.prepare(folderId, content, chunks, true);
+    await commitDocument(this.prisma, await this.textSearch(), folderId, prepared, async (tx, language) => {
+      await tx.document.create({ data: { id, folderId, title, content, format: "markdown", language } });
+      return id;
+    });
     return { id, title, passages: chunks.length };
   }
 
@@ -64,63 +67,38 @@ export class KnowledgeIndex {
     fields: { title?: string; contentHash?: string } = {},
   ): Promise<number> {
     const chunks = splitIntoChunks(markdown);
-    const prepared = await this.prepare(folderId, markdown, chunks);
+    const prepared = await this.prepare(folderId, markdown, chunks, false);
     // The document's row is updated first: its lock makes a second indexing of the same document (a swept
     // job racing the original) wait, and its delete then sees, and replaces, this one's passages.
-    await this.prisma.$transaction([
-      this.prisma.document.update({
-        where: { id: documentId },
-        data: {
-          ...fields,
-          content: markdown,
-          language: prepared.language,
-          status: "ready",
-          error: null,
-          original: null,
-          updatedAt: new Date(),
-        },
-      }),
-      this.prisma.passage.deleteMany({ where: { documentId } }),
-      this.insertPassages(documentId, folderId, chunks, prepared),
-    ]);
+    await commitDocument(this.prisma, await this.textSearch(), folderId, prepared, async (tx, language) => {
+      const data = { ...fields, content: markdown, language, status: "ready", error: null, original: null, updatedAt: new Date() };
+      await tx.document.update({ where: { id: documentId }, data });
+      await tx.passage.deleteMany({ where: { documentId } });
+      return documentId;
+    });
     return chunks.length;
   }
 
   /**
-   * What a document's passages are stored with: its language (the folder's, else detected), the text-search
-   * configuration for it, and the passages' vectors. An embeddings server that still fails after its retries
-   * does not hold the document back: it is indexed for full-text search, and backfillEmbeddings() adds the
-   * vectors later.
+   * What a document's passages are stored with, found before its transaction: their vectors, and the
+   * language detected in case its folder has none. An embeddings server that still fails after its retries
+   * (`now`: after one short try) does not hold the document back: it is indexed for full-text search, and
+   * backfillEmbeddings() adds the vectors later.
    */
-  private async prepare(folderId: string, text: string, chunks: Chunk[], retries?: number): Promise<Prepared> {
+  private async prepare(folderId: string, text: string, chunks: Chunk[], now: boolean): Promise<Prepared> {
     const folder = await this.prisma.folder.findUnique({ where: { id: folderId }, select: { language: true } });
-    const language = folder?.language ?? detectLanguage(text);
-    const config = (await this.textSearch()).configFor(language);
-    let vectors: (number[] | null)[] = chunks.map(() => null);
-    if (this.opts.embeddings && chunks.length) {
+    const detected = folder?.language ? null : detectLanguage(text);
+    const { embeddings } = this.opts;
+    let vectors: (number[] | null)[] | null = null;
+    if (embeddings && chunks.length) {
+      const texts = chunks.map((c) => c.content);
       try {
-        vectors = await this.opts.embeddings.embedAll(
-          chunks.map((c) => c.content),
-          retries,
-        );
+        vectors = await (now ? embeddings.embedNow(texts) : embeddings.embedAll(texts));
       } catch (err) {
         this.opts.logger?.warn({ err: (err as Error).message, folderId }, "passages not embedded; indexed for full-text search only");
       }
     }
-    return { language, config, vectors };
-  }
-
-  private insertPassages(documentId: string, folderId: string, chunks: Chunk[], { config, vectors }: Prepared) {
-    // 'simple' does not fold accents: its text is unaccented first, as questions are.
-    const tsvText = chunks.map((c) => (config === "simple" ? unaccent(c.content) : c.content));
-    return this.prisma.$executeRaw`
-      INSERT INTO passages (id, document_id, folder_id, position, content, heading, page, anchor, ts_config, tsv, embedding)
-      SELECT gen_random_uuid(), ${documentId}::uuid, ${folderId}::uuid, c.position - 1, c.content, c.heading, c.page, c.anchor,
-             ${config}::text::regconfig, to_tsvector(${config}::text::regconfig, c.tsv_text), c.embedding::real[]
-      FROM unnest(${chunks.map((c) => c.content)}::text[], ${chunks.map((c) => c.heading)}::text[],
-                  ${chunks.map((c) => c.page)}::int[], ${chunks.map((c) => c.anchor)}::text[], ${tsvText}::text[],
-                  ${vectors.map(arrayLiteral)}::text[])
-           WITH ORDINALITY AS c(content, heading, page, anchor, tsv_text, embedding, position)`;
+    return { text, chunks, detected, vectors: vectors ?? chunks.map(() => null), model: embeddings?.model ?? null };
   }
 
   /**
@@ -152,27 +130,49 @@ export class KnowledgeIndex {
     return questions.length ? fullTextHits(this.prisma, scope, questions, CANDIDATES) : [];
   }
 
-  /** The nearest passages by meaning, or null without embeddings (or when the question could not be embedded). */
+  /**
+   * The nearest passages by meaning among those embedded with the configured model, or null without
+   * embeddings (or when the question could not be embedded: see Embeddings.embedQuery).
+   */
   private async nearest(scope: ScopeSql, query: string): Promise<Hit[] | null> {
-    if (!this.opts.embeddings) return null;
-    let vector: number[];
+    const { embeddings } = this.opts;
+    if (!embeddings) return null;
+    let vector: number[] | null;
     try {
-      vector = await this.opts.embeddings.embedQuery(query);
+      vector = await embeddings.embedQuery(query);
     } catch (err) {
       this.opts.logger?.warn({ err: (err as Error).message }, "question not embedded; searching full text only");
       return null;
     }
-    return vectorHits(this.prisma, scope, vector, await this.storage(), this.opts.minSimilarity ?? 0.3, CANDIDATES);
+    if (!vector) return null;
+    const near = { vector, model: embeddings.model, minSimilarity: this.opts.minSimilarity ?? 0.3 };
+    return vectorHits(this.prisma, scope, near, await this.storage(), CANDIDATES);
   }
 
   /**
    * Embeds passages stored without vectors (the embeddings server was away when they were indexed, or
-   * embeddings were configured later), a batch at a time, until none are left. Resumable: each batch commits
-   * on its own, and only fills passages still without one. Returns how many it filled; throws when the
-   * server fails (the next call starts where this one stopped).
+   * embeddings were configured later) or with another model's (the model was changed), a batch at a time,
+   * until none are left. Resumable: each batch commits on its own, and only fills passages still due.
+   * Returns how many it filled; throws when the server fails (the next call starts where this one stopped).
+   * A server that refuses us (a wrong key, model or URL) stops the round, logged once until a round
+   * succeeds: the passages stay due, and get their vectors once the configuration is fixed.
    */
   async backfillEmbeddings(maxPassages = Number.POSITIVE_INFINITY): Promise<number> {
-    return this.opts.embeddings ? backfill(this.prisma, this.opts.embeddings, maxPassages) : 0;
+    if (!this.opts.embeddings) return 0;
+    try {
+      const filled = await backfill(this.prisma, this.opts.embeddings, maxPassages);
+      this.refusedUs = false;
+      return filled;
+    } catch (err) {
+      if (!(err instanceof EmbeddingsUnusable)) throw err;
+      if (!this.refusedUs)
+        this.opts.logger?.error(
+          { err: err.message },
+          "the embeddings server refuses us: check EMBEDDINGS_BASE_URL, EMBEDDINGS_MODEL and EMBEDDINGS_API_KEY",
+        );
+      this.refusedUs = true;
+      return 0;
+    }
   }
 
   /** Where vectors are compared: pgvector when the database has it (PGlite does), else plain arrays. */
@@ -186,12 +186,6 @@ export class KnowledgeIndex {
       return new TextSearchLanguages(new Set(rows.map((r) => r.name)));
     });
   }
-}
-
-interface Prepared {
-  language: string;
-  config: string;
-  vectors: (number[] | null)[];
 }
 
 /** Whose passages a search reads: the org's folders, all of them when `folderIds` is not given. */

@@ -75,18 +75,24 @@ export async function fullTextHits(prisma: Db, scope: ScopeSql, questions: Parse
   return rows.map((row) => ({ ...row, score: Number(row.score) }));
 }
 
+/** A question's vector (unit length), the model that made it, and how similar a passage must be. */
+export interface NearQuestion {
+  vector: number[];
+  model: string;
+  minSimilarity: number;
+}
+
 /**
  * The passages nearest to a unit-length question vector, by cosine similarity, no less similar than
  * `minSimilarity`. Exact search: with pgvector, its distance over the stored arrays cast to vectors; without,
- * the dot product in SQL (stored vectors have length 1). Passages embedded with another number of dimensions
- * (another model) are not compared.
+ * the dot product in SQL (stored vectors have length 1). Only passages embedded by the question's model are
+ * compared: another model's vectors are in another space, even with as many dimensions.
  */
 export async function vectorHits(
   prisma: Db,
   scope: ScopeSql,
-  vector: number[],
+  { vector, model, minSimilarity }: NearQuestion,
   store: "pgvector" | "array",
-  minSimilarity: number,
   limit: number,
 ): Promise<Hit[]> {
   const similarity =
@@ -98,7 +104,7 @@ export async function vectorHits(
       SELECT ${HIT_COLUMNS}, d.created_at, (${similarity})::float8 AS score
       FROM passages p
       ${scopeJoin(scope)}
-      WHERE ${scopeWhere(scope)} AND cardinality(p.embedding) = ${vector.length}
+      WHERE ${scopeWhere(scope)} AND p.embedding_model = ${model} AND cardinality(p.embedding) = ${vector.length}
     ) near
     WHERE score >= ${minSimilarity}
     ORDER BY score DESC, created_at, "documentId", position

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../db/database";
+import { Prisma } from "../generated/prisma/client";
 import { EmbeddingRefused, type Embeddings } from "./embeddings";
 
 /** Passages the embeddings backfill takes at a time. */
@@ -24,15 +25,18 @@ export async function enableVector(prisma: Db): Promise<"pgvector" | "array"> {
 }
 
 /**
- * The texts' vectors; when the server refuses the batch, each text alone, and an empty vector for each it
- * refuses again (too long for the model, say): stored, it is never compared (no dimensions match) and never
- * tried again, so one such passage does not stop the backfill of all the others.
+ * The texts' vectors; when the server refuses the batch (400, 413, 422), each text alone, and an empty vector
+ * for each it refuses alone (too long for the model, say): stored with the model, it is never compared (no
+ * dimensions match) and not tried again until the model changes, so one such passage does not stop the
+ * backfill of all the others. Any other failure is thrown (see backfill).
  */
 async function embedEach(embeddings: Embeddings, texts: string[]): Promise<number[][]> {
-  try {
-    return await embeddings.embedAll(texts);
-  } catch (err) {
-    if (!(err instanceof EmbeddingRefused)) throw err;
+  if (texts.length > 1) {
+    try {
+      return await embeddings.embedAll(texts);
+    } catch (err) {
+      if (!(err instanceof EmbeddingRefused)) throw err;
+    }
   }
   const out: number[][] = [];
   for (const text of texts) {
@@ -46,17 +50,25 @@ async function embedEach(embeddings: Embeddings, texts: string[]): Promise<numbe
   return out;
 }
 
-/** Fills passages stored without vectors, a batch at a time; see KnowledgeIndex.backfillEmbeddings. */
+/**
+ * Fills passages stored without vectors, or with another model's, a batch at a time; see
+ * KnowledgeIndex.backfillEmbeddings.
+ */
 export async function backfill(prisma: Db, embeddings: Embeddings, maxPassages: number): Promise<number> {
+  const { model } = embeddings;
+  // Written as ranges, not `IS DISTINCT FROM`, so that it is three scans of passages_embedding_model_idx when
+  // few are due; when many are (a new model), the primary key's order finds a batch at once. (`p.id`: the
+  // uuid, whose order the index has, not the text column of the same name.)
+  const due = Prisma.sql`(embedding_model IS NULL OR embedding_model < ${model} OR embedding_model > ${model})`;
   let filled = 0;
   while (filled < maxPassages) {
     const batch = Math.min(BACKFILL_BATCH, maxPassages - filled);
     // From a random id on, wrapping around: the sweepers of several workers mostly take different passages.
     const start = randomUUID();
     const rows = await prisma.$queryRaw<{ id: string; content: string }[]>`
-      (SELECT id::text, content FROM passages WHERE embedding IS NULL AND id >= ${start}::uuid ORDER BY id LIMIT ${batch})
+      (SELECT p.id::text, content FROM passages p WHERE ${due} AND p.id >= ${start}::uuid ORDER BY p.id LIMIT ${batch})
       UNION ALL
-      (SELECT id::text, content FROM passages WHERE embedding IS NULL AND id < ${start}::uuid ORDER BY id LIMIT ${batch})
+      (SELECT p.id::text, content FROM passages p WHERE ${due} AND p.id < ${start}::uuid ORDER BY p.id LIMIT ${batch})
       LIMIT ${batch}`;
     if (!rows.length) break;
     const vectors = await embedEach(
@@ -64,9 +76,9 @@ export async function backfill(prisma: Db, embeddings: Embeddings, maxPassages: 
       rows.map((r) => r.content),
     );
     await prisma.$executeRaw`
-      UPDATE passages p SET embedding = v.embedding::real[]
+      UPDATE passages p SET embedding = v.embedding::real[], embedding_model = ${model}
       FROM unnest(${rows.map((r) => r.id)}::uuid[], ${vectors.map(arrayLiteral)}::text[]) AS v(id, embedding)
-      WHERE p.id = v.id AND p.embedding IS NULL`;
+      WHERE p.id = v.id AND ${due}`;
     filled += rows.length;
   }
   return filled;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -20,6 +20,11 @@ export interface FakeEmbeddings {
   failNext(n: number): void;
   /** A request with a text longer than this answers 400, as a model's context limit does (unset: none). */
   refuseLongerThan(chars: number | null): void;
+  /** Requests without this key (`Authorization: Bearer <key>`) answer 401, as a wrong key gets (null: any key). */
+  requireKey(key: string | null): void;
+  /** Requests are received (and counted) but not answered until release(): a slow or hanging server. */
+  hold(): void;
+  release(): void;
   /** Every request answers 503 until up(). */
   down(): void;
   up(): void;
@@ -58,6 +63,8 @@ export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
   let failing = false;
   let failures = 0;
   let maxChars: number | null = null;
+  let key: string | null = null;
+  let held: (() => void)[] | null = null;
   const requests: string[][] = [];
   const authorizations: (string | undefined)[] = [];
   const server = createServer((req, res) => {
@@ -70,23 +77,32 @@ export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
       const input = typeof parsed.input === "string" ? [parsed.input] : (parsed.input ?? []);
       requests.push(input);
       authorizations.push(req.headers.authorization);
-      res.setHeader("content-type", "application/json");
-      const fail = failing || failures > 0;
-      if (failures > 0) failures--;
-      if (fail || req.url !== "/v1/embeddings" || req.method !== "POST") {
-        res.statusCode = fail ? 503 : 404;
-        res.end(JSON.stringify({ error: { message: fail ? "the model is loading" : "not found" } }));
-        return;
-      }
-      if (maxChars !== null && input.some((text) => text.length > maxChars!)) {
-        res.statusCode = 400;
-        res.end(JSON.stringify({ error: { message: "This model's maximum context length was exceeded" } }));
-        return;
-      }
-      const data = input.map((text, index) => ({ object: "embedding", index, embedding: fakeVector(text) }));
-      res.end(JSON.stringify({ object: "list", model: parsed.model, data, usage: { prompt_tokens: 0, total_tokens: 0 } }));
+      if (held) held.push(() => answer(req, res, parsed.model, input));
+      else answer(req, res, parsed.model, input);
     });
   });
+  const answer = (req: IncomingMessage, res: ServerResponse, model: string | undefined, input: string[]) => {
+    res.setHeader("content-type", "application/json");
+    const fail = failing || failures > 0;
+    if (failures > 0) failures--;
+    if (fail || req.url !== "/v1/embeddings" || req.method !== "POST") {
+      res.statusCode = fail ? 503 : 404;
+      res.end(JSON.stringify({ error: { message: fail ? "the model is loading" : "not found" } }));
+      return;
+    }
+    if (key !== null && req.headers.authorization !== `Bearer ${key}`) {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ error: { message: "Incorrect API key provided" } }));
+      return;
+    }
+    if (maxChars !== null && input.some((text) => text.length > maxChars!)) {
+      res.statusCode = 400;
+      res.end(JSON.stringify({ error: { message: "This model's maximum context length was exceeded" } }));
+      return;
+    }
+    const data = input.map((text, index) => ({ object: "embedding", index, embedding: fakeVector(text) }));
+    res.end(JSON.stringify({ object: "list", model, data, usage: { prompt_tokens: 0, total_tokens: 0 } }));
+  };
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -98,6 +114,17 @@ export async function startFakeEmbeddings(): Promise<FakeEmbeddings> {
     },
     refuseLongerThan: (chars) => {
       maxChars = chars;
+    },
+    requireKey: (required) => {
+      key = required;
+    },
+    hold: () => {
+      held ??= [];
+    },
+    release: () => {
+      const answers = held ?? [];
+      held = null;
+      for (const respond of answers) respond();
     },
     down: () => {
       failing = true;

@@ -1,4 +1,4 @@
-import { Embeddings } from "../../../src/knowledge/embeddings";
+import { EmbeddingRefused, Embeddings, EmbeddingsUnusable } from "../../../src/knowledge/embeddings";
 import { type FakeEmbeddings, startFakeEmbeddings } from "../../fakes/embeddings";
 
 describe("Embeddings (an OpenAI-compatible /embeddings client)", () => {
@@ -45,18 +45,42 @@ describe("Embeddings (an OpenAI-compatible /embeddings client)", () => {
   });
 
   it("embeds a question once while it is kept, trying only once when the server fails", async () => {
-    const embeddings = client();
+    const embeddings = client({ coolDownMs: 0 });
     fake.failNext(1);
-    await expect(embeddings.embedQuery("opening hours?")).rejects.toThrow(/503/);
-    const before = fake.requests.length;
+    let before = fake.requests.length;
+    expect(await embeddings.embedQuery("opening hours?")).toBeNull();
+    expect(fake.requests.length - before).toBe(1);
+    before = fake.requests.length;
     const first = await embeddings.embedQuery("opening hours?");
     expect(await embeddings.embedQuery("opening hours?")).toEqual(first);
     expect(fake.requests.length - before).toBe(1);
   });
 
-  it("fails at once, without retrying, when the server refuses the request", async () => {
-    const before = fake.requests.length;
-    await expect(client({ baseUrl: `${fake.url}/nowhere` }).embedAll(["x"])).rejects.toThrow(/answered 404/);
+  it("fails at once, without retrying, when the server refuses us (a wrong URL or key), unlike a text it refuses", async () => {
+    let before = fake.requests.length;
+    const wrongUrl = client({ baseUrl: `${fake.url}/nowhere` }).embedAll(["x"]);
+    await expect(wrongUrl).rejects.toThrow(EmbeddingsUnusable);
+    await expect(wrongUrl).rejects.toThrow(/answered 404/);
     expect(fake.requests.length - before).toBe(1);
+
+    fake.requireKey("right-key");
+    before = fake.requests.length;
+    try {
+      const wrongKey = client({ apiKey: "wrong-key" }).embedAll(["x"]);
+      await expect(wrongKey).rejects.toThrow(EmbeddingsUnusable);
+      await expect(wrongKey).rejects.toThrow(/answered 401/);
+      expect(fake.requests.length - before).toBe(1);
+    } finally {
+      fake.requireKey(null);
+    }
+
+    fake.refuseLongerThan(5);
+    before = fake.requests.length;
+    try {
+      await expect(client().embedAll(["far too long"])).rejects.toThrow(EmbeddingRefused);
+      expect(fake.requests.length - before).toBe(1);
+    } finally {
+      fake.refuseLongerThan(null);
+    }
   });
 });
