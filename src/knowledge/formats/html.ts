@@ -6,12 +6,12 @@ import { htmlToMarkdown } from "./markdown";
 // loaded with a real import(), as pdfjs is.
 
 let linkedom: Promise<typeof import("linkedom")> | null = null;
+export const loadLinkedom = () => (linkedom ??= import("linkedom"));
 type Page = ReturnType<typeof import("linkedom")["parseHTML"]>["document"];
 
 /** The page's article as Markdown, and its <title>. */
 export async function parseHtml(html: string, url?: string): Promise<{ title: string | null; markdown: string }> {
-  linkedom ??= import("linkedom");
-  const { parseHTML } = await linkedom;
+  const { parseHTML } = await loadLinkedom();
   const { document } = parseHTML(html);
   const pageTitle = document.querySelector("title")?.textContent?.replace(/\s+/g, " ").trim() || null;
   dropChrome(document);
