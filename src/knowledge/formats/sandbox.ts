@@ -26,6 +26,8 @@ const WORKER = path.join(__dirname, "parse-worker.ts");
 const EXEC_ARGV = ["--require", "tsx/cjs"];
 const WATCH_MS = 50;
 const IDLE_MS = 15_000;
+/** The heap the readers take once loaded (pdfjs, linkedom, mammoth: about 100 MB), on top of the document's. */
+const READERS_MB = 128;
 const MB = 1024 * 1024;
 
 interface Reader {
@@ -49,7 +51,7 @@ export function inWorker(task: ParseTask, limits: ParseLimits = DEFAULT_LIMITS):
 function readerFor(memoryMb: number): Reader {
   if (reader && reader.memoryMb !== memoryMb) retire(reader);
   if (!reader) {
-    const worker = new Worker(WORKER, { execArgv: EXEC_ARGV, resourceLimits: { maxOldGenerationSizeMb: memoryMb } });
+    const worker = new Worker(WORKER, { execArgv: EXEC_ARGV, resourceLimits: { maxOldGenerationSizeMb: READERS_MB + memoryMb } });
     const ready = new Promise<void>((resolve, reject) => {
       worker.once("message", () => resolve());
       worker.once("error", reject);

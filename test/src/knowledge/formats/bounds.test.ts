@@ -77,6 +77,24 @@ describe("bounded parsing", () => {
     await stillReads();
   });
 
+  it("ends the reading of a page whose document tree outgrows the memory limit", async () => {
+    const page = Buffer.from(`<html><body>${"<div><p>word word</p></div>".repeat(400_000)}</body></html>`);
+    const limits = { ...DEFAULT_LIMITS, memoryMb: 64 };
+    const { outcome, growthMb } = await peakGrowth(() => parseAs("html", page, undefined, undefined, limits));
+    const err = await rejection(outcome);
+    expect(err.status).toBe(422);
+    expect(err.message).toBe("The HTML document needs more memory than allowed to read (64 MB)");
+    expect(growthMb).toBeLessThan(300);
+    const small = await parseAs(
+      "html",
+      Buffer.from("<html><body><p>A page of a few words</p></body></html>"),
+      undefined,
+      undefined,
+      limits,
+    );
+    expect(small.markdown).toBe("A page of a few words");
+  });
+
   it("ends a reading that takes longer than the time limit, and reads the same file without one", async () => {
     const pages = Array.from({ length: 300 }, (_, p) =>
       Array.from({ length: 15 }, (_, l) => `Page ${p + 1}, line ${l + 1} of a long manual`),
