@@ -27,6 +27,7 @@ export async function importDocuments(p: Db, folderId: string, sources: string[]
     knowledge: new KnowledgeIndex(p),
     queue: null,
     fetch: { allowPrivate: config.INGEST_ALLOW_PRIVATE_URLS, maxBytes: config.INGEST_MAX_BYTES, timeoutMs: config.INGEST_FETCH_TIMEOUT_MS },
+    parse: { memoryMb: config.INGEST_PARSE_MEMORY_MB, timeoutMs: config.INGEST_PARSE_TIMEOUT_MS },
     logger: createLogger("silent"),
   };
   const failed: string[] = [];

@@ -135,8 +135,13 @@ const schema = z.object({
     .default(20 * 1024 * 1024),
   INGEST_ALLOW_PRIVATE_URLS: bool.default(false),
   INGEST_FETCH_TIMEOUT_MS: ms.default(20_000),
-  // Documents a worker process parses at once: parsing a PDF holds the process's thread while it runs.
+  // Documents a worker process ingests at once (fetched, parsed, embedded); their files are read one at a
+  // time, in a worker thread (below).
   INGEST_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  // PDF, DOCX and HTML are read in a worker thread, one at a time: a file that needs more memory (the
+  // process's growth while it is read, in MB) or more time than this is refused, not retried.
+  INGEST_PARSE_MEMORY_MB: z.coerce.number().int().min(64).default(512),
+  INGEST_PARSE_TIMEOUT_MS: ms.default(60_000),
 });
 
 export type Config = z.infer<typeof schema>;

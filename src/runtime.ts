@@ -125,6 +125,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     knowledge,
     queue: ingestQueue,
     fetch: { allowPrivate: config.INGEST_ALLOW_PRIVATE_URLS, maxBytes: config.INGEST_MAX_BYTES, timeoutMs: config.INGEST_FETCH_TIMEOUT_MS },
+    parse: { memoryMb: config.INGEST_PARSE_MEMORY_MB, timeoutMs: config.INGEST_PARSE_TIMEOUT_MS },
     logger,
   };
 

@@ -5,7 +5,18 @@ import type { Db } from "../db/database";
 import { HubError } from "../errors";
 import type { Logger } from "../logger";
 import { enqueueIngest, INGEST_ATTEMPTS, type IngestJob } from "../queue";
-import { asUtf8, checkDocument, type FetchOptions, type Format, fetchPage, formatOf, mediaType, parseAs, unsupportedType } from "./formats";
+import {
+  asUtf8,
+  checkDocument,
+  type FetchOptions,
+  type Format,
+  fetchPage,
+  formatOf,
+  mediaType,
+  type ParseLimits,
+  parseAs,
+  unsupportedType,
+} from "./formats";
 import type { KnowledgeIndex } from "./index";
 
 // Files and web pages into a folder: accepted in the request (checked, stored with their bytes, enqueued),
@@ -18,6 +29,8 @@ export interface IngestDeps {
   /** Null: the caller indexes what it stores itself (ingestDocument), as the CLI does. */
   queue: Queue<IngestJob> | null;
   fetch: FetchOptions;
+  /** How much memory and time reading one file may take; the defaults if not given. */
+  parse?: ParseLimits;
   logger: Logger;
 }
 
@@ -44,7 +57,7 @@ async function store(
   deps: IngestDeps,
   data: { folderId: string; title: string; format: Format; original: Buffer; fileName?: string; sourceUrl?: string },
 ) {
-  await checkDocument(data.original, data.format);
+  await checkDocument(data.original, data.format, deps.parse);
   const doc = await deps.prisma.document.create({
     data: {
       ...data,
@@ -111,7 +124,7 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, lastT
       return;
     }
     if (!bytes) return fail(deps, documentId, "Nothing to index: the upload was not kept");
-    const parsed = await parseAs(format, bytes, doc.fileName ?? undefined, doc.sourceUrl ?? undefined);
+    const parsed = await parseAs(format, bytes, doc.fileName ?? undefined, doc.sourceUrl ?? undefined, deps.parse);
     // A title the caller did not choose (the file name, the URL) gives way to the document's own.
     const defaulted = doc.title === doc.fileName || doc.title === doc.sourceUrl;
     const title = defaulted && parsed.title ? parsed.title.slice(0, 300) : doc.title;
@@ -137,7 +150,7 @@ export async function refreshDocument(deps: IngestDeps, documentId: string): Pro
   try {
     const page = await fetchPage(doc.sourceUrl, deps.fetch);
     const format = formatOf(page.contentType, new URL(page.url).pathname) ?? (doc.format as Format);
-    const parsed = await parseAs(format, page.bytes, undefined, page.url);
+    const parsed = await parseAs(format, page.bytes, undefined, page.url, deps.parse);
     const contentHash = sha256(parsed.markdown);
     if (contentHash !== doc.contentHash) await deps.knowledge.indexDocument(documentId, doc.folderId, parsed.markdown, { contentHash });
     await prisma.document.updateMany({ where: { id: documentId }, data: { format, fetchedAt: new Date(), error: null } });

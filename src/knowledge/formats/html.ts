@@ -6,12 +6,12 @@ import { htmlToMarkdown } from "./markdown";
 // loaded with a real import(), as pdfjs is.
 
 let linkedom: Promise<typeof import("linkedom")> | null = null;
+export const loadLinkedom = () => (linkedom ??= import("linkedom"));
 type Page = ReturnType<typeof import("linkedom")["parseHTML"]>["document"];
 
 /** The page's article as Markdown, and its <title>. */
 export async function parseHtml(html: string, url?: string): Promise<{ title: string | null; markdown: string }> {
-  linkedom ??= import("linkedom");
-  const { parseHTML } = await linkedom;
+  const { parseHTML } = await loadLinkedom();
   // linkedom makes the first element the root when the markup leaves out <html> and <body>, as HTML5 allows
   // ("<h1>..</h1><p>..</p>"): its body is then empty, so such a fragment is read inside a page.
   let { document } = parseHTML(html);

@@ -1,15 +1,14 @@
 import path from "node:path";
 import { parseCsv } from "./csv";
-import { checkDocx, parseDocx } from "./docx";
 import { SUPPORTED_TYPES, unprocessable, unsupportedType } from "./errors";
-import { parseHtml } from "./html";
-import { checkPdf, parsePdf } from "./pdf";
+import { DEFAULT_LIMITS, inWorker, type ParseLimits } from "./sandbox";
 import { mediaType } from "./text";
 
 // Files and pages as the Markdown the chunker reads (src/knowledge/split.ts): PDF pages separated by form
 // feeds, HTML headings with their ids as `## Heading {#id}`, tables and CSV as pipe tables.
 
 export { type FetchedPage, type FetchOptions, fetchPage } from "./fetch";
+export { DEFAULT_LIMITS, type ParseLimits } from "./sandbox";
 export { asUtf8, mediaType } from "./text";
 export { SUPPORTED_TYPES, unprocessable, unsupportedType };
 
@@ -54,11 +53,13 @@ export function formatOf(contentType: string | undefined, fileName?: string): Fo
   return fileName ? (BY_EXTENSION[path.extname(fileName).toLowerCase()] ?? null) : null;
 }
 
-/** The quick checks an upload gets before it is stored: a corrupt or password-protected file is refused (422). */
-export async function checkDocument(bytes: Buffer, format: Format): Promise<void> {
+/**
+ * The quick checks an upload gets before it is stored: a corrupt, password-protected or oversized (too many
+ * pages, a zip bomb) file is refused (422). PDF and DOCX are opened in a worker thread, as they are parsed.
+ */
+export async function checkDocument(bytes: Buffer, format: Format, limits: ParseLimits = DEFAULT_LIMITS): Promise<void> {
   if (!bytes.length) throw unprocessable("The document is empty");
-  if (format === "pdf") await checkPdf(bytes);
-  if (format === "docx") checkDocx(bytes);
+  if (format === "pdf" || format === "docx") await inWorker({ op: "check", format, bytes }, limits);
 }
 
 /** Text bytes as a string: UTF-8, a byte order mark dropped. */
@@ -66,19 +67,22 @@ const utf8 = (bytes: Buffer) => new TextDecoder("utf-8").decode(bytes);
 
 /**
  * The document in `format` as Markdown; `url`, where it was fetched from, makes a page's links absolute.
- * Throws 422 (HubError) for one that cannot be read or has no text.
+ * Throws 422 (HubError) for one that cannot be read, has no text, or outgrows the limits while it is read
+ * (PDF, DOCX and HTML are read in a worker thread that the limits bound, see sandbox.ts).
  */
-export async function parseAs(format: Format, bytes: Buffer, fileName?: string, url?: string): Promise<ParsedDocument> {
+export async function parseAs(
+  format: Format,
+  bytes: Buffer,
+  fileName?: string,
+  url?: string,
+  limits: ParseLimits = DEFAULT_LIMITS,
+): Promise<ParsedDocument> {
   const parsed =
-    format === "pdf"
-      ? await parsePdf(bytes)
-      : format === "docx"
-        ? await parseDocx(bytes)
-        : format === "html"
-          ? await parseHtml(utf8(bytes), url)
-          : format === "csv"
-            ? parseCsv(utf8(bytes))
-            : { title: null, markdown: utf8(bytes) };
+    format === "pdf" || format === "docx" || format === "html"
+      ? ((await inWorker({ op: "parse", format, bytes, url }, limits)) ?? { title: null, markdown: "" })
+      : format === "csv"
+        ? parseCsv(utf8(bytes))
+        : { title: null, markdown: utf8(bytes) };
   const markdown = parsed.markdown.replace(/\r\n?/g, "\n").trim();
   if (!markdown.replace(/\f/g, "").trim())
     throw unprocessable(`The ${format} document has no text to index (a scanned PDF needs OCR first)`);

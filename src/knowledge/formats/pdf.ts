@@ -7,7 +7,7 @@ import { unprocessable } from "./errors";
 type Pdfjs = typeof import("pdfjs-dist/legacy/build/pdf.mjs");
 let loading: Promise<Pdfjs> | null = null;
 
-function pdfjs(): Promise<Pdfjs> {
+export function pdfjs(): Promise<Pdfjs> {
   loading ??= (async () => {
     // @ts-expect-error: the worker module ships without types; only its presence matters here.
     const worker = await import("pdfjs-dist/legacy/build/pdf.worker.mjs");
@@ -16,6 +16,15 @@ function pdfjs(): Promise<Pdfjs> {
   })();
   return loading;
 }
+
+/**
+ * The most a PDF may hold: its pages, and its text in characters. Past either, it is refused (422) rather than
+ * indexed in part, so that the reason shows in the document's `error` and no one searches half a manual
+ * believing it whole. 2,000 pages is a long manual; 20 million characters (40 MB as a JavaScript string) is
+ * some 10,000 dense pages, tens of thousands of passages to embed, and well inside the parse's memory.
+ */
+export const MAX_PAGES = 2_000;
+export const MAX_CHARS = 20_000_000;
 
 async function open(bytes: Buffer) {
   const { getDocument } = await pdfjs();
@@ -34,19 +43,34 @@ async function open(bytes: Buffer) {
 /** Opens the PDF and closes it: the quick check an upload gets before it is accepted. */
 export async function checkPdf(bytes: Buffer): Promise<void> {
   const doc = await open(bytes);
-  await doc.destroy();
+  try {
+    checkPages(doc.numPages);
+  } finally {
+    await doc.destroy();
+  }
+}
+
+function checkPages(pages: number) {
+  if (pages > MAX_PAGES) throw unprocessable(`The PDF has ${pages} pages; the hub reads at most ${MAX_PAGES}: split it into smaller files`);
 }
 
 /** The PDF's text, pages separated by a form feed (page N follows N-1 of them), and its title, if it has one. */
 export async function parsePdf(bytes: Buffer): Promise<{ title: string | null; markdown: string }> {
   const doc = await open(bytes);
   try {
+    checkPages(doc.numPages);
     const info = (await doc.getMetadata().catch(() => null))?.info as { Title?: unknown } | undefined;
     const pages: string[] = [];
+    let chars = 0;
     for (let n = 1; n <= doc.numPages; n++) {
       const page = await doc.getPage(n);
       pages.push(pageText((await page.getTextContent()).items as Item[]));
       page.cleanup();
+      chars += pages[pages.length - 1].length;
+      if (chars > MAX_CHARS)
+        throw unprocessable(
+          `The PDF's text is longer than the ${MAX_CHARS} characters the hub reads of a file: split it into smaller files`,
+        );
     }
     const title = typeof info?.Title === "string" && info.Title.trim() ? info.Title.trim() : null;
     return { title, markdown: pages.join("\f") };

@@ -1,4 +1,5 @@
 import { type FakeWebServer, startFakeWebServer } from "../../fakes/web-server";
+import { makeDocxBomb, makePdfBomb } from "../../support/bombs";
 import { DOCX_TYPE, makeDocx, makePasswordPdf, makePdf } from "../../support/documents";
 import { startTestHub, type TestHub } from "../../support/hub";
 import { createTestOrg, type TestOrg } from "../../support/orgs";
@@ -23,6 +24,7 @@ describe("management API: documents from files and web pages", () => {
     hub = await startTestHub("postgres", {
       INGEST_ALLOW_PRIVATE_URLS: "true",
       INGEST_MAX_BYTES: String(MAX_BYTES),
+      INGEST_PARSE_MEMORY_MB: "128",
       SWEEP_INTERVAL_MS: "200",
       SWEEP_AFTER_MS: "1000",
     });
@@ -162,6 +164,26 @@ describe("management API: documents from files and web pages", () => {
     expect(missing.body.message).toMatch(/404/);
     expect((await hub.api(documents(), { body: { url: "ftp://example.com/x" } })).status).toBe(400);
     expect(await count()).toBe(before);
+  });
+
+  it("refuses a DOCX bomb at upload, and fails a PDF bomb once with the reason, not trying it again", async () => {
+    const before = await count();
+    const docx = await multipart(await makeDocxBomb(250), "bomb.docx", DOCX_TYPE);
+    expect(docx.status).toBe(422);
+    expect((await docx.json()).message).toMatch(/too large once decompressed/);
+    expect(await count()).toBe(before);
+    // Its content streams are read only when its text is: the worker ends it.
+    const pdf = await multipart(await makePdfBomb(250), "bomb.pdf", "application/pdf");
+    expect(pdf.status).toBe(202);
+    const { id } = await pdf.json();
+    expect(await settled(id)).toMatchObject({
+      status: "failed",
+      error: "The PDF document needs more memory than allowed to read (128 MB)",
+    });
+    expect(await hub.runtime.db.prisma.document.findUnique({ where: { id }, select: { attempts: true } })).toEqual({ attempts: 1 });
+    // The hub reads the next file as usual.
+    const next = await multipart(await makePdf([["Gift cards never expire."]]), "gifts.pdf", "application/pdf");
+    expect(await settled((await next.json()).id)).toMatchObject({ status: "ready" });
   });
 
   it("refuses with 400 a form without a file, and a malformed multipart body", async () => {
