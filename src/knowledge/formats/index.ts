@@ -1,7 +1,7 @@
 import path from "node:path";
 import { parseCsv } from "./csv";
 import { checkDocx, parseDocx } from "./docx";
-import { SUPPORTED_TYPES, unprocessable, unsupportedType } from "./errors";
+import { PageUnavailable, SUPPORTED_TYPES, unprocessable, unsupportedType } from "./errors";
 import { parseHtml } from "./html";
 import { checkPdf, parsePdf } from "./pdf";
 import { mediaType } from "./text";
@@ -11,7 +11,7 @@ import { mediaType } from "./text";
 
 export { type FetchedPage, type FetchOptions, fetchPage } from "./fetch";
 export { asUtf8, mediaType } from "./text";
-export { SUPPORTED_TYPES, unprocessable, unsupportedType };
+export { PageUnavailable, SUPPORTED_TYPES, unprocessable, unsupportedType };
 
 export type Format = "text" | "markdown" | "csv" | "html" | "pdf" | "docx";
 export const FORMATS: readonly Format[] = ["text", "markdown", "csv", "html", "pdf", "docx"];
