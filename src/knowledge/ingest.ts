@@ -83,10 +83,8 @@ export async function acceptFile(
 ) {
   const format = formatOf(file.contentType, file.fileName);
   if (!format) throw unsupportedType(mediaType(file.contentType) || extname(file.fileName ?? ""));
-  // Postgres text cannot hold a NUL: a forged file name or title loses it rather than failing the request.
-  const fileName = file.fileName?.replaceAll("\u0000", "") || undefined;
-  const title = file.title?.replaceAll("\u0000", "") || fileName || `Untitled ${format} document`;
-  return store(deps, { folderId, title, format, original: asUtf8(file.bytes, file.contentType), fileName });
+  const title = file.title ?? file.fileName ?? `Untitled ${format} document`;
+  return store(deps, { folderId, title, format, original: asUtf8(file.bytes, file.contentType), fileName: file.fileName });
 }
 
 /** A web page (or a file on the web), fetched now: an unreachable or refused URL is a 422 with nothing stored. */
