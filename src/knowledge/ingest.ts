@@ -200,7 +200,7 @@ const isFinal = (err: unknown) => err instanceof HubError && err.status < 500 &&
 /** What `error` says: a HubError's own message; anything else is logged, and only said to be internal. */
 function errorText(deps: IngestDeps, documentId: string, err: unknown, what: string): string {
   if (err instanceof HubError) return `${what}: ${err.message}`;
-  deps.logger.error({ document: documentId, err: (err as Error)?.message, stack: (err as Error)?.stack }, `${what.toLowerCase()}`);
+  deps.logger.error({ document: documentId, err: (err as Error)?.message, stack: (err as Error)?.stack }, what.toLowerCase());
   return `${what} (internal error)`;
 }
 
