@@ -8,6 +8,7 @@ import { isConnectionError } from "../src/redis";
 // Idempotency: an ingest job does nothing unless its document is still processing, and indexing replaces
 // the document's passages and marks it ready in one transaction; a refresh job indexes only text whose hash
 // changed. So a retried, duplicated or swept job indexes a document once, and never leaves it half-indexed.
+// A refresh's last try records its failure with fetchedAt, so the sweeper waits a full interval to try again.
 // Each start counts in documents.attempts, so a document that keeps killing its worker ends failed.
 
 export interface IngestWorkerOptions {
@@ -20,8 +21,9 @@ export interface IngestWorkerOptions {
 
 export function createIngestProcessor(deps: IngestDeps) {
   return async (job: Job<IngestJob>): Promise<void> => {
-    if (job.name === "refresh") return refreshDocument(deps, job.data.documentId);
-    await ingestDocument(deps, job.data.documentId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+    const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (job.name === "refresh") return refreshDocument(deps, job.data.documentId, lastTry);
+    await ingestDocument(deps, job.data.documentId, lastTry);
   };
 }
 

@@ -13,8 +13,10 @@ import {
   fetchPage,
   formatOf,
   mediaType,
+  PageUnavailable,
   type ParseLimits,
   parseAs,
+  unprocessable,
   unsupportedType,
 } from "./formats";
 import type { KnowledgeIndex } from "./index";
@@ -97,19 +99,23 @@ export async function acceptUrl(deps: IngestDeps, folderId: string, url: string,
 }
 
 /**
- * The ingest job: parses the stored bytes (a URL document without them is fetched again) and indexes the
- * text. A document that cannot be read ends failed with the reason; any other error is thrown for the job
- * to be tried again, unless this was its last try.
+ * The ingest job: parses the stored bytes and indexes the text. A document indexed before (its folder's
+ * language changed) is indexed again from its stored text, never fetched again; a URL document never indexed
+ * is fetched. A document that cannot be read is given up at once, with the reason; any other error (a page
+ * that did not answer now, the database) is thrown for the job to be tried again, unless this was its last try.
  */
 export async function ingestDocument(deps: IngestDeps, documentId: string, lastTry = false): Promise<void> {
   const { prisma } = deps;
   const doc = await prisma.document.findUnique({ where: { id: documentId } });
   if (doc?.status !== "processing") return;
-  if (doc.attempts >= INGEST_ATTEMPTS)
-    return fail(deps, documentId, `Gave up after ${doc.attempts} attempts (the worker stopped mid-ingest)`);
+  if (doc.attempts >= INGEST_ATTEMPTS) return giveUp(deps, doc, `Gave up after ${doc.attempts} attempts (the worker stopped mid-ingest)`);
   await prisma.document.update({ where: { id: documentId }, data: { attempts: { increment: 1 }, updatedAt: new Date() } });
   try {
     let bytes: Buffer | null = doc.original ? Buffer.from(doc.original) : null;
+    if (!bytes && doc.content) {
+      await deps.knowledge.indexDocument(documentId, doc.folderId, doc.content);
+      return;
+    }
     let format = doc.format as Format;
     let fetched = false;
     if (!bytes && doc.sourceUrl) {
@@ -118,13 +124,8 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, lastT
       bytes = page.bytes;
       format = formatOf(page.contentType, new URL(page.url).pathname) ?? format;
     }
-    // An indexed upload whose bytes are gone (its folder's language changed) is indexed again from its text.
-    if (!bytes && doc.content) {
-      await deps.knowledge.indexDocument(documentId, doc.folderId, doc.content);
-      return;
-    }
-    if (!bytes) return fail(deps, documentId, "Nothing to index: the upload was not kept");
-    const parsed = await parseAs(format, bytes, doc.fileName ?? undefined, doc.sourceUrl ?? undefined, deps.parse);
+    if (!bytes) return giveUp(deps, doc, "Nothing to index: the upload was not kept");
+    const parsed = await parseText(format, bytes, doc.fileName ?? undefined, doc.sourceUrl ?? undefined, deps.parse);
     // A title the caller did not choose (the file name, the URL) gives way to the document's own.
     const defaulted = doc.title === doc.fileName || doc.title === doc.sourceUrl;
     const title = defaulted && parsed.title ? parsed.title.slice(0, 300) : doc.title;
@@ -132,34 +133,39 @@ export async function ingestDocument(deps: IngestDeps, documentId: string, lastT
     await prisma.document.updateMany({ where: { id: documentId }, data: { format, ...(fetched ? { fetchedAt: new Date() } : {}) } });
   } catch (err) {
     if (await isGone(deps, documentId)) return;
-    if (err instanceof HubError && err.status < 500) return fail(deps, documentId, err.message);
-    if (lastTry) return fail(deps, documentId, `Indexing failed: ${(err as Error).message}`);
+    if (isFinal(err)) return giveUp(deps, doc, (err as HubError).message);
+    const reason = errorText(deps, documentId, err, "Indexing failed");
+    if (lastTry) return giveUp(deps, doc, `${reason}; gave up after ${doc.attempts + 1} attempts`);
+    await prisma.document.updateMany({ where: { id: documentId, status: "processing" }, data: { error: `${reason}; it will be retried` } });
     throw err;
   }
 }
 
 /**
- * The refresh job of a URL document: fetched again and, if its text changed, indexed again (the old passages
- * stay searchable until then). A page whose text is the same is only marked as fetched. A refresh that fails
- * keeps the document as it was, with the reason in `error`.
+ * The refresh job of a URL document: fetched again and, if its text changed (or its last indexing failed),
+ * indexed again; the old passages stay searchable until then. A page whose text is the same is only marked
+ * as fetched. A refresh that fails keeps the document as it was, with the reason in `error` and `fetchedAt`
+ * moved, so that a schedule waits its full interval before the next try rather than retrying in a loop;
+ * only a page that did not answer now, or an internal error, is tried again within the job first.
  */
-export async function refreshDocument(deps: IngestDeps, documentId: string): Promise<void> {
+export async function refreshDocument(deps: IngestDeps, documentId: string, lastTry = true): Promise<void> {
   const { prisma } = deps;
   const doc = await prisma.document.findUnique({ where: { id: documentId } });
   if (!doc?.sourceUrl || doc.status !== "ready") return;
   try {
     const page = await fetchPage(doc.sourceUrl, deps.fetch);
     const format = formatOf(page.contentType, new URL(page.url).pathname) ?? (doc.format as Format);
-    const parsed = await parseAs(format, page.bytes, undefined, page.url, deps.parse);
+    const parsed = await parseText(format, page.bytes, undefined, page.url, deps.parse);
     const contentHash = sha256(parsed.markdown);
-    if (contentHash !== doc.contentHash) await deps.knowledge.indexDocument(documentId, doc.folderId, parsed.markdown, { contentHash });
+    if (contentHash !== doc.contentHash || doc.error)
+      await deps.knowledge.indexDocument(documentId, doc.folderId, parsed.markdown, { contentHash });
     await prisma.document.updateMany({ where: { id: documentId }, data: { format, fetchedAt: new Date(), error: null } });
   } catch (err) {
     if (await isGone(deps, documentId)) return;
-    if (!(err instanceof HubError)) throw err;
+    if (!isFinal(err) && !lastTry) throw err;
     await prisma.document.updateMany({
       where: { id: documentId },
-      data: { error: `Refresh failed: ${err.message}`, fetchedAt: new Date() },
+      data: { error: errorText(deps, documentId, err, "Refresh failed"), fetchedAt: new Date() },
     });
   }
 }
@@ -178,12 +184,38 @@ export async function requestRefresh(deps: IngestDeps, doc: { id: string; status
   }
 }
 
-async function fail(deps: IngestDeps, documentId: string, reason: string): Promise<void> {
-  deps.logger.warn({ document: documentId, reason }, "document not indexed");
+/**
+ * The document is not indexed this time. One never indexed ends failed; one indexed before stays ready with
+ * the reason in `error`, as its old passages are still what search finds: `failed` always means that nothing
+ * of the document is searchable.
+ */
+async function giveUp(deps: IngestDeps, doc: { id: string; content: string }, reason: string): Promise<void> {
+  deps.logger.warn({ document: doc.id, reason }, "document not indexed");
   await deps.prisma.document.updateMany({
-    where: { id: documentId, status: "processing" },
-    data: { status: "failed", error: reason, original: null, updatedAt: new Date() },
+    where: { id: doc.id, status: "processing" },
+    data: { status: doc.content ? "ready" : "failed", error: reason, original: null, updatedAt: new Date() },
   });
+}
+
+/** A reason the user may read (and that trying again will not change): a HubError below 500, not a page away for now. */
+const isFinal = (err: unknown) => err instanceof HubError && err.status < 500 && !(err instanceof PageUnavailable);
+
+/** What `error` says: a HubError's own message; anything else is logged, and only said to be internal. */
+function errorText(deps: IngestDeps, documentId: string, err: unknown, what: string): string {
+  if (err instanceof HubError) return `${what}: ${err.message}`;
+  deps.logger.error({ document: documentId, err: (err as Error)?.message, stack: (err as Error)?.stack }, what.toLowerCase());
+  return `${what} (internal error)`;
+}
+
+/**
+ * The parsed document without NUL characters, which Postgres text cannot hold (a stray \0 in a text file or a
+ * page would otherwise fail every try at the database).
+ */
+async function parseText(format: Format, bytes: Buffer, fileName?: string, url?: string, limits?: ParseLimits) {
+  const parsed = await parseAs(format, bytes, fileName, url, limits);
+  const markdown = parsed.markdown.replaceAll("\u0000", "").trim();
+  if (!markdown) throw unprocessable(`The ${format} document has no text to index`);
+  return { ...parsed, markdown, title: parsed.title?.replaceAll("\u0000", "") || null };
 }
 
 /** Whether the document was deleted while it was being indexed (then there is nothing to do). */

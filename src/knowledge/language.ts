@@ -38,13 +38,19 @@ const CONFIG_BY_CODE: Record<string, string> = {
   yi: "yiddish",
 };
 
+/** Language names ICU knows: a code it has no name for ("xx") is no language. */
+const LANGUAGE_NAMES = new Intl.DisplayNames(["en"], { type: "language", fallback: "none" });
+
 /**
- * Whether a folder may be set to this language: an ISO 639 code, with a region or script if wanted ("pt",
- * "pt-BR", "sr_Latn"), or a Postgres configuration's name ("german", "simple"). A code Postgres has no
- * configuration for is allowed: its documents are indexed with 'simple', unaccented.
+ * Whether a folder may be set to this language: a known two-letter ISO 639-1 code, with a region or script if
+ * wanted ("pt", "pt-BR", "sr_Latn"), or a Postgres configuration's name ("german", "simple"). A code Postgres
+ * has no configuration for is allowed: its documents are indexed with 'simple', unaccented. Three-letter codes
+ * ("deu") are not: configFor() knows none of them, and would silently index German as 'simple'.
  */
 export function isLanguage(value: string): boolean {
-  return /^[a-z]{2,3}([-_][a-z0-9]{2,8})?$/i.test(value) || value === "simple" || Object.values(CONFIG_BY_CODE).includes(value);
+  const code = /^([a-z]{2})(?:[-_][a-z0-9]{2,8})?$/i.exec(value)?.[1];
+  if (code) return LANGUAGE_NAMES.of(code.toLowerCase()) !== undefined;
+  return value === "simple" || Object.values(CONFIG_BY_CODE).includes(value);
 }
 
 /** What a document whose language could not be told is stored as (ISO 639-2 "undetermined"). */

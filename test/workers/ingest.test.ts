@@ -7,6 +7,8 @@ import { type HubProcess, spawnHub, waitFor } from "../support/processes";
 
 // The ingest worker on the real queue: a document is indexed once however often its job runs, a document
 // whose job was lost is swept back onto the queue, and one whose worker was killed is indexed by another.
+// A page that does not answer now is tried again; one that is gone is given up at once; a document that keeps
+// failing (here: a database that refuses its passages) is given up with a generic reason, never in a loop.
 
 describe("the ingest worker", () => {
   let hub: TestHub;
@@ -125,6 +127,89 @@ describe("the ingest worker", () => {
     } finally {
       for (const w of spawned) w.proc.kill("SIGKILL");
       await Promise.all(spawned.map((w) => w.exited));
+    }
+  });
+
+  /** Until `drop`: the database refuses passages holding `phrase`, as a real internal error would refuse them. */
+  const refusePassages = async (phrase: string) => {
+    const name = `refuse_${phrase.replace(/\W/g, "_")}`;
+    await prisma().$executeRawUnsafe(`ALTER TABLE passages ADD CONSTRAINT ${name} CHECK (content NOT LIKE '%${phrase}%') NOT VALID`);
+    return { drop: () => prisma().$executeRawUnsafe(`ALTER TABLE passages DROP CONSTRAINT ${name}`) };
+  };
+  const page = (text: string) => ({
+    body: `<html><head><title>Notice</title></head><body><article><h1>Notice</h1><p>${text.repeat(4)}</p></article></body></html>`,
+  });
+  const jobState = (name: "ingest" | "refresh", id: string) => hub.runtime.ingestQueue.getJobState(ingestJobId(name, id));
+
+  it("tries a page that does not answer now again, and gives up at once on one that is gone", async () => {
+    web.set("/busy", { status: 503, body: "busy" });
+    const busy = await stuck({ title: "busy", sourceUrl: `${web.url}/busy`, format: "html" });
+    web.set("/removed", { status: 404, body: "gone" });
+    const removed = await stuck({ title: "removed", sourceUrl: `${web.url}/removed`, format: "html" });
+    await enqueueIngest(hub.runtime.ingestQueue, "ingest", busy.id);
+    await enqueueIngest(hub.runtime.ingestQueue, "ingest", removed.id);
+    startWorker();
+
+    const gone = await settled(removed.id);
+    expect(gone).toMatchObject({ status: "failed", attempts: 1, error: expect.stringMatching(/404/) });
+    expect(web.hits("/removed")).toBe(1);
+
+    await waitFor(() => web.hits("/busy") >= 1, 60_000, "the first fetch of the busy page");
+    expect(await documentOf(busy.id)).toMatchObject({ status: "processing", error: expect.stringMatching(/503.*it will be retried/) });
+    web.set("/busy", page("The harbour ferry leaves every hour. "));
+    const ready = await settled(busy.id);
+    expect(ready).toMatchObject({ status: "ready", error: null, attempts: 2 });
+    expect(ready.passages.length).toBeGreaterThan(0);
+  });
+
+  it("records a refresh that keeps failing inside the hub, with a generic reason, and waits a full interval to try again", async () => {
+    const folder = (await hub.api("/api/folders", { body: { name: "Notices", refreshMinutes: 15 } })).body.id;
+    web.set("/notice", page("The ferry runs as usual. "));
+    const id = (await hub.api(`/api/folders/${folder}/documents`, { body: { url: `${web.url}/notice` } })).body.id;
+    startWorker();
+    expect(await settled(id)).toMatchObject({ status: "ready" });
+    const passages = (await documentOf(id)).passages;
+
+    const refusal = await refusePassages("dockworkers strike");
+    try {
+      web.set("/notice", page("No ferry today: dockworkers strike. "));
+      const due = new Date(Date.now() - 16 * 60_000);
+      await prisma().document.update({ where: { id }, data: { fetchedAt: due } });
+      const fetches = web.hits("/notice");
+      await sweepDocuments(prisma(), hub.runtime.ingestQueue, 30_000);
+      const failed = await waitFor(async () => (await jobState("refresh", id)) === "completed" && documentOf(id), 60_000, "the refresh");
+      // Tried as often as a job is, then recorded: the reason says nothing of the database's own words.
+      expect(web.hits("/notice") - fetches).toBe(3);
+      expect(failed).toMatchObject({ status: "ready", error: "Refresh failed (internal error)" });
+      expect(failed.fetchedAt?.getTime()).toBeGreaterThan(due.getTime() + 15 * 60_000);
+      expect(failed.passages).toEqual(passages);
+
+      // Not due again until its interval has passed: sweeps leave it alone.
+      for (let sweep = 0; sweep < 3; sweep++) {
+        await sweepDocuments(prisma(), hub.runtime.ingestQueue, 30_000);
+        expect(await jobState("refresh", id)).toBe("completed");
+      }
+      expect(web.hits("/notice") - fetches).toBe(3);
+    } finally {
+      await refusal.drop();
+    }
+  });
+
+  it("keeps a document whose new indexing keeps failing ready and searchable, with a generic reason", async () => {
+    const folder = (await hub.api("/api/folders", { body: { name: "Timetable" } })).body.id;
+    const text = "# Timetable\n\nThe night bus to the airport leaves at midnight from the station square.";
+    const id = (await hub.api(`/api/folders/${folder}/documents`, { body: { title: "Timetable", content: text } })).body.id;
+    const refusal = await refusePassages("night bus to the airport");
+    try {
+      expect((await hub.api(`/api/folders/${folder}`, { method: "PATCH", body: { language: "simple" } })).status).toBe(200);
+      startWorker();
+      const doc = await settled(id);
+      expect(doc).toMatchObject({ status: "ready", error: "Indexing failed (internal error); gave up after 3 attempts", attempts: 3 });
+      expect(doc.passages.length).toBeGreaterThan(0);
+      const found = await hub.runtime.knowledge.search({ orgId: hub.orgId, folderIds: [folder] }, "night bus airport");
+      expect(found[0]?.documentId).toBe(id);
+    } finally {
+      await refusal.drop();
     }
   });
 });

@@ -19,7 +19,7 @@ export const newFolder = z.strictObject({
     .describe("Readable by the public (widget visitors, WhatsApp users) through an assistant that names no folders; default false"),
   language: z
     .string()
-    .refine(isLanguage, "Expected an ISO 639 code such as `de` or `pt-BR`, or a Postgres text-search configuration such as `german`")
+    .refine(isLanguage, "Expected a two-letter ISO code such as `de` or `pt-BR`, or a text-search configuration such as `german`")
     .nullable()
     .optional()
     .describe("The language of the folder's documents; null or absent: detected for each document"),

@@ -15,3 +15,13 @@ export const unsupportedType = (given: string) =>
 
 /** The document cannot be read: corrupt, password-protected, empty, or its URL unreachable. */
 export const unprocessable = (reason: string) => new HubError(422, "invalid_message", reason);
+
+/**
+ * A URL that did not answer now (a 5xx, 408 or 429, a timeout, a dropped connection): the caller who asked
+ * still gets a 422, but a job fetching it in the background tries again later.
+ */
+export class PageUnavailable extends HubError {
+  constructor(reason: string) {
+    super(422, "invalid_message", reason);
+  }
+}

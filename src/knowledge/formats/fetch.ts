@@ -5,7 +5,7 @@ import { isIP, type LookupFunction } from "node:net";
 import zlib from "node:zlib";
 import { HubError } from "../../errors";
 import { isPrivateAddress } from "./addresses";
-import { unprocessable } from "./errors";
+import { PageUnavailable, unprocessable } from "./errors";
 import { asUtf8, mediaType } from "./text";
 
 // Fetching a page for the knowledge base must not become a way into the hub's network: every address
@@ -58,7 +58,9 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<Fetche
     }
     if (!res.statusCode || res.statusCode >= 400) {
       res.destroy();
-      throw unprocessable(`The URL answered ${res.statusCode}: ${current}`);
+      const status = res.statusCode ?? 0;
+      const reason = `The URL answered ${status}: ${current}`;
+      throw status >= 500 || status === 408 || status === 429 ? new PageUnavailable(reason) : unprocessable(reason);
     }
     const contentType = res.headers["content-type"] ?? "";
     const bytes = await readBody(res, opts.maxBytes, current);
@@ -102,12 +104,16 @@ function request(raw: string, opts: FetchOptions, signal: AbortSignal): Promise<
   });
 }
 
+/** Connection failures that may well pass: a server restarting, a network hiccup, a slow resolver. */
+const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
 function reason(err: Error, url: string, timeoutMs: number): HubError {
   if (err instanceof HubError) return err;
   if (err.name === "AbortError" || err.name === "TimeoutError")
-    return unprocessable(`The URL did not answer within ${timeoutMs} ms: ${url}`);
+    return new PageUnavailable(`The URL did not answer within ${timeoutMs} ms: ${url}`);
   const code = (err as NodeJS.ErrnoException).code;
-  return unprocessable(`The URL cannot be reached (${code ?? err.message}): ${url}`);
+  const message = `The URL cannot be reached (${code ?? err.message}): ${url}`;
+  return code && TRANSIENT_CODES.has(code) ? new PageUnavailable(message) : unprocessable(message);
 }
 
 /** The body, decompressed, refused once it grows past `maxBytes`. */
@@ -139,6 +145,7 @@ function readBody(res: IncomingMessage, maxBytes: number, url: string): Promise<
     });
     stream.on("end", () => resolve(Buffer.concat(chunks)));
     stream.on("error", (err) => reject(unprocessable(`The page could not be read (${err.message}): ${url}`)));
-    res.on("error", (err) => reject(unprocessable(`The page could not be read (${err.message}): ${url}`)));
+    // The connection dropped (or timed out) mid-body: worth another try, unlike a body that cannot be decoded.
+    res.on("error", (err) => reject(new PageUnavailable(`The page could not be read (${err.message}): ${url}`)));
   });
 }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { parseCsv } from "./csv";
-import { SUPPORTED_TYPES, unprocessable, unsupportedType } from "./errors";
+import { PageUnavailable, SUPPORTED_TYPES, unprocessable, unsupportedType } from "./errors";
 import { DEFAULT_LIMITS, inWorker, type ParseLimits } from "./sandbox";
 import { mediaType } from "./text";
 
@@ -10,7 +10,7 @@ import { mediaType } from "./text";
 export { type FetchedPage, type FetchOptions, fetchPage } from "./fetch";
 export { DEFAULT_LIMITS, type ParseLimits } from "./sandbox";
 export { asUtf8, mediaType } from "./text";
-export { SUPPORTED_TYPES, unprocessable, unsupportedType };
+export { PageUnavailable, SUPPORTED_TYPES, unprocessable, unsupportedType };
 
 export type Format = "text" | "markdown" | "csv" | "html" | "pdf" | "docx";
 export const FORMATS: readonly Format[] = ["text", "markdown", "csv", "html", "pdf", "docx"];

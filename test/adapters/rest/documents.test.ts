@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { type FakeWebServer, startFakeWebServer } from "../../fakes/web-server";
 import { makeDocxBomb, makePdfBomb } from "../../support/bombs";
 import { DOCX_TYPE, makeDocx, makePasswordPdf, makePdf } from "../../support/documents";
@@ -195,6 +196,55 @@ describe("management API: documents from files and web pages", () => {
     expect((await upload("--x\r\n", { "content-type": "multipart/form-data" })).status).toBe(400);
   });
 
+  it("finds the `file` part of a form that has another file before it", async () => {
+    const form = new FormData();
+    form.append("attachment", new Blob(["Unrelated notes about the van."], { type: "text/plain" }), "notes.txt");
+    form.append("file", new Blob(["# Bakery\n\nSourdough is baked on Fridays."], { type: "text/markdown" }), "bakery.md");
+    const res = await upload(form);
+    expect(res.status).toBe(202);
+    const doc = await settled((await res.json()).id);
+    expect(doc).toMatchObject({ status: "ready", title: "bakery.md", format: "markdown" });
+    const stored = await hub.runtime.db.prisma.document.findUniqueOrThrow({ where: { id: doc.id } });
+    expect(stored.content).toBe("# Bakery\n\nSourdough is baked on Fridays.");
+  });
+
+  it("stays up and stores nothing when an upload is cut short or abandoned mid-body", async () => {
+    const before = await count();
+    const { hostname, port } = new URL(hub.url);
+    const head = (length: number) =>
+      `POST ${documents()} HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer ${hub.key}\r\n` +
+      `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${length}\r\n\r\n`;
+    const part = '--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhalf a';
+    // A body that ends inside its part: a clean 400.
+    const cut = await upload(part, { "content-type": "multipart/form-data; boundary=b" });
+    expect(cut.status).toBe(400);
+    // A client that goes away with most of its body unsent.
+    const socket = connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(head(100_000) + part);
+    socket.destroy();
+    const after = await waitFor(async () => (await hub.api(documents(), { body: { title: "After", content: "Still answering." } })).status);
+    expect(after).toBe(201);
+    expect(await count()).toBe(before + 1);
+  });
+
+  it("indexes a document holding NUL characters, without them", async () => {
+    const res = await upload(
+      new Uint8Array(Buffer.from("name,price\nbread\u0000,1\n")),
+      { "content-type": "text/csv" },
+      "?fileName=nul.csv",
+    );
+    expect(res.status).toBe(202);
+    const doc = await settled((await res.json()).id);
+    expect(doc).toMatchObject({ status: "ready", error: null, title: "nul.csv" });
+    const stored = await hub.runtime.db.prisma.document.findUniqueOrThrow({ where: { id: doc.id } });
+    expect(stored.content).toBe("| name | price |\n| --- | --- |\n| bread | 1 |");
+    expect((await search("bread price"))[0]?.documentId).toBe(doc.id);
+    // What the caller typed is refused instead, as everywhere in the hub.
+    const named = await upload(new Uint8Array(Buffer.from("a,b\n1,2\n")), { "content-type": "text/csv" }, "?fileName=nul%00.csv");
+    expect(named.status).toBe(400);
+  });
+
   it("keeps JSON and text documents synchronous (201, ready)", async () => {
     const res = await hub.api(documents(), { body: { title: "Note", content: "Parking is free after six." } });
     expect(res.status).toBe(201);
@@ -282,6 +332,30 @@ describe("management API: documents from files and web pages", () => {
     // 'simple' neither stems nor keeps accents: the exact words, accents or not, find it.
     const found = await hub.runtime.knowledge.search({ orgId: hub.orgId, folderIds: [folder] }, "horario segunda sabado");
     expect(found[0]?.documentId).toBe(doc);
+  });
+
+  it("indexes a folder's web pages again from their stored text, without fetching them", async () => {
+    const folder = (await hub.api("/api/folders", { body: { name: "Pages" } })).body.id;
+    web.set("/opening", { body: PAGE("Öffnungszeiten", "Wir öffnen montags bis samstags um neun Uhr morgens. ") });
+    const id = (await hub.api(`/api/folders/${folder}/documents`, { body: { url: `${web.url}/opening` } })).body.id;
+    const path = `/api/folders/${folder}/documents/${id}`;
+    await waitFor(async () => (await hub.api(path)).body.status === "ready", 60_000, "indexed");
+    // The site is down for maintenance: that must not cost the folder its page.
+    web.set("/opening", { status: 503, body: "maintenance" });
+    const fetches = web.hits("/opening");
+    expect((await hub.api(`/api/folders/${folder}`, { method: "PATCH", body: { language: "simple" } })).status).toBe(200);
+    const configs = () =>
+      hub.runtime.db.prisma.$queryRaw<
+        { config: string }[]
+      >`SELECT DISTINCT ts_config::text AS config FROM passages WHERE document_id = ${id}::uuid`;
+    await waitFor(async () => (await configs())[0]?.config === "simple", 60_000, "indexed again");
+    // Its passages and its state change in one transaction: with the new passages, it is ready again.
+    const doc = (await hub.api(path)).body;
+    expect(doc).toMatchObject({ status: "ready", error: null, title: "Öffnungszeiten" });
+    expect(await configs()).toEqual([{ config: "simple" }]);
+    expect(web.hits("/opening")).toBe(fetches);
+    const found = await hub.runtime.knowledge.search({ orgId: hub.orgId, folderIds: [folder] }, "offnen samstags");
+    expect(found[0]?.documentId).toBe(id);
   });
 
   it("indexes a document whose job was lost (a crash, Redis emptied) once the sweeper finds it", async () => {

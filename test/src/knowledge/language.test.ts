@@ -1,4 +1,4 @@
-import { detectLanguage, TextSearchLanguages, UNDETERMINED, unaccent } from "../../../src/knowledge/language";
+import { detectLanguage, isLanguage, TextSearchLanguages, UNDETERMINED, unaccent } from "../../../src/knowledge/language";
 
 describe("languages of knowledge", () => {
   const languages = new TextSearchLanguages(new Set(["simple", "english", "german", "portuguese"]));
@@ -29,5 +29,11 @@ describe("languages of knowledge", () => {
   it("folds accents and case, the letters that do not decompose included", () => {
     expect(unaccent("Café Ñandú ÖFFNUNGSZEITEN")).toBe("cafe nandu offnungszeiten");
     expect(unaccent("Płatność Straße Ærø")).toBe("platnosc strasse aero");
+  });
+
+  it("lets a folder be set to a known two-letter code (with a region or script) or a configuration's name, nothing else", () => {
+    for (const ok of ["de", "pt-BR", "sr_Latn", "cs", "german", "simple"]) expect(isLanguage(ok)).toBe(true);
+    // Three-letter codes would be indexed as 'simple' without a word: German as "deu" is refused, not misfiled.
+    for (const no of ["deu", "por", "und", "xx", "qq-BR", "klingon", "de-", "<b>", ""]) expect(isLanguage(no)).toBe(false);
   });
 });

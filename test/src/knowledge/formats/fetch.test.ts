@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { HubError } from "../../../../src/errors";
-import { type FetchOptions, fetchPage } from "../../../../src/knowledge/formats";
+import { type FetchOptions, fetchPage, PageUnavailable } from "../../../../src/knowledge/formats";
 import { type FakeWebServer, startFakeWebServer } from "../../../fakes/web-server";
 
 const open: FetchOptions = { allowPrivate: true, maxBytes: 10_000, timeoutMs: 5_000 };
@@ -47,6 +47,29 @@ describe("fetchPage", () => {
     expect(await refusal(`${web.url}/slow`, { ...open, timeoutMs: 300 })).toMatch(/did not answer within 300 ms/);
     expect(await refusal("file:///etc/passwd", open)).toMatch(/Only http and https/);
     expect(await refusal("http://127.0.0.1:1/", open)).toMatch(/cannot be reached \(ECONNREFUSED\)/);
+  });
+
+  it("tells a page that may answer later (5xx, 429, a timeout, a refused connection) from one that will not", async () => {
+    const error = (url: string, opts = open) =>
+      fetchPage(url, opts).then(
+        () => null,
+        (e: unknown) => e,
+      );
+    web.set("/down", { status: 503, body: "maintenance" });
+    web.set("/busy", { status: 429, body: "slow down" });
+    web.set("/hang", { hang: true });
+    for (const later of [
+      await error(`${web.url}/down`),
+      await error(`${web.url}/busy`),
+      await error(`${web.url}/hang`, { ...open, timeoutMs: 300 }),
+      await error("http://127.0.0.1:1/"),
+    ])
+      expect(later).toBeInstanceOf(PageUnavailable);
+    web.set("/forbidden", { status: 403, body: "no" });
+    for (const never of [await error(`${web.url}/nowhere`), await error(`${web.url}/forbidden`), await error(`${web.url}/down`, guarded)]) {
+      expect(never).toBeInstanceOf(HubError);
+      expect(never).not.toBeInstanceOf(PageUnavailable);
+    }
   });
 
   it("refuses private, loopback and link-local addresses, by address or by name", async () => {
