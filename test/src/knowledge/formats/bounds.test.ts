@@ -1,22 +1,12 @@
-import { HubError } from "../../../../src/errors";
 import { checkDocument, DEFAULT_LIMITS, parseAs } from "../../../../src/knowledge/formats";
 import { makeDocxBomb, makePdfBomb } from "../../../support/bombs";
-import { makePdf } from "../../../support/documents";
+import { makePdf, rejection } from "../../../support/documents";
 
 // Files made to take the hub down (zip bombs, a PDF stream that inflates to hundreds of megabytes, a file
 // that takes long to read) are refused with 422 while the process stays within bounds, and the next file
 // is read as usual.
 
 const MB = 1024 * 1024;
-
-const rejection = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HubError);
-  return err as HubError;
-};
 
 /** The promise's outcome, and how much the process's resident memory grew at most while it ran. */
 async function peakGrowth<T>(run: () => Promise<T>): Promise<{ outcome: Promise<T>; growthMb: number }> {

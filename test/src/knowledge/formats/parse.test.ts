@@ -1,15 +1,5 @@
-import { HubError } from "../../../../src/errors";
 import { parseDocument } from "../../../../src/knowledge/formats";
-import { DOCX_TYPE, makeDocx, makePasswordPdf, makePdf } from "../../../support/documents";
-
-const rejection = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HubError);
-  return err as HubError;
-};
+import { DOCX_TYPE, makeDocx, makePasswordPdf, makePdf, rejection } from "../../../support/documents";
 
 describe("parseDocument", () => {
   it("reads a PDF's pages, separated by form feeds, and its title", async () => {
