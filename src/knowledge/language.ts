@@ -53,9 +53,13 @@ export const UNDETERMINED = "und";
 // Detection reads this much of a document: more is slower and no surer.
 const DETECT_CHARS = 4000;
 
-/** The ISO 639-1 code of the text's language, or UNDETERMINED when the detector cannot tell. */
+/**
+ * The ISO 639-1 code of the text's language, or UNDETERMINED when the detector cannot tell. tinyld counts "|"
+ * as Hindi: a document with a Markdown table (most PDFs, Word files and web pages, as converted) was read as
+ * Hindi and stemmed as no language; its pipes are spaces here.
+ */
 export function detectLanguage(text: string): string {
-  return detectAll(text.slice(0, DETECT_CHARS))[0]?.lang || UNDETERMINED;
+  return detectAll(text.slice(0, DETECT_CHARS).replaceAll("|", " "))[0]?.lang || UNDETERMINED;
 }
 
 /**
