@@ -11,7 +11,7 @@ export interface Hit {
   page: number | null;
   anchor: string | null;
   sourceUrl: string | null;
-  /** Full text: the share of the question's words it covers, plus up to 0.25 for how close they sit. Vector: cosine similarity. */
+  /** Full text: the share of the question it covers (words weighted by rarity), plus up to 0.25 for how close they sit. Vector: cosine similarity. */
   score: number;
 }
 
@@ -46,30 +46,56 @@ export interface ParsedQuestion {
   plain: string;
 }
 
+/** A passage must cover this share of the question, its words weighted by how rare they are in the scope. */
+const FLOOR = 0.5;
+
 /**
  * Full-text search over passages, each matched in its own configuration against the question parsed in that
- * configuration. A passage must cover a strict majority of the question's words (stop words dropped,
- * stemmed), or three of them for a long question: one shared common word ("open" of "opening hours" in a
- * password passage) is not a match.
+ * configuration. Each word of the question weighs its BM25 idf among the passages in scope (a word few
+ * passages have says more about which one answers than a common one), and a passage must cover at least
+ * half of the question's weight: one shared common word ("open" of "opening hours" in a password passage) is
+ * not a match. Words no passage in scope has count too, at the highest weight ("hours" where only passwords
+ * are), unless the scope has most of the question's words: then they are its own wording ("swimming" where
+ * the passage says "pool"), and only the words the scope has are weighed.
  */
 export async function fullTextHits(prisma: Db, scope: ScopeSql, questions: ParsedQuestion[], limit: number): Promise<Hit[]> {
+  const lexemes = (q: ParsedQuestion) => Prisma.sql`tsvector_to_array(to_tsvector(${q.config}::regconfig, ${q.plain}))`;
   // One branch a configuration, its query a constant: each is a GIN index scan (one query joined to a table
   // of configurations is planned as a sequential scan of all passages).
   const branches = questions.map((q) => {
     const query = Prisma.sql`to_tsquery(${q.config}::regconfig, ${q.ored})`;
-    const lexemes = Prisma.sql`tsvector_to_array(to_tsvector(${q.config}::regconfig, ${q.plain}))`;
     return Prisma.sql`
-      SELECT ${HIT_COLUMNS}, d.created_at, ts_rank_cd(p.tsv, ${query}, 32) AS closeness, cardinality(${lexemes}) AS wanted,
-             cardinality(ARRAY(SELECT unnest(${lexemes}) INTERSECT SELECT unnest(tsvector_to_array(p.tsv)))) AS matched
+      SELECT ${HIT_COLUMNS}, d.created_at, p.ts_config AS config, ts_rank_cd(p.tsv, ${query}, 32) AS closeness,
+             ARRAY(SELECT unnest(${lexemes(q)}) INTERSECT SELECT unnest(tsvector_to_array(p.tsv))) AS words
       FROM passages p
       ${scopeJoin(scope)}
       WHERE ${scopeWhere(scope)} AND p.ts_config = ${q.config}::regconfig AND p.tsv @@ ${query}`;
   });
+  const wanted = questions.map((q) => Prisma.sql`SELECT ${q.config}::regconfig AS config, unnest(${lexemes(q)}) AS word`);
   const rows = await prisma.$queryRaw<Hit[]>`
-    SELECT "documentId", position, "documentTitle", content, heading, page, anchor, "sourceUrl",
-           matched::float8 / wanted + 0.25 * closeness AS score
-    FROM (${Prisma.join(branches, " UNION ALL ")}) hit
-    WHERE matched >= least(3, wanted / 2 + 1)
+    WITH hit AS (${Prisma.join(branches, " UNION ALL ")}),
+    wanted AS (${Prisma.join(wanted, " UNION ALL ")}),
+    -- Every passage in scope with a word of the question is a hit: counting hits gives each word's document frequency.
+    frequency AS (SELECT config, word, count(*) AS df FROM hit, unnest(words) AS word GROUP BY config, word),
+    passages_in_scope AS (
+      SELECT p.ts_config AS config, count(*)::float8 AS n
+      FROM passages p
+      JOIN folders f ON f.id = p.folder_id AND f.org_id = ${scope.orgId}::uuid AND (f.public OR NOT ${scope.publicOnly}::boolean)
+      WHERE ${scopeWhere(scope)} AND p.ts_config = ANY(${questions.map((q) => q.config)}::regconfig[])
+      GROUP BY p.ts_config),
+    weight AS (
+      SELECT w.config, w.word, f.df IS NULL AS absent, ln(1 + (s.n - coalesce(f.df, 0) + 0.5) / (coalesce(f.df, 0) + 0.5)) AS idf
+      FROM wanted w JOIN passages_in_scope s USING (config) LEFT JOIN frequency f USING (config, word)),
+    question AS (
+      SELECT config, CASE WHEN count(*) FILTER (WHERE NOT absent) > count(*) FILTER (WHERE absent)
+                          THEN sum(idf) FILTER (WHERE NOT absent) ELSE sum(idf) END AS weight
+      FROM weight GROUP BY config),
+    covered AS (
+      SELECT hit.*, (SELECT sum(w.idf) FROM weight w WHERE w.config = hit.config AND w.word = ANY(hit.words)) / q.weight AS coverage
+      FROM hit JOIN question q USING (config))
+    SELECT "documentId", position, "documentTitle", content, heading, page, anchor, "sourceUrl", coverage + 0.25 * closeness AS score
+    FROM covered
+    WHERE coverage >= ${FLOOR}
     ORDER BY score DESC, created_at, "documentId", position
     LIMIT ${limit}`;
   return rows.map((row) => ({ ...row, score: Number(row.score) }));
