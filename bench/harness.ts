@@ -20,6 +20,8 @@ export interface BenchOptions {
   sockets: number;
   /** Idle sockets held open in the memory figure. */
   idleSockets: number;
+  /** The retrieval figure's modes by name; all when not given. */
+  retrievalModes?: string[];
 }
 
 export interface Row {

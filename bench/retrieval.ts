@@ -145,13 +145,15 @@ async function timeSearches(search: (q: string) => Promise<unknown>, questions: 
   return { p50: at(0.5), p99: at(0.99), searches: times.length };
 }
 
-export async function retrievalBenchmark(_opts: BenchOptions, rows: Row[]) {
+export async function retrievalBenchmark(opts: BenchOptions, rows: Row[]) {
   const files = await loadCorpus();
   const questions = loadQuestions();
   const modes = await startModes(loadConfig());
   const results: ModeResult[] = [];
   try {
-    for (const mode of modes.modes) results.push(await runMode(mode, files, questions));
+    const chosen = modes.modes.filter((m) => !opts.retrievalModes || opts.retrievalModes.includes(m.name));
+    if (!chosen.length) throw new Error(`--retrieval-modes takes ${modes.modes.map((m) => m.name).join(",")}`);
+    for (const mode of chosen) results.push(await runMode(mode, files, questions));
   } finally {
     await modes.close();
   }

@@ -7,7 +7,7 @@ import { retrievalBenchmark } from "./retrieval";
 import { memoryBenchmark, wsBenchmark } from "./sockets";
 import { twilioBenchmark } from "./twilio";
 
-// `npm run bench [-- --seconds 10 --json FILE --only ws,twilio --profile DIR]`: each figure is measured with its baseline in
+// `npm run bench [-- --seconds 10 --json FILE --only ws,twilio --profile DIR --retrieval-modes full-text]`: each figure is measured with its baseline in
 // the same run on the same machine, and reported as a ratio, because absolute figures drift from run to run.
 // The hub answers with the knowledge provider and no folders: an assistant that answers at once, so what is
 // measured is the hub's own cost (HTTP, Postgres writes, the queue, the reply bus), on real Redis and Postgres.
@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     only: { type: "string", default: Object.keys(FIGURES).join(",") },
     // Every hub process writes a V8 CPU profile here when it exits (open in Chrome DevTools or speedscope).
     profile: { type: "string" },
+    // The retrieval figure's modes to run (full-text, hybrid): full-text alone takes about a minute.
+    "retrieval-modes": { type: "string" },
   },
 });
 
@@ -64,6 +66,7 @@ async function main() {
     connections: Number(args.connections),
     sockets: Number(args.sockets),
     idleSockets: Number(args["idle-sockets"]),
+    retrievalModes: args["retrieval-modes"]?.split(","),
   };
   if (args.profile) profileHubsInto(args.profile);
   const only = args.only.split(",");

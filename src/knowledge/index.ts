@@ -6,6 +6,7 @@ import { Kept } from "../kept";
 import { type Embeddings, EmbeddingsUnusable } from "./embeddings";
 import { detectLanguage, TextSearchLanguages, unaccent } from "./language";
 import { commitDocument, type Prepared } from "./passages";
+import { withoutQuestionWords } from "./question-words";
 import { fullTextHits, type Hit, languagesInScope, type ParsedQuestion, type ScopeSql, vectorHits } from "./search-sql";
 import { type Chunk, splitIntoChunks } from "./split";
 import { backfill, enableVector } from "./vectors";
@@ -123,10 +124,13 @@ export class KnowledgeIndex {
     const configs = new Set(inScope.map((l) => languages.configFor(l)));
     // Only letters and digits reach to_tsquery (queryWords), so the user's text can carry no tsquery
     // operators; and it is a bound parameter, so it carries no SQL either.
-    const questions: ParsedQuestion[] = [...configs].map((config) => {
-      const own = config === "simple" ? [...new Set(words.map(unaccent))] : words;
-      return { config, ored: own.join(" | "), plain: own.join(" ") };
-    });
+    // Words that only ask ("how much", "wie lange") are left out in their language (see question-words.ts).
+    const questions: ParsedQuestion[] = [...configs]
+      .map((config) => {
+        const own = config === "simple" ? [...new Set(words.map(unaccent))] : withoutQuestionWords(config, words);
+        return { config, ored: own.join(" | "), plain: own.join(" ") };
+      })
+      .filter((q) => q.plain);
     return questions.length ? fullTextHits(this.prisma, scope, questions, CANDIDATES) : [];
   }
 

@@ -62,14 +62,16 @@ const DETECT_CHARS = 4000;
 /**
  * The ISO 639-1 code of the text's language, or UNDETERMINED when the detector cannot tell: it reads the words
  * only (no tags, addresses or code, which it would take for a language of their own), and a guess no surer
- * than the runner-up ("Descaling the toaster: use vinegar." is Romanian by a hair) is no answer.
+ * than the runner-up ("Descaling the toaster: use vinegar." is Romanian by a hair) is no answer. tinyld
+ * counts "|" as Hindi: a Markdown table's pipes (most PDFs, Word files and web pages, as converted) are spaces.
  */
 export function detectLanguage(text: string): string {
   const words = text
     .replace(/```[\s\S]*?```|<(script|style)\b[\s\S]*?<\/\1>/gi, " ")
     .replace(/<[^>]*>/g, " ")
     .replace(/\]\([^)]*\)/g, "]")
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, " ");
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, " ")
+    .replaceAll("|", " ");
   const [first, second] = detectAll(words.slice(0, DETECT_CHARS));
   if (!first?.lang) return UNDETERMINED;
   return first.accuracy >= SURE || !second || first.accuracy >= second.accuracy * AHEAD ? first.lang : UNDETERMINED;

@@ -152,6 +152,33 @@ describe.each(DB_KINDS)("KnowledgeIndex relevance floor (%s)", (kind) => {
     expect(found.map((p) => p.documentTitle)).toEqual(["Opening_Hours"]);
   });
 
+  it("leaves out the words that only ask: how much, how long does it take", async () => {
+    const folder = (await db.prisma.folder.create({ data: { orgId, name: "Cafe" } })).id;
+    const menu = [
+      "# Menu\n\n## Coffee\n\nA cappuccino costs £3.20 and a flat white £3.40, with oat milk at no extra charge.",
+      "## Cakes\n\nCarrot cake is £4.00 a slice.",
+    ].join("\n\n");
+    await index.addDocument(folder, "Menu", menu);
+    await index.addDocument(folder, "Refunds", "# Refunds\n\nRefunds to PayPal arrive within three working days.");
+    const [cappuccino] = await index.search({ orgId, folderIds: [folder] }, "How much is a cappuccino?");
+    expect(cappuccino.content).toContain("cappuccino costs £3.20");
+    const [refund] = await index.search({ orgId, folderIds: [folder] }, "How long does a PayPal refund take?");
+    expect(refund.content).toContain("three working days");
+  });
+
+  it("weighs a word few passages have above one many have", async () => {
+    const folder = (await db.prisma.folder.create({ data: { orgId, name: "Delivery" } })).id;
+    const delivery = [
+      "# Delivery\n\n## In the UK\n\nWe deliver within the UK in two days.",
+      "## Weekends\n\nWe deliver on Saturdays too.",
+      "## Abroad\n\nWe ship to Canada and Australia in ten days.",
+    ].join("\n\n");
+    await index.addDocument(folder, "Delivery", delivery);
+    // "Canada" is in one passage of three, "deliver" in two: the passages with "deliver" alone cover too little.
+    const found = await index.search({ orgId, folderIds: [folder] }, "Do you deliver to Canada?");
+    expect(found.map((p) => p.content)).toEqual([expect.stringContaining("ship to Canada")]);
+  });
+
   it("drops a passage that covers only a third of the question", async () => {
     const folder = (await db.prisma.folder.create({ data: { orgId, name: "Billing" } })).id;
     await index.addDocument(folder, "Invoices", "# Invoices\n\nInvoices are emailed monthly.");

@@ -26,6 +26,13 @@ describe("languages of knowledge", () => {
     expect(detectLanguage(`${markup} Sie können Artikel innerhalb von 30 Tagen zurückgeben.`)).toBe("de");
   });
 
+  it("reads a document with a Markdown table in the language of its words", () => {
+    const table = "| Treatment | Price |\n| --- | --- |\n| Check-up | £45 |\n| Hygiene visit | £60 |\n| White filling | £120 |";
+    expect(detectLanguage(`# Prices\n\nWhat our treatments cost, including the check-up.\n\n${table}`)).toBe("en");
+    const tabelle = "| Leistung | Preis |\n| --- | --- |\n| Herrenschnitt | 28 Euro |\n| Kinderschnitt | 18 Euro |";
+    expect(detectLanguage(`# Preise\n\nUnsere Preise für Schnitt und Farbe.\n\n${tabelle}`)).toBe("de");
+  });
+
   it("folds accents and case, the letters that do not decompose included", () => {
     expect(unaccent("Café Ñandú ÖFFNUNGSZEITEN")).toBe("cafe nandu offnungszeiten");
     expect(unaccent("Płatność Straße Ærø")).toBe("platnosc strasse aero");
