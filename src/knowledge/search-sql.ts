@@ -1,16 +1,10 @@
+import type { Passage } from "../assistants/provider";
 import type { Db } from "../db/database";
 import { Prisma } from "../generated/prisma/client";
 
 /** A passage found by one of the two searches, best first, before they are fused. */
-export interface Hit {
-  documentId: string;
+export interface Hit extends Omit<Passage, "rank"> {
   position: number;
-  documentTitle: string;
-  content: string;
-  heading: string | null;
-  page: number | null;
-  anchor: string | null;
-  sourceUrl: string | null;
   /** Full text: the share of the question it covers (words weighted by rarity), plus up to 0.25 for how close they sit. Vector: cosine similarity. */
   score: number;
 }
