@@ -52,7 +52,7 @@ export class KnowledgeIndex {
     const prepared = await this.prepare(folderId, content, chunks, true);
     await commitDocument(this.prisma, await this.textSearch(), folderId, prepared, async (tx, language) => {
       await tx.document.create({ data: { id, folderId, title, content, format: "markdown", language } });
-      return id;
+      return { id, title };
     });
     return { id, title, passages: chunks.length };
   }
@@ -73,9 +73,9 @@ export class KnowledgeIndex {
     // job racing the original) wait, and its delete then sees, and replaces, this one's passages.
     await commitDocument(this.prisma, await this.textSearch(), folderId, prepared, async (tx, language) => {
       const data = { ...fields, content: markdown, language, status: "ready", error: null, original: null, updatedAt: new Date() };
-      await tx.document.update({ where: { id: documentId }, data });
+      const { title } = await tx.document.update({ where: { id: documentId }, data, select: { title: true } });
       await tx.passage.deleteMany({ where: { documentId } });
-      return documentId;
+      return { id: documentId, title };
     });
     return chunks.length;
   }

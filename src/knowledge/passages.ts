@@ -28,31 +28,37 @@ export async function commitDocument(
   languages: TextSearchLanguages,
   folderId: string,
   prepared: Prepared,
-  write: (tx: Tx, language: string) => Promise<string>,
+  write: (tx: Tx, language: string) => Promise<{ id: string; title: string }>,
 ): Promise<void> {
   await prisma.$transaction(
     async (tx) => {
       const [folder] = await tx.$queryRaw<{ language: string | null }[]>`
         SELECT language FROM folders WHERE id = ${folderId}::uuid FOR SHARE`;
       const language = folder?.language ?? prepared.detected ?? detectLanguage(prepared.text);
-      const documentId = await write(tx, language);
-      await insertPassages(tx, documentId, folderId, languages.configFor(language), prepared);
+      const document = await write(tx, language);
+      await insertPassages(tx, document, folderId, languages.configFor(language), prepared);
     },
     // A large document's passages take a while to insert; the pool may be busy with turns.
     { maxWait: 10_000, timeout: 120_000 },
   );
 }
 
-function insertPassages(tx: Tx, documentId: string, folderId: string, config: string, { chunks, vectors, model }: Prepared) {
+/**
+ * Each passage's search text starts with its document's title: a question naming what only the title says
+ * ("returns at Moda Lumbre") finds the document's passages.
+ */
+function insertPassages(tx: Tx, document: { id: string; title: string }, folderId: string, config: string, prepared: Prepared) {
+  const { chunks, vectors, model } = prepared;
   // 'simple' does not fold accents: its text is unaccented first, as questions are.
-  const tsvText = chunks.map((c) => (config === "simple" ? unaccent(c.content) : c.content));
+  const searched = (text: string) => (config === "simple" ? unaccent(text) : text);
   return tx.$executeRaw`
     INSERT INTO passages (id, document_id, folder_id, position, content, heading, page, anchor, ts_config, tsv, embedding, embedding_model)
-    SELECT gen_random_uuid(), ${documentId}::uuid, ${folderId}::uuid, c.position - 1, c.content, c.heading, c.page, c.anchor,
-           ${config}::text::regconfig, to_tsvector(${config}::text::regconfig, c.tsv_text), c.embedding::real[],
-           CASE WHEN c.embedding IS NULL THEN NULL ELSE ${model}::text END
+    SELECT gen_random_uuid(), ${document.id}::uuid, ${folderId}::uuid, c.position - 1, c.content, c.heading, c.page, c.anchor,
+           ${config}::text::regconfig,
+           to_tsvector(${config}::text::regconfig, ${searched(document.title)}) || to_tsvector(${config}::text::regconfig, c.tsv_text),
+           c.embedding::real[], CASE WHEN c.embedding IS NULL THEN NULL ELSE ${model}::text END
     FROM unnest(${chunks.map((c) => c.content)}::text[], ${chunks.map((c) => c.heading)}::text[],
-                ${chunks.map((c) => c.page)}::int[], ${chunks.map((c) => c.anchor)}::text[], ${tsvText}::text[],
+                ${chunks.map((c) => c.page)}::int[], ${chunks.map((c) => c.anchor)}::text[], ${chunks.map((c) => searched(c.content))}::text[],
                 ${vectors.map(arrayLiteral)}::text[])
          WITH ORDINALITY AS c(content, heading, page, anchor, tsv_text, embedding, position)`;
 }

@@ -56,6 +56,12 @@ describe.each(DB_KINDS)("KnowledgeIndex (%s)", (kind) => {
     ]);
   });
 
+  it("finds a document's passages by words only its title has", async () => {
+    const doc = await index.addDocument(other, "Moda Lumbre returns", "# Returns\n\nClothes can be brought back within 30 days.");
+    const found = await index.search({ orgId, folderIds: [other] }, "Can I bring clothes back to Moda Lumbre?");
+    expect(found.map((p) => p.documentId)).toEqual([doc.id]);
+  });
+
   it("leaves one version's passages when a document is indexed twice at once", async () => {
     const doc = await index.addDocument(faq, "Twice", "# Twice\n\nThe first text.");
     const versions = Array.from({ length: 6 }, (_, i) => `# Twice\n\nVersion ${i}, one.\n\n## More\n\nVersion ${i}, two.`);
