@@ -1,4 +1,4 @@
-import { Queue } from "bullmq";
+import { type DefaultJobOptions, Queue } from "bullmq";
 import type Redis from "ioredis";
 
 export const ASK_QUEUE = "ask";
@@ -22,17 +22,21 @@ export const askJob = (m: { id: string; conversationId: string; seq: bigint }): 
 
 export const ASK_ATTEMPTS = 5;
 
-export function createAskQueue(connection: Redis, prefix: string): Queue<AskJob> {
-  return new Queue<AskJob>(ASK_QUEUE, {
+/** One of the hub's queues, under its prefix; a failed job is kept a week, to be looked at on the dashboard. */
+function hubQueue<T>(name: string, connection: Redis, prefix: string, jobs: DefaultJobOptions): Queue<T> {
+  return new Queue<T>(name, {
     connection,
     prefix: bullPrefix(prefix),
-    defaultJobOptions: {
-      attempts: ASK_ATTEMPTS,
-      backoff: { type: "exponential", delay: 1000 },
-      // Kept a while so a duplicate add (same job id = message id) stays a no-op; the database is the record.
-      removeOnComplete: { age: 3600, count: 50_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+    defaultJobOptions: { removeOnFail: { age: 7 * 24 * 3600 }, ...jobs },
+  });
+}
+
+export function createAskQueue(connection: Redis, prefix: string): Queue<AskJob> {
+  return hubQueue(ASK_QUEUE, connection, prefix, {
+    attempts: ASK_ATTEMPTS,
+    backoff: { type: "exponential", delay: 1000 },
+    // Kept a while so a duplicate add (same job id = message id) stays a no-op; the database is the record.
+    removeOnComplete: { age: 3600, count: 50_000 },
   });
 }
 
@@ -121,16 +125,11 @@ export interface DeliverJob {
 export const DELIVER_ATTEMPTS = 1_000_000;
 
 export function createDeliverQueue(connection: Redis, prefix: string): Queue<DeliverJob> {
-  return new Queue<DeliverJob>(DELIVER_QUEUE, {
-    connection,
-    prefix: bullPrefix(prefix),
-    defaultJobOptions: {
-      attempts: DELIVER_ATTEMPTS,
-      // Computed by the deliver worker: exponential, or what the provider's Retry-After asks for.
-      backoff: { type: "provider" },
-      removeOnComplete: { age: 24 * 3600, count: 50_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+  return hubQueue(DELIVER_QUEUE, connection, prefix, {
+    attempts: DELIVER_ATTEMPTS,
+    // Computed by the deliver worker: exponential, or what the provider's Retry-After asks for.
+    backoff: { type: "provider" },
+    removeOnComplete: { age: 24 * 3600, count: 50_000 },
   });
 }
 
@@ -169,15 +168,10 @@ export const INGEST_ATTEMPTS = 3;
 export const ingestJobId = (name: "ingest" | "refresh", documentId: string) => `${name}-${documentId}`;
 
 export function createIngestQueue(connection: Redis, prefix: string): Queue<IngestJob> {
-  return new Queue<IngestJob>(INGEST_QUEUE, {
-    connection,
-    prefix: bullPrefix(prefix),
-    defaultJobOptions: {
-      attempts: INGEST_ATTEMPTS,
-      backoff: { type: "exponential", delay: 2000 },
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
+  return hubQueue(INGEST_QUEUE, connection, prefix, {
+    attempts: INGEST_ATTEMPTS,
+    backoff: { type: "exponential", delay: 2000 },
+    removeOnComplete: { age: 3600, count: 10_000 },
   });
 }
 
