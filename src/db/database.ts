@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { type Extension, PGlite } from "@electric-sql/pglite";
@@ -37,7 +38,7 @@ export function openPostgres(url: string): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
-    sql: async (text, params) => (await pool.query(text, params)).rows,
+    sql: async (text, params) => (await pool.query({ name: statementName(text), text, values: params })).rows,
     kind: "postgres",
     async migrate() {
       const client = new Client({ connectionString: url });
@@ -56,6 +57,22 @@ export function openPostgres(url: string): Database {
       await pool.end();
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+
+/**
+ * The hot path's statements are prepared once per connection, under a name derived from their text: the
+ * batched statements are long, and parsing and planning each anew took a good part of Postgres's time per
+ * turn. Their text is a constant (values come as parameters, arrays for batches), so the names are few.
+ */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `hub_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /**

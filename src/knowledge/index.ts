@@ -15,6 +15,8 @@ import { backfill, enableVector } from "./vectors";
 const MAX_QUERY_WORDS = 32;
 /** Each search hands this many of its best passages to the fusion. */
 const CANDIDATES = 20;
+/** How long the languages of a search scope are kept (see KnowledgeIndex.scopeLanguages). */
+const SCOPE_LANGUAGES_MS = 2000;
 /** Reciprocal rank fusion's constant: a passage at rank r of a list scores 1 / (RRF_K + r). */
 const RRF_K = 60;
 
@@ -36,6 +38,10 @@ export class KnowledgeIndex {
   // Read once per process; a read that failed (the database away) is tried again next time.
   private readonly languages = new Kept<TextSearchLanguages>(Number.POSITIVE_INFINITY);
   private readonly vectorStore = new Kept<"pgvector" | "array">(Number.POSITIVE_INFINITY);
+  // The languages of the documents a scope holds change only when a document is indexed: kept briefly, they
+  // spare every turn a statement. Forgotten here on each commit; another process's commit is seen within
+  // SCOPE_LANGUAGES_MS (its passages in a language new to the scope are found from then on).
+  private readonly scopeLanguages = new Kept<(string | null)[]>(SCOPE_LANGUAGES_MS);
   // The backfill's last round found the embeddings server refusing us (logged then, not every round).
   private refusedUs = false;
 
@@ -54,6 +60,7 @@ export class KnowledgeIndex {
       await tx.document.create({ data: { id, folderId, title, content, format: "markdown", language } });
       return { id, title };
     });
+    this.scopeLanguages.forget("");
     return { id, title, passages: chunks.length };
   }
 
@@ -77,6 +84,7 @@ export class KnowledgeIndex {
       await tx.passage.deleteMany({ where: { documentId } });
       return { id: documentId, title };
     });
+    this.scopeLanguages.forget("");
     return chunks.length;
   }
 
@@ -120,7 +128,11 @@ export class KnowledgeIndex {
   }
 
   private async fullText(scope: ScopeSql, words: string[]): Promise<Hit[]> {
-    const [languages, inScope] = await Promise.all([this.textSearch(), languagesInScope(this.prisma, scope)]);
+    const key = `${scope.orgId}/${scope.publicOnly}/${scope.folderIds?.toSorted().join(",") ?? "*"}`;
+    const [languages, inScope] = await Promise.all([
+      this.textSearch(),
+      this.scopeLanguages.get(key, () => languagesInScope(this.prisma, scope)),
+    ]);
     const configs = new Set(inScope.map((l) => languages.configFor(l)));
     // Only letters and digits reach to_tsquery (queryWords), so the user's text can carry no tsquery
     // operators; and it is a bound parameter, so it carries no SQL either.
