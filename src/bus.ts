@@ -1,5 +1,5 @@
 import type Redis from "ioredis";
-import { firstAttempt } from "./redis";
+import { firstAttempt, type RedisCall } from "./redis";
 import type { TurnEvent } from "./types";
 
 type Listener = (event: TurnEvent) => void;
@@ -14,7 +14,7 @@ export class ReplyBus {
   private readonly channel: string;
 
   constructor(
-    private publisher: Redis,
+    private publisher: RedisCall,
     prefix: string,
     private subscriber?: Redis,
   ) {
@@ -38,7 +38,7 @@ export class ReplyBus {
   }
 
   async publish(event: TurnEvent): Promise<void> {
-    await this.publisher.publish(this.channel, JSON.stringify(event));
+    await this.publisher("publish", this.channel, JSON.stringify(event));
   }
 
   /** Calls listener with every event of the conversation until the returned function is called. */

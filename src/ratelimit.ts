@@ -1,5 +1,5 @@
-import type Redis from "ioredis";
 import { HubError } from "./errors";
+import type { RedisCall } from "./redis";
 
 // Counts one and returns the count, setting the window's expiry on its first count: one command, atomic.
 const TAKE = `local n = redis.call("incr", KEYS[1]) if n == 1 then redis.call("pexpire", KEYS[1], ARGV[1]) end return n`;
@@ -11,7 +11,7 @@ const TAKE = `local n = redis.call("incr", KEYS[1]) if n == 1 then redis.call("p
  */
 export class RateLimiter {
   constructor(
-    private redis: Redis,
+    private redis: RedisCall,
     private prefix: string,
   ) {}
 
@@ -21,7 +21,7 @@ export class RateLimiter {
     const redisKey = `{${this.prefix}}:rl:${scope}:${key}:${window}`;
     let count: number;
     try {
-      count = Number(await this.redis.eval(TAKE, 1, redisKey, 61_000));
+      count = Number(await this.redis("eval", TAKE, 1, redisKey, 61_000));
     } catch {
       return;
     }

@@ -1,4 +1,5 @@
 import Redis from "ioredis";
+import { Batcher } from "./batch";
 import type { Logger } from "./logger";
 
 // Redis may be away when the hub starts, or go away later. The hub keeps serving what does not need it
@@ -82,4 +83,26 @@ export function firstAttempt(redis: Redis): Promise<boolean> {
     const onError = settle(false);
     redis.once("ready", onReady).once("error", onError);
   });
+}
+
+/** One Redis command, its name first: `["publish", channel, message]`. */
+export type RedisCommand = [string, ...(string | number)[]];
+/** Sends a command and resolves with its answer (see batchCommands). */
+export type RedisCall = (...command: RedisCommand) => Promise<unknown>;
+
+/**
+ * Commands sent together: a command waits for the round trip under way on its connection, then goes with
+ * every command that came meanwhile, in one pipeline (src/batch.ts). Under load one write and one round trip
+ * carry many turns' rate limits, locks and events; an idle hub sends each at once. A command that Redis
+ * refuses fails alone; a connection that fails fails the pipeline's every command.
+ */
+export function batchCommands(redis: Redis): RedisCall {
+  const batch = new Batcher<RedisCommand, [Error | null, unknown]>(
+    async (commands) => (await redis.pipeline(commands).exec()) ?? commands.map(() => [new Error("redis gave no answer"), null]),
+  );
+  return async (...command) => {
+    const [err, answer] = await batch.submit(command);
+    if (err) throw err;
+    return answer;
+  };
 }

@@ -25,7 +25,7 @@ import {
   type IngestJob,
 } from "./queue";
 import { RateLimiter } from "./ratelimit";
-import { isConnectionError, openRedis } from "./redis";
+import { batchCommands, isConnectionError, openRedis } from "./redis";
 import type { TurnDeps } from "./turns";
 
 /** Everything the roles share, built once from the config (src/main.ts) or by a test. */
@@ -68,7 +68,9 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
       if (!isConnectionError(err)) logger.error({ err: err.message, queue: queue.name }, "queue error");
     });
   }
-  const bus = new ReplyBus(redis, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
+  // Rate limits and turn events of every caller, sent together (see batchCommands).
+  const commands = batchCommands(redis);
+  const bus = new ReplyBus(commands, config.QUEUE_PREFIX, config.ROLE === "worker" ? undefined : connect());
   const embeddings = config.EMBEDDINGS_BASE_URL
     ? new Embeddings({
         baseUrl: config.EMBEDDINGS_BASE_URL,
@@ -87,7 +89,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     inserts: new Batcher((items) => insertInbound(db, items), isItemError),
     enqueues: new Batcher((jobs) => enqueueTurns(askQueue, jobs)),
     bus,
-    limiter: new RateLimiter(redis, config.QUEUE_PREFIX),
+    limiter: new RateLimiter(commands, config.QUEUE_PREFIX),
     logger,
     messagesPerMinute: config.RATE_LIMIT_PER_MINUTE,
     backlog: new Backlog(askQueue),

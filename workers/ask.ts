@@ -3,7 +3,7 @@ import type Redis from "ioredis";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
 import { ASK_QUEUE, type AskJob, backoffUpTo, bullPrefix, FOLLOW_UP, FOLLOW_UP_MAX_BACKOFF_MS } from "../src/queue";
-import { isConnectionError } from "../src/redis";
+import { batchCommands, isConnectionError } from "../src/redis";
 import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
 import { followUp } from "./follow-up";
 
@@ -25,7 +25,9 @@ export interface AskWorkerOptions {
 
 const RETRY_LOCKED_MS = 150;
 
-export function createAskProcessor(deps: TurnDeps, redis: Redis, prefix: string, lockMs: number) {
+export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: string, lockMs: number) {
+  // Turn locks taken and released together, a pipeline a round trip (see batchCommands).
+  const redis = batchCommands(connection);
   return async (job: Job<AskJob>, token?: string): Promise<void> => {
     const { prisma } = deps;
     const { messageId, conversationId } = job.data;
