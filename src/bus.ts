@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { firstAttempt, type RedisCall } from "./redis";
 import type { TurnEvent } from "./types";
@@ -8,10 +9,16 @@ type Listener = (event: TurnEvent) => void;
  * Turn events over Redis pub/sub: workers publish, every gateway receives, and each hands an event to the
  * listeners it holds locally for that conversation (a waiting REST request, an SSE stream, sockets).
  * One channel and one subscription per process: waiting for a reply costs no Redis round trip.
+ *
+ * An event published by this process reaches its own listeners at once (a gateway that also answers, ROLE
+ * all, hands the reply to the waiting request without going through Redis), and the copy Redis sends back
+ * is recognised by its origin, at the start of the raw message, without being parsed.
  */
 export class ReplyBus {
   private listeners = new Map<string, Set<Listener>>();
   private readonly channel: string;
+  // The first field of every event this process publishes: `{"origin":"<uuid>",`.
+  private readonly ownPrefix = `{"origin":"${randomUUID()}",`;
 
   constructor(
     private publisher: RedisCall,
@@ -28,9 +35,8 @@ export class ReplyBus {
   async listen(): Promise<void> {
     if (!this.subscriber) return;
     this.subscriber.on("message", (channel: string, raw: string) => {
-      if (channel !== this.channel) return;
-      const event = JSON.parse(raw) as TurnEvent;
-      for (const listener of this.listeners.get(event.conversationId) ?? []) listener(event);
+      if (channel !== this.channel || raw.startsWith(this.ownPrefix)) return;
+      this.deliver(JSON.parse(raw) as TurnEvent);
     });
     const subscribed = this.subscriber.subscribe(this.channel);
     subscribed.catch(() => {});
@@ -38,7 +44,12 @@ export class ReplyBus {
   }
 
   async publish(event: TurnEvent): Promise<void> {
-    await this.publisher("publish", this.channel, JSON.stringify(event));
+    if (this.subscriber) this.deliver(event);
+    await this.publisher("publish", this.channel, this.ownPrefix + JSON.stringify(event).slice(1));
+  }
+
+  private deliver(event: TurnEvent) {
+    for (const listener of this.listeners.get(event.conversationId) ?? []) listener(event);
   }
 
   /** Calls listener with every event of the conversation until the returned function is called. */
