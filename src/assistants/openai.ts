@@ -44,17 +44,21 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): AssistantProv
     name: "openai",
     async reply(request, onDelta) {
       const messages = buildMessages(request);
+      // Streamed only for someone who watches the reply being written: a whole answer is one read, where a
+      // stream of it is dozens of chunks, each a pass through fetch's streams (the hub's CPU a turn with a real
+      // model). Unstreamed, the time limit is for the whole answer.
+      const stream = opts.stream && onDelta !== undefined;
       const body = JSON.stringify({
         model: request.assistant.model ?? opts.model,
         messages,
-        stream: opts.stream,
-        ...(opts.stream ? { stream_options: { include_usage: true } } : {}),
+        stream,
+        ...(stream ? { stream_options: { include_usage: true } } : {}),
       });
       const sources = [...new Set(request.passages.map((p) => p.documentTitle))];
       const citations = citationsOf(request.passages);
       for (let attempt = 0; ; attempt++) {
         try {
-          const { content, tokens } = await attemptOnce(url, body, opts, request.signal, onDelta);
+          const { content, tokens } = await attemptOnce(url, body, stream, opts, request.signal, onDelta);
           const promptChars = messages.reduce((sum, m) => sum + m.content.length, 0);
           // Servers that ignore stream_options send no usage; an estimate (~4 chars a token) beats zero.
           const tokensUsed = tokens ?? Math.ceil((promptChars + content.length) / 4);
@@ -82,6 +86,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): AssistantProv
 async function attemptOnce(
   url: string,
   body: string,
+  stream: boolean,
   opts: OpenAIProviderOptions,
   signal: AbortSignal | undefined,
   onDelta: ((text: string) => void) | undefined,
@@ -100,7 +105,7 @@ async function attemptOnce(
   try {
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      accept: opts.stream ? "text/event-stream" : "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
     };
     if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
     const response = await fetch(url, { method: "POST", headers, body, signal: combined }).catch((err) =>
@@ -108,7 +113,7 @@ async function attemptOnce(
     );
     touch();
     if (!response.ok) throw await statusError(url, response);
-    if (!opts.stream) {
+    if (!stream) {
       const json = (await response.json().catch((err) => Promise.reject(failure(err, true)))) as any;
       const content = json?.choices?.[0]?.message?.content;
       if (typeof content !== "string") throw new AttemptError(`the server at ${url} answered without a message`, false);

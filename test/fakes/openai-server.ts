@@ -91,18 +91,12 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     if (outage) return sendError(res, outage, `Fake outage with status ${outage}`);
     const plan = plans.shift();
     if (plan?.kind === "hang") return;
-    if (delayMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          resolve();
-        }, delayMs);
-        timers.add(timer);
-      });
-    }
+    await wait(delayMs);
     if (plan?.kind === "fail") return sendError(res, plan.status, `Fake failure with status ${plan.status}`, plan.headers);
     const content = reply(body);
     if (!body.stream) {
+      // A model takes as long to write an answer it does not stream: each piece's time, then the whole.
+      await wait(pieceDelayMs * piecesOf(content).length);
       return sendJson(res, 200, {
         id: "chatcmpl-fake",
         object: "chat.completion",
@@ -120,8 +114,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     const chunk = (choices: object[], extra: object = {}) =>
       `data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", model: body.model, choices, ...extra })}\n\n`;
     res.write(chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]));
-    // Word by word with the spaces kept, so the deltas join back into the exact reply.
-    const pieces = content.match(/\S+\s*|\s+/g) ?? [];
+    const pieces = piecesOf(content);
     if (breakOff) {
       // Drop the connection once the first delta has left, as a crashing model server would.
       res.write(chunk([{ index: 0, delta: { content: pieces[0] ?? "" }, finish_reason: null }]), () => res.socket?.destroy());
@@ -135,6 +128,18 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     // As OpenAI does: usage comes last, in a chunk with no choices, only when asked for.
     if (usage && body.stream_options?.include_usage) res.write(chunk([], { usage }));
     res.end("data: [DONE]\n\n");
+  }
+
+  /** Waits, unless the server is closed first. */
+  function wait(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -175,6 +180,9 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     },
   };
 }
+
+/** Word by word with the spaces kept, so the deltas join back into the exact reply. */
+const piecesOf = (content: string) => content.match(/\S+\s*|\s+/g) ?? [];
 
 function sendJson(res: ServerResponse, status: number, payload: object, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });

@@ -74,6 +74,13 @@ describe("openai provider", () => {
     expect(reply.tokensUsed).toBeGreaterThan(0);
   });
 
+  it("asks for the whole answer at once when nobody watches it being written", async () => {
+    const reply = await provider().reply(ask("Opening hours?"));
+    expect(reply.content).toBe("Echo: Opening hours?");
+    expect(fake.requests[0].body.stream).toBe(false);
+    expect(fake.requests[0].body.stream_options).toBeUndefined();
+  });
+
   it("answers without streaming in one delta when streaming is off", async () => {
     const { reply, deltas } = await replyWithDeltas({ stream: false }, ask("Opening hours?"));
 
