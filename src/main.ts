@@ -15,7 +15,7 @@ import { createManagementApi } from "../adapters/rest/management";
 import { managementOperations } from "../adapters/rest/management/openapi";
 import { createTwilioChannel } from "../adapters/twilio";
 import { createWsChannel } from "../adapters/ws";
-import { startAskWorker } from "../workers/ask";
+import { type AskWorkers, startAskWorker } from "../workers/ask";
 import { startDeliverWorker, startOutbox } from "../workers/deliver";
 import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
@@ -93,7 +93,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   if (metricsServer) handleMetrics = metricsApp(rt.queues, config.METRICS_TOKEN);
 
   let app: Express | null = null;
-  let worker: Worker | null = null;
+  let worker: AskWorkers | null = null;
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
   let ingester: Worker | null = null;

@@ -68,18 +68,39 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
   };
 }
 
-export function startAskWorker(deps: TurnDeps, opts: AskWorkerOptions): Worker<AskJob> {
-  const worker = new Worker<AskJob>(ASK_QUEUE, createAskProcessor(deps, opts.connection, opts.prefix, opts.lockMs), {
-    connection: opts.connection,
-    prefix: bullPrefix(opts.prefix),
-    concurrency: opts.concurrency,
-    lockDuration: opts.lockMs,
-    stalledInterval: Math.max(1000, opts.lockMs / 2),
-    // Turns use the built-in exponential backoff; follow-ups this one (the only custom type).
-    settings: { backoffStrategy: backoffUpTo(FOLLOW_UP_MAX_BACKOFF_MS) },
+// A BullMQ worker fetches its jobs one at a time, a round trip each: one fetch loop takes in at most a few
+// hundred turns a second, and 1,000 conversations answered together by a slow model arrive as waves that
+// waited seconds in the queue (the model figure of `npm run bench`: 125 turns/s, 1.2-2.2 s in the queue).
+// So the concurrency is shared by several workers, each fetching on its own: 4 for the default 1,000.
+const TURNS_PER_FETCHER = 250;
+
+/** The ask workers of this process, as one. */
+export interface AskWorkers {
+  close(force?: boolean): Promise<void>;
+}
+
+export function startAskWorker(deps: TurnDeps, opts: AskWorkerOptions): AskWorkers {
+  const processor = createAskProcessor(deps, opts.connection, opts.prefix, opts.lockMs);
+  const fetchers = Math.ceil(opts.concurrency / TURNS_PER_FETCHER);
+  const workers = Array.from({ length: fetchers }, (_, i) => {
+    const worker = new Worker<AskJob>(ASK_QUEUE, processor, {
+      connection: opts.connection,
+      prefix: bullPrefix(opts.prefix),
+      // The concurrency in all stays the configured one.
+      concurrency: Math.floor(opts.concurrency / fetchers) + (i < opts.concurrency % fetchers ? 1 : 0),
+      lockDuration: opts.lockMs,
+      stalledInterval: Math.max(1000, opts.lockMs / 2),
+      // Turns use the built-in exponential backoff; follow-ups this one (the only custom type).
+      settings: { backoffStrategy: backoffUpTo(FOLLOW_UP_MAX_BACKOFF_MS) },
+    });
+    worker.on("error", (err) => {
+      if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "ask worker error");
+    });
+    return worker;
   });
-  worker.on("error", (err) => {
-    if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "ask worker error");
-  });
-  return worker;
+  return {
+    async close(force) {
+      await Promise.all(workers.map((w) => w.close(force)));
+    },
+  };
 }
