@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Request, type Response, Router } from "express";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { ReplyBus } from "../../../src/bus";
+import type { Channel } from "../../../src/channels";
 import { toWire } from "../../../src/conversations";
 import { fieldIssues, HubError, invalid } from "../../../src/errors";
 import type { Message } from "../../../src/generated/prisma/client";
@@ -35,7 +36,7 @@ const TOO_MANY_WAITING = new HubError(
   { retryAfter: 2 },
 );
 
-export function createAskChannel(deps: AskChannelDeps): Router {
+export function createAskChannel(deps: AskChannelDeps): Channel {
   const router = Router();
   let open = 0;
   router.post("/api/ai-hub/assistant/ask", ...jsonBody("256kb"), requireKey(deps.keys), (req, res, next) => {
@@ -49,7 +50,7 @@ export function createAskChannel(deps: AskChannelDeps): Router {
     "/api/ai-hub",
     errorHandler(renderAskError, (err) => deps.hub.logger.error({ err }, "ask failed")),
   );
-  return router;
+  return { name: "ask", routers: [router] };
 }
 
 async function ask(deps: AskChannelDeps, req: Request, res: Response) {

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { findAssistant } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { ReplyBus } from "../../../src/bus";
+import type { Channel } from "../../../src/channels";
 import { messagesFrom } from "../../../src/conversation-reads";
 import { HubError, notFound } from "../../../src/errors";
 import type { ChatSession, Conversation, Message } from "../../../src/generated/prisma/client";
@@ -41,7 +42,7 @@ export interface ConversationServiceDeps {
 
 const BASE = "/api/conversation";
 
-export function createConversationServiceApi(deps: ConversationServiceDeps): Router {
+export function createConversationServiceChannel(deps: ConversationServiceDeps): Channel {
   const { prisma } = deps.hub;
   const routes = Router();
   routes.post("/create", async (req, res) => {
@@ -98,7 +99,7 @@ export function createConversationServiceApi(deps: ConversationServiceDeps): Rou
     BASE,
     errorHandler(renderConversationServiceError, (err) => deps.hub.logger.error({ err }, "Conversation Service API failed")),
   );
-  return api;
+  return { name: "conversation-service", routers: [api] };
 }
 
 /** Every call names its org; it must be the key's. */

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { findAssistant } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
 import { DEFAULT_ASSISTANT } from "../../../src/bootstrap";
+import type { Channel } from "../../../src/channels";
 import { existsInAnotherOrg, findConversation, listWithLastMessage, pageHistory } from "../../../src/conversation-reads";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import { principal, requireKey } from "../../../src/http/auth";
@@ -44,7 +45,7 @@ export interface GeneralBotsDeps {
   keys: KeyRing;
 }
 
-export function createGeneralBotsApi(deps: GeneralBotsDeps): Router {
+export function createGeneralBotsChannel(deps: GeneralBotsDeps): Channel {
   const routes = Router();
   routes.post("/start", (req, res) => start(deps.hub, req, res));
   routes.post("/:id/messages", (req, res) => sendMessage(deps.hub, req, res));
@@ -58,7 +59,7 @@ export function createGeneralBotsApi(deps: GeneralBotsDeps): Router {
     PREFIXES,
     errorHandler(renderGeneralBotsError, (err) => deps.hub.logger.error({ err }, "General Bots API failed")),
   );
-  return api;
+  return { name: "generalbots", routers: [api] };
 }
 
 function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
