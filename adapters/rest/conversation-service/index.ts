@@ -11,6 +11,7 @@ import type { ChatSession, Conversation, Message } from "../../../src/generated/
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import type { HubDeps } from "../../../src/hub";
+import { addSession, openConversation } from "../../../src/sessions";
 import type { Citation } from "../../../src/types";
 import { parse, renderConversationServiceError } from "./errors";
 import {
@@ -48,18 +49,8 @@ export function createConversationServiceChannel(deps: ConversationServiceDeps):
   routes.post("/create", async (req, res) => {
     const body = parse(createRequest, req.body);
     const id = randomUUID();
-    const archived = body.is_archived;
-    const created = await prisma.conversation.create({
-      data: {
-        id,
-        orgId: principal(res).orgId,
-        externalId: id,
-        channel: "api",
-        title: body.title,
-        status: archived ? "archived" : "active",
-        archivedAt: archived ? new Date() : null,
-      },
-    });
+    const orgId = principal(res).orgId;
+    const created = await openConversation(prisma, { orgId, key: id, id, channel: "api", title: body.title, archived: body.is_archived });
     res.status(201).json(conversationView(created));
   });
   routes.post("/create_session", async (req, res) => {
@@ -67,7 +58,7 @@ export function createConversationServiceChannel(deps: ConversationServiceDeps):
     const found = await conversationOf(deps.hub, res, body.conversation_id);
     const model = await findAssistant(prisma, found.orgId, body.model_id);
     if (!model?.deployed) throw notFound("Model");
-    const session = await prisma.chatSession.create({ data: { conversationId: found.id, assistantId: model.id, modelId: body.model_id } });
+    const session = await addSession(prisma, found.id, { assistantId: model.id, modelId: body.model_id });
     res.status(201).json(sessionView(session));
   });
   routes.post("/stream_chat", (req, res) => streamChat(deps, req, res));

@@ -11,6 +11,7 @@ import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import { idempotencyKey } from "../../../src/http/idempotency";
 import { accept, type HubDeps } from "../../../src/hub";
+import { firstSession, openConversation } from "../../../src/sessions";
 import { renderGeneralBotsError } from "./errors";
 import {
   historyQuery,
@@ -87,14 +88,8 @@ async function start(hub: HubDeps, req: Request, res: Response) {
   // channel id is its own id, so the ask API and this one name it alike.
   const idem = idempotencyKey(req);
   const key = idem ?? randomUUID();
-  const conversation = await hub.prisma.conversation.upsert({
-    where: { orgId_externalId: { orgId, externalId: key } },
-    create: { id: idem ? undefined : key, orgId, externalId: key, channel: "api", assistantId: bot.id },
-    update: {},
-  });
-  const session =
-    (await hub.prisma.chatSession.findFirst({ where: { conversationId: conversation.id }, orderBy: { createdAt: "asc" } })) ??
-    (await hub.prisma.chatSession.create({ data: { conversationId: conversation.id, assistantId: bot.id } }));
+  const conversation = await openConversation(hub.prisma, { orgId, key, id: idem ? undefined : key, channel: "api", assistantId: bot.id });
+  const session = await firstSession(hub.prisma, conversation.id, { assistantId: bot.id });
   if (body.initial_message) {
     await accept(hub, {
       orgId,
