@@ -106,7 +106,6 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     handle = app;
     sockets = channels.flatMap((channel) => (channel.attach ? [channel.attach(server)] : []));
   }
-
   if (config.ROLE !== "gateway") {
     worker = startAskWorker(rt.turns, {
       connection: rt.connect(),
