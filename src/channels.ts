@@ -88,14 +88,17 @@ export class ChannelRegistry {
 }
 
 /**
- * Where a business-side message goes: the reply address of the message it answers (or follows up), else the
- * conversation's: that of its latest message that came with one. Only adapters set reply addresses, from
- * what they verified (a signed webhook), so this never follows a caller's fields. Null: a push channel's.
+ * Where a business-side message goes: its own address when it was stored with one (taken from addressOf
+ * then, so it keeps going where it was meant to), else the reply address of the message it answers (or
+ * follows up), else the conversation's: that of its latest message that came with one. Only adapters set
+ * reply addresses, from what they verified (a signed webhook), so this never follows a caller's fields.
+ * Null: a push channel's.
  */
 export async function addressOf(
   prisma: Db,
-  message: Pick<Message, "conversationId" | "inReplyToId" | "followUpOfId">,
+  message: Pick<Message, "conversationId" | "inReplyToId" | "followUpOfId"> & Partial<Pick<Message, "replyAddress">>,
 ): Promise<ReplyAddress | null> {
+  if (message.replyAddress) return message.replyAddress as unknown as ReplyAddress;
   const answered = message.inReplyToId ?? message.followUpOfId;
   const source = answered
     ? await prisma.message.findUnique({ where: { id: answered }, select: { replyAddress: true } })

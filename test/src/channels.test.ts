@@ -25,8 +25,10 @@ describe("sending a business-side message through its conversation's channel", (
   /** Stores a message of the business side that answers no message, the way an operator's would be stored. */
   async function storeBusinessMessage(conversationId: string, content: string) {
     const address = await addressOf(prisma(), { conversationId, inReplyToId: null, followUpOfId: null });
+    // Stored with the address it goes to: it keeps going there whatever the user's next message came with.
+    const status = hub.runtime.channels.statusFor(address);
     return prisma().message.create({
-      data: { conversationId, role: "assistant", content, status: hub.runtime.channels.statusFor(address) },
+      data: { conversationId, role: "assistant", content, status, replyAddress: address ? { ...address } : undefined },
     });
   }
 
