@@ -2,6 +2,8 @@ import type { Server } from "node:http";
 import type { Queue } from "bullmq";
 import type { Router } from "express";
 import { Batcher } from "./batch";
+import type { ReplyBus } from "./bus";
+import { toWire } from "./conversations";
 import type { Db } from "./db/database";
 import type { Message, OutboundPart } from "./generated/prisma/client";
 import { UNSENT } from "./outbound";
@@ -41,13 +43,16 @@ export interface ChannelSender {
   send(part: OutboundPart, address: ReplyAddress): Promise<{ providerId: string; status: string }>;
 }
 
-/** The channels of this hub, by what they answer to. */
+/**
+ * The channels of this hub, by what they answer to. To send a business-side message that answers no turn (an
+ * operator's): store it with the fields `outboundOf(conversationId)` gives, then call `send(message)`.
+ */
 export class ChannelRegistry {
   private readonly senders = new Map<string, ChannelSender>();
   private readonly deliveries: Batcher<string, undefined>;
 
-  constructor(deliverQueue: Queue<DeliverJob>) {
-    this.deliveries = new Batcher((ids: string[]) => enqueueDeliveries(deliverQueue, ids));
+  constructor(private readonly deps: { prisma: Db; bus: ReplyBus; deliverQueue: Queue<DeliverJob> }) {
+    this.deliveries = new Batcher((ids: string[]) => enqueueDeliveries(deps.deliverQueue, ids));
   }
 
   /** Plugs channels in; two senders of one `via` would each deliver half of the messages, so that is refused. */
@@ -75,6 +80,27 @@ export class ChannelRegistry {
    */
   statusFor(address: ReplyAddress | null): string {
     return address && this.senders.has(address.via) ? UNSENT : "sent";
+  }
+
+  /**
+   * What a new business-side message of the conversation is stored with: where it goes (the conversation's
+   * reply address, kept on the message, see addressOf) and its status (statusFor).
+   */
+  async outboundOf(conversationId: string): Promise<{ replyAddress: ReplyAddress | null; status: string }> {
+    const replyAddress = await addressOf(this.deps.prisma, { conversationId, inReplyToId: null, followUpOfId: null });
+    return { replyAddress, status: this.statusFor(replyAddress) };
+  }
+
+  /**
+   * Sends a stored business-side message that answers no turn through its conversation's channel: push
+   * channels' listeners (sockets on any gateway) get it over the reply bus, an API channel's user through its
+   * sender (deliver). Safe to call again: listeners show a message id once, and a message has one delivery
+   * job. With Redis away it throws (the delivery job not added) and loses nothing stored: the outbox check
+   * gives the message its job, and a socket that resumes reads the messages it missed.
+   */
+  async send(message: Message): Promise<void> {
+    await this.deps.bus.publish({ type: "outbound", conversationId: message.conversationId, message: toWire(message) });
+    await this.deliver(message);
   }
 
   /**

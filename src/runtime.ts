@@ -96,7 +96,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     backlog: new Backlog(askQueue),
     maxBacklog: config.MAX_QUEUE_BACKLOG,
   };
-  const channels = new ChannelRegistry(deliverQueue);
+  const channels = new ChannelRegistry({ prisma: db.prisma, bus, deliverQueue });
   const turns: TurnDeps = {
     channels,
     prisma: db.prisma,

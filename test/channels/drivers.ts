@@ -18,8 +18,13 @@ export interface ChannelConversation {
    * whether the channel refused it for going too fast.
    */
   send(id: string, text: string): Promise<{ rateLimited: boolean }>;
-  /** Waits until this channel has brought the user a business-side message with `content`, and returns it. */
+  /** Waits until this channel has brought the user the reply `content`, and returns it. */
   received(content: string): Promise<string>;
+  /**
+   * Waits until this channel has brought the user a business-side message that answers no turn (an
+   * operator's). Absent: the channel has no way to yet (the ask API answers each call with its reply only).
+   */
+  receivedOutbound?(content: string): Promise<string>;
   /** The stored conversation's id. */
   conversationId(): Promise<string>;
   /** Whether another org's key can read this conversation through the channel (it must not). */
@@ -85,16 +90,18 @@ export function generalBotsDriver(s: Setup): ChannelDriver {
       const start = await json(await post(s, org.key, "/api/conversations/start", { bot_id: "default" }));
       const id: string = start.conversation_id;
       const history = async (key: string) => get(s, key, `/api/conversations/${id}/history`);
+      const fromHistory = (content: string) =>
+        waitFor(async () => {
+          const { messages } = await json(await history(org.key));
+          return messages.find((m: any) => m.sender === "bot" && m.content === content)?.content as string | undefined;
+        });
       return {
         async send(messageId, text) {
           const res = await post(s, org.key, `/api/conversations/${id}/messages`, { content: text }, { "idempotency-key": messageId });
           return { rateLimited: res.status === 429 };
         },
-        received: (content) =>
-          waitFor(async () => {
-            const { messages } = await json(await history(org.key));
-            return messages.find((m: any) => m.sender === "bot" && m.content === content)?.content;
-          }),
+        received: (content) => fromHistory(content),
+        receivedOutbound: (content) => fromHistory(content),
         conversationId: async () => id,
         readableBy: async (other) => (await history(other.key)).ok,
         close: async () => {},
@@ -126,6 +133,12 @@ export function conversationServiceDriver(s: Setup): ChannelDriver {
           return { rateLimited: res.status === 429 };
         },
         received: (content) => waitFor(() => answers.find((a) => a === content)),
+        // Not part of a stream: listed with the conversation's messages.
+        receivedOutbound: (content) =>
+          waitFor(async () => {
+            const rows = await json(await get(s, org.key, `${q("messages")}&conversation_id=${conversation.id}`));
+            return rows.find((m: any) => m.role === "assistant" && m.content === content)?.content as string | undefined;
+          }),
         conversationId: async () => conversation.id,
         readableBy: async (other) =>
           (await get(s, other.key, `/api/conversation/messages?org_id=${other.orgId}&conversation_id=${conversation.id}`)).ok,
@@ -157,6 +170,7 @@ export function webSocketDriver(s: Setup): ChannelDriver {
           return { rateLimited: error !== "stored" && error.code === "rate_limited" };
         },
         received: async (content) => (await waitFor(() => socket.frames.find(botSaid(content)))).content,
+        receivedOutbound: async (content) => (await waitFor(() => socket.frames.find(botSaid(content)))).content,
         conversationId: async () => status.conversation_id,
         async readableBy(other) {
           const theirs = await connect(
@@ -190,14 +204,16 @@ export function twilioDriver(s: Setup): ChannelDriver {
         body: JSON.stringify({ assistant: "default", org_id: org.orgId }),
       });
       const user = `+1777${String(numbers).padStart(7, "0")}`;
+      const sentToUser = async (content: string) =>
+        (await waitFor(() => s.twilio.sends.find((m) => m.to === `whatsapp:${user}` && m.body === content))).body;
       return {
         async send(messageId, text) {
           const params = whatsapp(user, hubNumber, text, { MessageSid: messageId });
           const res = await postWebhook(s.hub.url, s.twilio.authToken, "/webhooks/twilio", params);
           return { rateLimited: res.body.includes("too quickly") };
         },
-        received: async (content) =>
-          (await waitFor(() => s.twilio.sends.find((m) => m.to === `whatsapp:${user}` && m.body === content))).body,
+        received: (content) => sentToUser(content),
+        receivedOutbound: (content) => sentToUser(content),
         conversationId: async () => (await byKey(s, org.orgId, `whatsapp_${user}`)).id,
         // Who reads it is decided by the number's binding: another org's number is another conversation.
         readableBy: async (other) => Boolean(await byKeyOrNull(s, other.orgId, `whatsapp_${user}`)),

@@ -1,4 +1,4 @@
-import { addressOf } from "../../src/channels";
+import { connect } from "../adapters/ws/client";
 import type { TestHub } from "../support/hub";
 import { waitFor } from "../support/processes";
 import { postWebhook, whatsapp } from "../support/twilio";
@@ -6,7 +6,7 @@ import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 
 // The registry's outbound path for a message that answers no turn (what an operator writes, issue #14): it
 // goes where the conversation's latest verified reply address points, through that channel's sender, with the
-// deliver worker's guarantees; a push channel's conversation gets no delivery job.
+// deliver worker's guarantees; a push channel's listeners get it over the reply bus, with no delivery job.
 
 const HUB_NUMBER = "+14155238886";
 const USER = "+15550009999";
@@ -22,14 +22,14 @@ describe("sending a business-side message through its conversation's channel", (
 
   const prisma = () => hub.runtime.db.prisma;
 
-  /** Stores a message of the business side that answers no message, the way an operator's would be stored. */
-  async function storeBusinessMessage(conversationId: string, content: string) {
-    const address = await addressOf(prisma(), { conversationId, inReplyToId: null, followUpOfId: null });
-    // Stored with the address it goes to: it keeps going there whatever the user's next message came with.
-    const status = hub.runtime.channels.statusFor(address);
-    return prisma().message.create({
-      data: { conversationId, role: "assistant", content, status, replyAddress: address ? { ...address } : undefined },
+  /** Stores a business-side message that answers no message, the way an operator's is stored, and sends it. */
+  async function sendBusinessMessage(conversationId: string, content: string) {
+    const { replyAddress, status } = await hub.runtime.channels.outboundOf(conversationId);
+    const message = await prisma().message.create({
+      data: { conversationId, role: "assistant", content, status, replyAddress: replyAddress ? { ...replyAddress } : undefined },
     });
+    await hub.runtime.channels.send(message);
+    return message;
   }
 
   it("sends it to the WhatsApp user who wrote last, from the number they wrote to, once", async () => {
@@ -37,10 +37,9 @@ describe("sending a business-side message through its conversation's channel", (
     await waitFor(() => setup.twilio.sends.find((s) => s.body === "Echo: anyone there?"));
     const conversation = await prisma().conversation.findFirstOrThrow({ where: { externalId: `whatsapp_${USER}` } });
 
-    const message = await storeBusinessMessage(conversation.id, "A person here: **how can I help?**");
+    const message = await sendBusinessMessage(conversation.id, "A person here: **how can I help?**");
     expect(message.status).toBe("unsent");
-    await hub.runtime.channels.deliver(message);
-    await hub.runtime.channels.deliver(message);
+    await hub.runtime.channels.send(message);
 
     const sent = await waitFor(() => setup.twilio.sends.find((s) => s.body === "A person here: *how can I help?*"));
     expect(sent).toMatchObject({ from: `whatsapp:${HUB_NUMBER}`, to: `whatsapp:${USER}` });
@@ -48,16 +47,18 @@ describe("sending a business-side message through its conversation's channel", (
     expect(setup.twilio.sends.filter((s) => s.body === sent.body)).toHaveLength(1);
   });
 
-  it("leaves a push channel's message to the reply bus: stored sent, no delivery job", async () => {
-    const asked = await hub.api("/api/ai-hub/assistant/ask", {
-      body: { id: "push-conversation", assistantId: "default", message: { role: "user", content: "hi" } },
-    });
-    expect(asked.status).toBe(200);
-    const conversation = await prisma().conversation.findFirstOrThrow({ where: { externalId: "push-conversation" } });
-    const message = await storeBusinessMessage(conversation.id, "A person here");
-    expect(message.status).toBe("sent");
-    await hub.runtime.channels.deliver(message);
-    expect(await hub.runtime.deliverQueue.getJobState(message.id)).toBe("unknown");
+  it("shows it on the widget's socket of the conversation, with no delivery job", async () => {
+    const socket = await connect(hub.url, { user_id: "visitor-1" }, { headers: { authorization: `Bearer ${hub.key}` } });
+    try {
+      const status = await socket.next((f) => f.type === "status");
+      const message = await sendBusinessMessage(status.conversation_id, "A person here");
+      expect(message.status).toBe("sent");
+      const frame = await socket.next((f) => f.type === "message" && f.content === "A person here");
+      expect(frame).toMatchObject({ id: message.id, sender: "bot", session_id: status.session_id });
+      expect(await hub.runtime.deliverQueue.getJobState(message.id)).toBe("unknown");
+    } finally {
+      await socket.close();
+    }
   });
 
   it("refuses a second channel that sends through the same API", () => {
