@@ -1,17 +1,18 @@
-import { parseArgs } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { setEndUserSecret, signEndUserToken } from "./auth/endusers";
 import { createApiKey } from "./auth/keys";
 import { defaultOrgId } from "./bootstrap";
 import { importDocuments } from "./cli-import";
 import type { Db } from "./db/database";
-import { bindNumber, listNumbers, unbindNumber } from "./numbers";
 
 // The commands of `npm run cli`, on an open database: run by the CLI itself, or by the hub holding the
-// embedded database when the CLI sends them there (src/cli-socket.ts).
+// embedded database when the CLI sends them there (src/cli-socket.ts). The hub's own are here; a channel adds
+// its own (adapters/twilio/commands.ts), and src/cli.ts lists them all.
 
-export const USAGE = `Usage: npm run cli -- <command> [options]
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
 
-  org create <name>                     a new org, with its first API key
+const HEAD = "Usage: npm run cli -- <command> [options]";
+const HUB_USAGE = `  org create <name>                     a new org, with its first API key
   org list
   key create [--org ID] [--name NAME]   a new API key (shown once)
   secret set [--org ID] [--secret S]    the secret end-user tokens are signed with (random unless given)
@@ -24,18 +25,13 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
                                         --public: widget visitors and WhatsApp users may read it
   folder list [--org ID]
   import --folder ID FILE|URL...        add files (PDF, DOCX, HTML, CSV, Markdown, text) and web pages to a
-                                        folder; exits non-zero if any failed
-  number bind --number +E164 --assistant ID|NAME [--org ID]
-                                        WhatsApp/SMS sent to this Twilio number go to this assistant
-  number unbind --number +E164 [--org ID]
-  number list [--org ID]
-
-  help                                  this text
+                                        folder; exits non-zero if any failed`;
+const TAIL = `  help                                  this text
 
 --org defaults to the default org. Uses DATABASE_URL / DATA_DIR like the hub; on the embedded database
 while a hub runs, the command is run by that hub.`;
 
-const options = {
+const HUB_OPTIONS: ParseArgsOptionsConfig = {
   org: { type: "string" },
   name: { type: "string" },
   description: { type: "string" },
@@ -44,7 +40,6 @@ const options = {
   model: { type: "string" },
   folders: { type: "string" },
   folder: { type: "string" },
-  number: { type: "string" },
   assistant: { type: "string" },
   suggestions: { type: "string" },
   secret: { type: "string" },
@@ -53,16 +48,10 @@ const options = {
   undeployed: { type: "boolean" },
   public: { type: "boolean" },
   help: { type: "boolean", short: "h" },
-} as const;
+};
 
-type Options = ReturnType<typeof parse>["values"];
-const parse = (argv: string[]) => parseArgs({ args: argv, options, allowPositionals: true });
-
-/** Whether the arguments ask for the usage text rather than a command. */
-export function wantsHelp(argv: string[]): boolean {
-  const { values, positionals } = parse(argv);
-  return Boolean(values.help) || positionals.length === 0 || positionals[0] === "help";
-}
+/** The options given, by name: a string option's value, or true for a flag. */
+export type Options = Record<string, string | undefined> & { undeployed?: boolean; public?: boolean; help?: boolean };
 
 export interface CommandIo {
   /** Where relative file names (of `import`) are read from: the CLI's working directory. */
@@ -70,7 +59,7 @@ export interface CommandIo {
   out(line: string): void;
 }
 
-interface Call extends CommandIo {
+export interface Call extends CommandIo {
   p: Db;
   o: Options;
   /** The positional arguments after the command's name. */
@@ -78,15 +67,23 @@ interface Call extends CommandIo {
   orgId: string;
 }
 
-const need = (value: string | undefined, what: string) => {
-  if (!value) throw new Error(`${what} is required\n\n${USAGE}`);
+export type Command = (c: Call) => Promise<void>;
+
+/** Commands with their lines of the usage text, and the options they read beyond the hub's. */
+export interface CommandSet {
+  usage: string;
+  options?: ParseArgsOptionsConfig;
+  commands: Record<string, Command>;
+}
+
+/** A required option or argument; its absence is refused with a pointer to the usage text. */
+export const need = (value: string | undefined, what: string) => {
+  if (!value) throw new Error(`${what} is required: see npm run cli -- help`);
   return value;
 };
-const json = (value: unknown) => JSON.stringify(value, null, 2);
-// The CLI has the database itself: it is the operator, who assigns the hub's numbers to orgs (src/numbers.ts).
-const operatorFor = (orgId: string) => ({ orgId, operator: true });
+export const json = (value: unknown) => JSON.stringify(value, null, 2);
 
-const COMMANDS: Record<string, (c: Call) => Promise<void>> = {
+const COMMANDS: Record<string, Command> = {
   "org create": async ({ p, o, args, out }) => {
     const org = await p.org.create({ data: { name: need(args[0] ?? o.name, "a name") } });
     const key = await createApiKey(p, org.id, "first key");
@@ -132,35 +129,53 @@ const COMMANDS: Record<string, (c: Call) => Promise<void>> = {
     out(json(folder));
   },
   "folder list": async ({ p, orgId, out }) => out(json(await p.folder.findMany({ where: { orgId } }))),
-  "number bind": async ({ p, o, orgId, out }) =>
-    out(json(await bindNumber(p, operatorFor(orgId), need(o.number, "--number"), need(o.assistant, "--assistant")))),
-  "number unbind": async ({ p, o, orgId, out }) => {
-    // With --org, only that org's binding; without, whichever org holds the number.
-    await unbindNumber(p, { orgId, operator: o.org === undefined }, need(o.number, "--number"));
-    out(`unbound ${o.number}`);
-  },
-  "number list": async ({ p, orgId, out }) => out(json(await listNumbers(p, { orgId, operator: false }))),
   import: async ({ p, o, args, cwd, out }) => {
     const folder = await p.folder.findUniqueOrThrow({ where: { id: need(o.folder, "--folder") } });
-    if (!args.length) throw new Error(`no files given\n\n${USAGE}`);
+    if (!args.length) throw new Error("no files given: see npm run cli -- help");
     await importDocuments(p, folder.id, args, cwd, out);
   },
 };
 
-/** The command's name and its remaining positional arguments; an unknown command is refused with the usage. */
-export function commandOf(argv: string[]): { name: string; args: string[] } {
-  const { positionals } = parse(argv);
-  for (const words of [1, 2]) {
-    const name = positionals.slice(0, words).join(" ");
-    if (Object.hasOwn(COMMANDS, name)) return { name, args: positionals.slice(words) };
-  }
-  throw new Error(`unknown command: ${positionals.join(" ")}\n\n${USAGE}`);
-}
+export const hubCommands: CommandSet = { usage: HUB_USAGE, options: HUB_OPTIONS, commands: COMMANDS };
 
-/** Runs one command on a migrated database whose default org exists. */
-export async function runCommand(p: Db, argv: string[], io: CommandIo): Promise<void> {
-  const { name, args } = commandOf(argv);
-  const { values: o } = parse(argv);
-  const orgId = o.org ?? (await defaultOrgId(p));
-  await COMMANDS[name]({ ...io, p, o, args, orgId });
+/** The command line of `npm run cli`: the hub's commands and the channels'. */
+export class CommandLine {
+  readonly usage: string;
+  private readonly options: ParseArgsOptionsConfig;
+  private readonly commands: Record<string, Command>;
+
+  constructor(sets: CommandSet[]) {
+    this.usage = [HEAD, ...sets.map((set) => set.usage), TAIL].join("\n\n");
+    this.options = Object.assign({}, ...sets.map((set) => set.options ?? {}));
+    this.commands = Object.assign({}, ...sets.map((set) => set.commands));
+  }
+
+  private parse(argv: string[]) {
+    const { values, positionals } = parseArgs({ args: argv, options: this.options, allowPositionals: true });
+    return { o: values as Options, positionals };
+  }
+
+  /** Whether the arguments ask for the usage text rather than a command. */
+  wantsHelp(argv: string[]): boolean {
+    const { o, positionals } = this.parse(argv);
+    return Boolean(o.help) || positionals.length === 0 || positionals[0] === "help";
+  }
+
+  /** The command's name and its remaining positional arguments; an unknown command is refused with the usage. */
+  commandOf(argv: string[]): { name: string; args: string[] } {
+    const { positionals } = this.parse(argv);
+    for (const words of [1, 2]) {
+      const name = positionals.slice(0, words).join(" ");
+      if (Object.hasOwn(this.commands, name)) return { name, args: positionals.slice(words) };
+    }
+    throw new Error(`unknown command: ${positionals.join(" ")}\n\n${this.usage}`);
+  }
+
+  /** Runs one command on a migrated database whose default org exists. */
+  async run(p: Db, argv: string[], io: CommandIo): Promise<void> {
+    const { name, args } = this.commandOf(argv);
+    const { o } = this.parse(argv);
+    const orgId = o.org ?? (await defaultOrgId(p));
+    await this.commands[name]({ ...io, p, o, args, orgId });
+  }
 }

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { runCommand } from "./cli-commands";
+import type { CommandLine } from "./cli-commands";
 import type { Db } from "./db/database";
 import type { Logger } from "./logger";
 
@@ -35,7 +35,7 @@ export interface CommandServer {
  * Takes commands for the embedded database in `dir`, which this process holds (its lock is ours). Best
  * effort: without the socket the hub runs all the same, and the CLI refuses while it holds the directory.
  */
-export async function serveCommands(prisma: Db, dir: string, logger: Logger): Promise<CommandServer | null> {
+export async function serveCommands(prisma: Db, dir: string, logger: Logger, commands: CommandLine): Promise<CommandServer | null> {
   const file = socketPath(dir);
   if (!takesCommands(dir)) {
     logger.warn({ socket: file }, "npm run cli cannot reach this hub: the socket's path is too long, give DATA_DIR a shorter one");
@@ -48,7 +48,7 @@ export async function serveCommands(prisma: Db, dir: string, logger: Logger): Pr
     open.add(socket);
     socket.on("close", () => open.delete(socket));
     socket.on("error", () => {});
-    createInterface({ input: socket }).once("line", (line) => answer(prisma, socket, line));
+    createInterface({ input: socket }).once("line", (line) => answer(prisma, commands, socket, line));
   });
   try {
     await listenPrivately(server, file);
@@ -80,11 +80,11 @@ function listenPrivately(server: Server, file: string): Promise<void> {
   });
 }
 
-async function answer(prisma: Db, socket: Socket, line: string) {
+async function answer(prisma: Db, commands: CommandLine, socket: Socket, line: string) {
   const send = (reply: Reply) => socket.write(`${JSON.stringify(reply)}\n`);
   try {
     const { argv, cwd } = JSON.parse(line) as Request;
-    await runCommand(prisma, argv, { cwd, out: (text) => send({ line: text }) });
+    await commands.run(prisma, argv, { cwd, out: (text) => send({ line: text }) });
     send({ done: true });
   } catch (err) {
     send({ error: err instanceof Error ? err.message : String(err) });

@@ -1,15 +1,22 @@
-import { commandOf, runCommand, USAGE, wantsHelp } from "./cli-commands";
+import { twilioCommands } from "../adapters/twilio/commands";
+import { CommandLine, hubCommands } from "./cli-commands";
 import { sendCommand, takesCommands } from "./cli-socket";
 import { embeddedDir, loadConfig } from "./config";
 import { DirectoryInUse } from "./db/lock";
+
+// The CLI's composition root, with src/main.ts the one file of src/ that imports an adapter: the channels'
+// commands are listed here.
+
+/** Every command of `npm run cli`: the hub's, then each channel's. */
+export const commandLine = new CommandLine([hubCommands, twilioCommands]);
 
 /**
  * `npm run cli`: on the embedded database, through the hub holding it when one runs (src/cli-socket.ts),
  * else on the database itself; on a Postgres server, always itself.
  */
 export async function runCli(argv: string[], out: (line: string) => void = console.log): Promise<void> {
-  if (wantsHelp(argv)) return out(USAGE);
-  commandOf(argv); // an unknown command is refused before anything is opened
+  if (commandLine.wantsHelp(argv)) return out(commandLine.usage);
+  commandLine.commandOf(argv); // an unknown command is refused before anything is opened
   const config = loadConfig();
   const dir = embeddedDir(config);
   if (dir && (await sendCommand(dir, argv, out))) return;
@@ -34,7 +41,7 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
   try {
     await db.migrate();
     await bootstrap(db.prisma);
-    await runCommand(db.prisma, argv, { cwd: process.cwd(), out });
+    await commandLine.run(db.prisma, argv, { cwd: process.cwd(), out });
   } finally {
     await db.close();
   }

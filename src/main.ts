@@ -5,11 +5,11 @@ import type { Worker } from "bullmq";
 import type { Express } from "express";
 import { createAskChannel } from "../adapters/rest/ask";
 import { askOperations } from "../adapters/rest/ask/openapi";
-import { createBotujApi } from "../adapters/rest/botuj";
+import { createBotujChannel } from "../adapters/rest/botuj";
 import { botujOperations } from "../adapters/rest/botuj/schema";
-import { createConversationServiceApi } from "../adapters/rest/conversation-service";
+import { createConversationServiceChannel } from "../adapters/rest/conversation-service";
 import { conversationServiceOperations } from "../adapters/rest/conversation-service/schema";
-import { createGeneralBotsApi } from "../adapters/rest/generalbots";
+import { createGeneralBotsChannel } from "../adapters/rest/generalbots";
 import { generalBotsOperations } from "../adapters/rest/generalbots/schema";
 import { createManagementApi } from "../adapters/rest/management";
 import { managementOperations } from "../adapters/rest/management/openapi";
@@ -20,6 +20,8 @@ import { startDeliverWorker, startOutbox } from "../workers/deliver";
 import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
+import type { Channel } from "./channels";
+import { commandLine } from "./cli";
 import { serveCommands } from "./cli-socket";
 import { type Config, ConfigError, embeddedDir, loadConfig } from "./config";
 import type { Database } from "./db/database";
@@ -72,24 +74,10 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
   // `npm run cli` cannot open the embedded database while this process holds it: it sends its commands here.
   const dir = embeddedDir(config);
-  const commands = dir ? await serveCommands(rt.db.prisma, dir, rt.logger) : null;
-  // WhatsApp and SMS, once the Twilio account is configured: replies to its users go to the deliver queue.
-  const twilio =
-    config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL
-      ? createTwilioChannel({
-          hub: rt.hub,
-          keys: rt.keys,
-          deliverQueue: rt.deliverQueue,
-          accountSid: config.TWILIO_ACCOUNT_SID,
-          authToken: config.TWILIO_AUTH_TOKEN,
-          publicUrl: config.PUBLIC_URL,
-          apiBaseUrl: config.TWILIO_API_BASE_URL,
-        })
-      : null;
-  if (twilio) {
-    rt.turns.onReply = twilio.onReply;
-    rt.turns.deliveredVia = [twilio.sender.via];
-  }
+  const commands = dir ? await serveCommands(rt.db.prisma, dir, rt.logger, commandLine) : null;
+  // Every channel, in one list: a gateway serves their routes and sockets, a worker sends through their senders.
+  const channels = createChannels(rt);
+  rt.channels.register(channels);
   if (metricsServer) handleMetrics = metricsApp(rt.queues, config.METRICS_TOKEN);
 
   let app: Express | null = null;
@@ -98,34 +86,10 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   let deliverer: Worker | null = null;
   let ingester: Worker | null = null;
   let outbox: { stop(): void } | null = null;
-  let sockets: { close(): Promise<void> } | null = null;
+  let sockets: { close(): Promise<void> }[] = [];
   if (server) {
     await rt.bus.listen();
-    const ws = createWsChannel({
-      hub: rt.hub,
-      keys: rt.keys,
-      bus: rt.bus,
-      allowedOrigins: config.WS_ALLOWED_ORIGINS,
-      maxFrameBytes: config.WS_MAX_FRAME_BYTES,
-      heartbeatMs: config.WS_HEARTBEAT_MS,
-      anonymousTtlMs: config.WS_ANONYMOUS_TTL_MS,
-      addressLimits: {
-        socketsPerAddress: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS,
-        sessionsPerMinute: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE,
-        messagesPerMinute: config.WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE,
-      },
-      trustedProxies: config.TRUSTED_PROXIES,
-      redis: rt.redis,
-      prefix: config.QUEUE_PREFIX,
-    });
     app = createApp(rt, [
-      createAskChannel({
-        hub: rt.hub,
-        keys: rt.keys,
-        bus: rt.bus,
-        askTimeoutMs: config.ASK_TIMEOUT_MS,
-        maxWaiting: config.MAX_WAITING_ASKS,
-      }),
       createManagementApi({
         prisma: rt.db.prisma,
         keys: rt.keys,
@@ -135,16 +99,12 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         assistants: rt.hub.assistants,
         logger: rt.logger,
       }),
-      createGeneralBotsApi({ hub: rt.hub, keys: rt.keys }),
-      createBotujApi({ prisma: rt.db.prisma, keys: rt.keys, logger: rt.logger }),
-      createConversationServiceApi({ hub: rt.hub, keys: rt.keys, bus: rt.bus, streamTimeoutMs: config.ASK_TIMEOUT_MS }),
       createApiDocs(apiDocument()),
-      ws.router,
-      ...(twilio?.routers ?? []),
+      ...channels.flatMap((channel) => channel.routers),
       widgetRouter(path.join(__dirname, "../public")),
     ]);
     handle = app;
-    sockets = ws.attach(server);
+    sockets = channels.flatMap((channel) => (channel.attach ? [channel.attach(server)] : []));
   }
   if (config.ROLE !== "gateway") {
     worker = startAskWorker(rt.turns, {
@@ -164,8 +124,9 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       afterMs: config.SWEEP_AFTER_MS,
       ingestQueue: rt.ingestQueue,
     });
-    if (twilio) {
-      const deliverDeps = { prisma: rt.db.prisma, sender: twilio.sender, queue: rt.deliverQueue, logger: rt.logger };
+    // One deliver worker and one outbox for every channel that sends through an API.
+    if (rt.channels.deliveredVia.length) {
+      const deliverDeps = { prisma: rt.db.prisma, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,
@@ -193,7 +154,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       sweeper?.stop();
       outbox?.stop();
       // Sockets first: their clients reconnect to another gateway and resume there.
-      await sockets?.close();
+      await Promise.all(sockets.map((socket) => socket.close()));
       // With Redis away a worker's close would wait for a connection that may never come. Its turns in flight
       // cannot report to Redis either: their jobs stall, and are taken over and answered once when it is back.
       const force = rt.redisProblem() !== null;
@@ -215,6 +176,50 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       await rt.close();
     },
   };
+}
+
+/**
+ * The hub's channels: the one list to add a channel to. Twilio's once its account is configured (without it,
+ * WhatsApp and SMS have no webhook and nothing is sent through Twilio).
+ */
+function createChannels(rt: Runtime): Channel[] {
+  const { config, hub, keys, bus } = rt;
+  const channels = [
+    createAskChannel({ hub, keys, bus, askTimeoutMs: config.ASK_TIMEOUT_MS, maxWaiting: config.MAX_WAITING_ASKS }),
+    createGeneralBotsChannel({ hub, keys }),
+    createBotujChannel({ prisma: rt.db.prisma, keys, logger: rt.logger }),
+    createConversationServiceChannel({ hub, keys, bus, streamTimeoutMs: config.ASK_TIMEOUT_MS }),
+    createWsChannel({
+      hub,
+      keys,
+      bus,
+      allowedOrigins: config.WS_ALLOWED_ORIGINS,
+      maxFrameBytes: config.WS_MAX_FRAME_BYTES,
+      heartbeatMs: config.WS_HEARTBEAT_MS,
+      anonymousTtlMs: config.WS_ANONYMOUS_TTL_MS,
+      addressLimits: {
+        socketsPerAddress: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS,
+        sessionsPerMinute: config.WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE,
+        messagesPerMinute: config.WS_ANONYMOUS_PER_ADDRESS_PER_MINUTE,
+      },
+      trustedProxies: config.TRUSTED_PROXIES,
+      redis: rt.redis,
+      prefix: config.QUEUE_PREFIX,
+    }),
+  ];
+  if (config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL) {
+    channels.push(
+      createTwilioChannel({
+        hub,
+        keys,
+        accountSid: config.TWILIO_ACCOUNT_SID,
+        authToken: config.TWILIO_AUTH_TOKEN,
+        publicUrl: config.PUBLIC_URL,
+        apiBaseUrl: config.TWILIO_API_BASE_URL,
+      }),
+    );
+  }
+  return channels;
 }
 
 /** A server listening on a configured port; a port in use is a configuration error, said in one line. */

@@ -1,28 +1,15 @@
 import type { Db } from "./db/database";
-import { type Message, type OutboundPart, Prisma } from "./generated/prisma/client";
-import type { ReplyAddress } from "./types";
+import { type OutboundPart, Prisma } from "./generated/prisma/client";
 
-// Replies sent through an API channel (Twilio) go out as parts, each recorded in outbound_parts before it
-// is sent. The channel's sender and the deliver worker meet here, and so do the provider's status callbacks.
+// Messages sent through an API channel (Twilio; see src/channels.ts) go out as parts, each recorded in
+// outbound_parts before it is sent. The channel's sender and the deliver worker meet here, and so do the
+// provider's status callbacks.
 //
 // Such a reply is stored UNSENT, and keeps that status until the provider took every part (then it takes
 // the provider's status) or refused one for good (failed): Postgres, not the queue, says what is left to send.
 
 /** The status of a reply of an API channel the provider has not taken yet, all of it. */
 export const UNSENT = "unsent";
-
-/** What an API channel plugs into the deliver worker. */
-export interface ApiSender {
-  /** The reply addresses it delivers to: a turn's `replyAddress.via`. */
-  via: ReplyAddress["via"];
-  /**
-   * The parts a reply to `turn` is sent as, in order: written in the markup of where it goes (the assistant
-   * writes Markdown) and cut to the provider's length. `turn` is null for a reply that answers no message.
-   */
-  split(content: string, turn: Message | null): string[];
-  /** Sends one part of the reply to `turn`; resolves once the provider accepted it. Throws DeliveryError. */
-  send(part: OutboundPart, turn: Message): Promise<{ providerId: string; status: string }>;
-}
 
 /** A send that failed. Permanent: sending again cannot succeed (invalid number, closed window). */
 export class DeliveryError extends Error {

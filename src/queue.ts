@@ -1,5 +1,7 @@
-import { type DefaultJobOptions, Queue } from "bullmq";
+import { type DefaultJobOptions, type Processor, Queue, Worker, type WorkerOptions } from "bullmq";
 import type Redis from "ioredis";
+import type { Logger } from "./logger";
+import { isConnectionError } from "./redis";
 
 export const ASK_QUEUE = "ask";
 export const DELIVER_QUEUE = "deliver";
@@ -29,6 +31,40 @@ function hubQueue<T>(name: string, connection: Redis, prefix: string, jobs: Defa
     prefix: bullPrefix(prefix),
     defaultJobOptions: { removeOnFail: { age: 7 * 24 * 3600 }, ...jobs },
   });
+}
+
+/** How a process works one of the hub's queues. */
+export interface HubWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  /** How long a job stays locked by a worker that stopped answering; stalled jobs are looked for twice as often. */
+  lockMs: number;
+}
+
+/**
+ * A worker of one of the hub's queues, under its prefix. Connection errors are not logged: BullMQ
+ * reconnects by itself, and would report each try.
+ */
+export function startHubWorker<T>(
+  name: string,
+  processor: Processor<T>,
+  opts: HubWorkerOptions,
+  logger: Logger,
+  settings?: WorkerOptions["settings"],
+): Worker<T> {
+  const worker = new Worker<T>(name, processor, {
+    connection: opts.connection,
+    prefix: bullPrefix(opts.prefix),
+    concurrency: opts.concurrency,
+    lockDuration: opts.lockMs,
+    stalledInterval: Math.max(1000, opts.lockMs / 2),
+    ...(settings ? { settings } : {}),
+  });
+  worker.on("error", (err) => {
+    if (!isConnectionError(err)) logger.error({ err: err.message, queue: name }, "worker error");
+  });
+  return worker;
 }
 
 export function createAskQueue(connection: Redis, prefix: string): Queue<AskJob> {

@@ -6,6 +6,7 @@ import { AssistantLookup } from "./assistants/store";
 import { KeyRing } from "./auth/keys";
 import { Batcher } from "./batch";
 import { ReplyBus } from "./bus";
+import { ChannelRegistry } from "./channels";
 import type { Config } from "./config";
 import { insertInbound, storeReplies, turnWindows } from "./conversations";
 import { type Database, isItemError, openDatabase } from "./db/database";
@@ -36,7 +37,7 @@ export interface Runtime {
   /** Commands that must fail fast when Redis is away (accept, rate limits, publish), not queue up. */
   redis: Redis;
   askQueue: Queue<AskJob>;
-  /** Replies to send through an API channel (Twilio). */
+  /** Messages to send through an API channel (Twilio): see src/channels.ts. */
   deliverQueue: Queue<DeliverJob>;
   /** Knowledge files and pages to parse and index, or to fetch again. */
   ingestQueue: Queue<IngestJob>;
@@ -47,6 +48,8 @@ export interface Runtime {
   keys: KeyRing;
   hub: HubDeps;
   turns: TurnDeps;
+  /** The channels plugged in (src/main.ts), and through them where each business-side message is sent. */
+  channels: ChannelRegistry;
   knowledge: KnowledgeIndex;
   /** A new connection for a blocking consumer (BullMQ worker, pub/sub subscriber). */
   connect(): Redis;
@@ -95,11 +98,13 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     backlog: new Backlog(askQueue),
     maxBacklog: config.MAX_QUEUE_BACKLOG,
   };
+  const channels = new ChannelRegistry({ prisma: db.prisma, bus, deliverQueue });
   const turns: TurnDeps = {
+    channels,
     prisma: db.prisma,
     db,
-    // deliveredVia is read at each batch: the channels that send through an API are plugged in after this.
-    replies: new Batcher((items) => storeReplies(db, items, turns.deliveredVia), isItemError),
+    // deliveredVia is read at each batch: the channels are registered after this (src/main.ts).
+    replies: new Batcher((items) => storeReplies(db, items, channels.deliveredVia), isItemError),
     windows: new Batcher((jobs) => turnWindows(db, jobs, config.HISTORY_TURNS * 2)),
     assistants,
     bus,
@@ -145,6 +150,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     keys: new KeyRing(db.prisma),
     hub,
     turns,
+    channels,
     knowledge,
     connect,
     redisProblem: connections.problem,

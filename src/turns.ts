@@ -3,6 +3,7 @@ import { type AssistantProvider, type AssistantReply, ProviderError } from "./as
 import { type AssistantLookup, previewProfile, resolveDeployed } from "./assistants/store";
 import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
+import type { ChannelRegistry } from "./channels";
 import {
   type HistoryMessage,
   historyBefore,
@@ -36,10 +37,8 @@ export interface TurnDeps {
   defaultProvider: AssistantProfile["provider"];
   historyMessages: number;
   logger: Logger;
-  /** Called with each reply stored, for channels that send through an API (Twilio). */
-  onReply?: (reply: Message, turn: Message) => Promise<void>;
-  /** Reply addresses (`via`) of the API channels this hub sends through: such replies are stored unsent (src/outbound.ts). */
-  deliveredVia?: string[];
+  /** The channels: a reply to an address one sends to through an API is stored unsent and handed to it. */
+  channels: ChannelRegistry;
   /** Where follow-ups of turns the assistant could not be reached for are queued, and for how long they are tried. */
   followUps?: { queue: Queue<AskJob>; forMs: number };
 }
@@ -149,7 +148,7 @@ export async function publishReply(deps: TurnDeps, turn: Message, reply: Message
     message: toWire(reply, suggestions),
     failed: Boolean(reply.error),
   });
-  await deps.onReply?.(reply, turn);
+  await deps.channels.deliver(reply);
 }
 
 const DELTA_EVERY_MS = 40;

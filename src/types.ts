@@ -89,12 +89,16 @@ export interface StoredMessage {
   error: string | null;
 }
 
-/** Events of a turn on the reply bus, keyed by conversation; `turnId` is the user message being answered. */
+/**
+ * Events on the reply bus, keyed by conversation: a turn's (`turnId` is the user message being answered), and
+ * `outbound`, a business-side message that answers no turn (an operator's; see ChannelRegistry.send).
+ */
 export type TurnEvent =
   | { type: "accepted"; conversationId: string; turnId: string; message: WireMessage }
   | { type: "typing"; conversationId: string; turnId: string }
   | { type: "delta"; conversationId: string; turnId: string; content: string }
-  | { type: "reply"; conversationId: string; turnId: string; message: WireMessage; failed: boolean };
+  | { type: "reply"; conversationId: string; turnId: string; message: WireMessage; failed: boolean }
+  | { type: "outbound"; conversationId: string; message: WireMessage };
 
 /** Where a reply's knowledge came from, precisely enough to follow: stored on the reply (messages.citations). */
 export interface Citation {

@@ -1,9 +1,17 @@
-import { DelayedError, type Job, Worker } from "bullmq";
+import { DelayedError, type Job } from "bullmq";
 import type Redis from "ioredis";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { tryLock } from "../src/locks";
-import { ASK_QUEUE, type AskJob, backoffUpTo, bullPrefix, FOLLOW_UP, FOLLOW_UP_MAX_BACKOFF_MS } from "../src/queue";
-import { batchCommands, isConnectionError } from "../src/redis";
+import {
+  ASK_QUEUE,
+  type AskJob,
+  backoffUpTo,
+  FOLLOW_UP,
+  FOLLOW_UP_MAX_BACKOFF_MS,
+  type HubWorkerOptions,
+  startHubWorker,
+} from "../src/queue";
+import { batchCommands } from "../src/redis";
 import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
 import { followUp } from "./follow-up";
 
@@ -15,13 +23,8 @@ import { followUp } from "./follow-up";
 // conversation up to its own, oldest first. A job that finds the lock taken waits in the delayed set.
 // Follow-ups (workers/follow-up.ts) are jobs of this queue too, under the same lock.
 
-export interface AskWorkerOptions {
-  connection: Redis;
-  prefix: string;
-  concurrency: number;
-  /** How long a job (and a conversation) stays locked by a worker that stopped answering. */
-  lockMs: number;
-}
+/** lockMs is also how long a conversation stays locked by a worker that stopped answering. */
+export type AskWorkerOptions = HubWorkerOptions;
 
 const RETRY_LOCKED_MS = 150;
 
@@ -83,20 +86,12 @@ export function startAskWorker(deps: TurnDeps, opts: AskWorkerOptions): AskWorke
   const processor = createAskProcessor(deps, opts.connection, opts.prefix, opts.lockMs);
   const fetchers = Math.ceil(opts.concurrency / TURNS_PER_FETCHER);
   const workers = Array.from({ length: fetchers }, (_, i) => {
-    const worker = new Worker<AskJob>(ASK_QUEUE, processor, {
-      connection: opts.connection,
-      prefix: bullPrefix(opts.prefix),
-      // The concurrency in all stays the configured one.
-      concurrency: Math.floor(opts.concurrency / fetchers) + (i < opts.concurrency % fetchers ? 1 : 0),
-      lockDuration: opts.lockMs,
-      stalledInterval: Math.max(1000, opts.lockMs / 2),
-      // Turns use the built-in exponential backoff; follow-ups this one (the only custom type).
-      settings: { backoffStrategy: backoffUpTo(FOLLOW_UP_MAX_BACKOFF_MS) },
+    // The concurrency in all stays the configured one.
+    const concurrency = Math.floor(opts.concurrency / fetchers) + (i < opts.concurrency % fetchers ? 1 : 0);
+    // Turns use the built-in exponential backoff; follow-ups this one (the only custom type).
+    return startHubWorker(ASK_QUEUE, processor, { ...opts, concurrency }, deps.logger, {
+      backoffStrategy: backoffUpTo(FOLLOW_UP_MAX_BACKOFF_MS),
     });
-    worker.on("error", (err) => {
-      if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "ask worker error");
-    });
-    return worker;
   });
   return {
     async close(force) {

@@ -1,21 +1,15 @@
-import { type Job, type Queue, Worker } from "bullmq";
-import type Redis from "ioredis";
+import type { Job, Queue, Worker } from "bullmq";
+import { addressOf, type ChannelRegistry, type ChannelSender } from "../src/channels";
 import type { Db } from "../src/db/database";
 import type { Logger } from "../src/logger";
 import { metrics } from "../src/metrics";
-import {
-  type ApiSender,
-  DeliveryError,
-  firstUnsent,
-  partsOf,
-  recordAttemptError,
-  recordPartStatus,
-  UNSENT,
-  unsentHeads,
-} from "../src/outbound";
-import { backoffUpTo, bullPrefix, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, requeue } from "../src/queue";
-import { isConnectionError } from "../src/redis";
+import { DeliveryError, firstUnsent, partsOf, recordAttemptError, recordPartStatus, UNSENT, unsentHeads } from "../src/outbound";
+import { every, type Periodic } from "../src/periodic";
+import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubWorkerOptions, requeue, startHubWorker } from "../src/queue";
 
+// Every business-side message stored UNSENT (a reply, a follow-up, or any other message to the user) goes out
+// here, through the sender of the channel its reply address names (src/channels.ts: addressOf, the registry).
+//
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
 // again. So a retried, duplicated or recovered job sends only what the provider has not accepted, and a part
@@ -35,7 +29,8 @@ import { isConnectionError } from "../src/redis";
 
 export interface DeliverDeps {
   prisma: Db;
-  sender: ApiSender;
+  /** Where each message's sender is looked up, by its reply address. */
+  channels: ChannelRegistry;
   /** The deliver queue, to hand a conversation on to its next reply. */
   queue: Queue<DeliverJob>;
   logger: Logger;
@@ -50,18 +45,16 @@ export interface DeliverRetry {
 }
 
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
-  const { prisma, sender } = deps;
+  const { prisma } = deps;
   return async (job: Job<DeliverJob>): Promise<void> => {
     const reply = await prisma.message.findUnique({
       where: { id: job.data.messageId },
-      include: { inReplyTo: true, followUpOf: true, conversation: { select: { channel: true } } },
+      include: { conversation: { select: { channel: true } } },
     });
     if (!reply) return;
     // Sent or refused already (this job may be the retry of one that died before handing on), or not a
     // message of an API channel at all.
     if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
-    // A reply, or the follow-up of a turn the assistant could not be reached for: addressed as the turn came.
-    const turn = reply.inReplyTo ?? reply.followUpOf;
     const first = await firstUnsent(prisma, reply.conversationId);
     if (first !== reply.id) {
       // An earlier reply is still on its way: this one is queued again when that one is done.
@@ -69,7 +62,10 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       return;
     }
     const { channel } = reply.conversation;
-    const parts = await partsOf(prisma, reply.id, sender.split(reply.content, turn));
+    // A reply, or a follow-up, is addressed as its turn came; another message as the conversation's last did.
+    const address = await addressOf(prisma, reply);
+    const sender = address && deps.channels.senderFor(address.via);
+    const parts = await partsOf(prisma, reply.id, sender ? sender.split(reply.content, address) : [reply.content]);
     for (const part of parts) {
       if (part.providerId) continue;
       // A part refused for good: the later ones would only be refused too, or arrive without their start.
@@ -77,10 +73,10 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
       // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
       if (!(await claimPart(prisma, part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
-      let sent: Awaited<ReturnType<ApiSender["send"]>>;
+      let sent: Awaited<ReturnType<ChannelSender["send"]>>;
       try {
-        if (!turn) throw new DeliveryError(`message ${reply.id} answers no message`, true);
-        sent = await sender.send(part, turn);
+        if (!sender || !address) throw new DeliveryError(`message ${reply.id}: no channel of this hub sends to its address`, true);
+        sent = await sender.send(part, address);
       } catch (err) {
         const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, false);
         const outOfTime = Date.now() - reply.createdAt.getTime() >= retry.forMs;
@@ -141,27 +137,14 @@ async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> 
   if (next) await requeueDelivery(deps.queue, next);
 }
 
-export interface DeliverWorkerOptions {
-  connection: Redis;
-  prefix: string;
-  concurrency: number;
-  lockMs: number;
+export interface DeliverWorkerOptions extends HubWorkerOptions {
   retry: DeliverRetry;
 }
 
 export function startDeliverWorker(deps: DeliverDeps, opts: DeliverWorkerOptions): Worker<DeliverJob> {
-  const worker = new Worker<DeliverJob>(DELIVER_QUEUE, createDeliverProcessor(deps, opts.retry), {
-    connection: opts.connection,
-    prefix: bullPrefix(opts.prefix),
-    concurrency: opts.concurrency,
-    lockDuration: opts.lockMs,
-    stalledInterval: Math.max(1000, opts.lockMs / 2),
-    settings: { backoffStrategy: backoffUpTo(opts.retry.maxBackoffMs) },
+  return startHubWorker(DELIVER_QUEUE, createDeliverProcessor(deps, opts.retry), opts, deps.logger, {
+    backoffStrategy: backoffUpTo(opts.retry.maxBackoffMs),
   });
-  worker.on("error", (err) => {
-    if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "deliver worker error");
-  });
-  return worker;
 }
 
 const OUTBOX_BATCH = 500;
@@ -185,23 +168,16 @@ export async function outboxOnce(deps: DeliverDeps, afterMs: number, cursor = FI
   return { moved, cursor: heads.length < OUTBOX_BATCH ? FIRST_UUID : (heads.at(-1)?.conversationId ?? FIRST_UUID) };
 }
 
-export function startOutbox(deps: DeliverDeps, opts: { intervalMs: number; afterMs: number }) {
-  let running = false;
+/** The outbox check every intervalMs, over every channel's unsent messages, a batch a round. */
+export function startOutbox(deps: DeliverDeps, opts: { intervalMs: number; afterMs: number }): Periodic {
   let cursor = FIRST_UUID;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    try {
+  return every(
+    opts.intervalMs,
+    async () => {
       const round = await outboxOnce(deps, opts.afterMs, cursor);
       cursor = round.cursor;
-      const { moved } = round;
-      if (moved) deps.logger.info({ moved }, "outbox handed replies to the deliver queue");
-    } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, "outbox check failed; next one in a moment");
-    } finally {
-      running = false;
-    }
-  }, opts.intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+      if (round.moved) deps.logger.info({ moved: round.moved }, "outbox handed replies to the deliver queue");
+    },
+    (err) => deps.logger.warn({ err: err.message }, "outbox check failed; next one in a moment"),
+  );
 }

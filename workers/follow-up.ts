@@ -39,7 +39,7 @@ export async function followUp(deps: TurnDeps, turnId: string): Promise<void> {
   try {
     const profile = await profileOf(deps, turn, orgId);
     const answer = await consult(deps, profile, turn, orgId);
-    const message = await storeFollowUp(prisma, turn, answer, deps.deliveredVia);
+    const message = await storeFollowUp(prisma, turn, answer, deps.channels.deliveredVia);
     if (!message) {
       log.info("no follow-up: the user wrote meanwhile");
       return endRetrying(prisma, turn.id);

@@ -1,9 +1,7 @@
-import { type Job, type Queue, Worker } from "bullmq";
-import type Redis from "ioredis";
+import type { Job, Queue, Worker } from "bullmq";
 import type { Db } from "../src/db/database";
 import { type IngestDeps, ingestDocument, refreshDocument } from "../src/knowledge/ingest";
-import { bullPrefix, enqueueIngest, INGEST_QUEUE, type IngestJob } from "../src/queue";
-import { isConnectionError } from "../src/redis";
+import { enqueueIngest, type HubWorkerOptions, INGEST_QUEUE, type IngestJob, startHubWorker } from "../src/queue";
 
 // Idempotency: an ingest job does nothing unless its document is still processing, and indexing replaces
 // the document's passages and marks it ready in one transaction; a refresh job indexes only text whose hash
@@ -11,13 +9,7 @@ import { isConnectionError } from "../src/redis";
 // A refresh's last try records its failure with fetchedAt, so the sweeper waits a full interval to try again.
 // Each start counts in documents.attempts, so a document that keeps killing its worker ends failed.
 
-export interface IngestWorkerOptions {
-  connection: Redis;
-  prefix: string;
-  concurrency: number;
-  /** How long a job stays locked by a worker that stopped answering. */
-  lockMs: number;
-}
+export type IngestWorkerOptions = HubWorkerOptions;
 
 export function createIngestProcessor(deps: IngestDeps) {
   return async (job: Job<IngestJob>): Promise<void> => {
@@ -28,17 +20,7 @@ export function createIngestProcessor(deps: IngestDeps) {
 }
 
 export function startIngestWorker(deps: IngestDeps, opts: IngestWorkerOptions): Worker<IngestJob> {
-  const worker = new Worker<IngestJob>(INGEST_QUEUE, createIngestProcessor(deps), {
-    connection: opts.connection,
-    prefix: bullPrefix(opts.prefix),
-    concurrency: opts.concurrency,
-    lockDuration: opts.lockMs,
-    stalledInterval: Math.max(1000, opts.lockMs / 2),
-  });
-  worker.on("error", (err) => {
-    if (!isConnectionError(err)) deps.logger.error({ err: err.message }, "ingest worker error");
-  });
-  return worker;
+  return startHubWorker(INGEST_QUEUE, createIngestProcessor(deps), opts, deps.logger);
 }
 
 const BATCH = 500;

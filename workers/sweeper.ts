@@ -2,6 +2,7 @@ import type { Queue } from "bullmq";
 import { RETRYING } from "../src/conversations";
 import { type Db, isDatabaseUnavailable } from "../src/db/database";
 import type { Logger } from "../src/logger";
+import { every } from "../src/periodic";
 import { type AskJob, askJob, enqueueFollowUp, enqueueTurn, followUpJobId, type IngestJob, requeue } from "../src/queue";
 import { failTurn, type TurnDeps } from "../src/turns";
 import { sweepDocuments } from "./ingest";
@@ -110,21 +111,3 @@ export function startSweeper(prisma: Db, queue: Queue<AskJob>, turns: TurnDeps, 
 }
 
 const BACKFILL_PER_ROUND = 256;
-
-/** Runs `round` every intervalMs, never two at once. */
-function every(intervalMs: number, round: () => Promise<void>, onError: (err: Error) => void) {
-  let running = false;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    try {
-      await round();
-    } catch (err) {
-      onError(err as Error);
-    } finally {
-      running = false;
-    }
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
-}

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Message } from "../../src/generated/prisma/client";
 import { DeliveryError } from "../../src/outbound";
 import type { Attachment, InboundMessage, ReplyAddress } from "../../src/types";
 
@@ -73,20 +72,11 @@ export function toInbound(m: IncomingMessage, attachments: Attachment[], route: 
   };
 }
 
-const twilioAddress = (turn: Message): ReplyAddress | null => {
-  const address = turn.replyAddress as ReplyAddress | null;
-  return address?.via === "twilio" ? address : null;
-};
-
-/** Where the reply to a message goes: recorded from the signed webhook that brought it, and nowhere else. */
-export function replyAddresses(turn: Message): { from: string; to: string } {
-  const address = twilioAddress(turn);
-  if (!address) throw new DeliveryError(`message ${turn.id} did not come through Twilio`, true);
+/** Where a message to this address goes: recorded from the signed webhook that brought the user's, and nowhere else. */
+export function replyAddresses(address: ReplyAddress): { from: string; to: string } {
+  if (address.via !== "twilio") throw new DeliveryError(`the address is ${address.via}'s, not Twilio's`, true);
   return { from: address.from, to: address.to };
 }
 
-/** Whether the reply to a message that came through Twilio goes to a WhatsApp user (else an SMS number). */
-export const goesToWhatsApp = (turn: Message) => isWhatsApp(twilioAddress(turn)?.to ?? "");
-
-/** Whether a stored user message came through Twilio's signed webhook, and so its reply goes out through it. */
-export const cameThroughTwilio = (turn: Message) => twilioAddress(turn) !== null;
+/** Whether a message to this address goes to a WhatsApp user (else an SMS number). */
+export const goesToWhatsApp = (address: ReplyAddress) => address.via === "twilio" && isWhatsApp(address.to);

@@ -1,6 +1,6 @@
 import twilio from "twilio";
-import type { Message, OutboundPart } from "../../src/generated/prisma/client";
-import { type ApiSender, DeliveryError } from "../../src/outbound";
+import type { ChannelSender } from "../../src/channels";
+import { DeliveryError } from "../../src/outbound";
 import { TwilioHttpClient } from "./http-client";
 import { goesToWhatsApp, replyAddresses } from "./inbound";
 import { toPlainText, toWhatsApp } from "./render";
@@ -19,23 +19,23 @@ export interface TwilioSenderOptions {
 // the recipient opted out, WhatsApp's 24-hour window closed, a country not enabled on the account.
 const PERMANENT_CODES = new Set([21211, 21408, 21610, 21612, 21614, 63003, 63016]);
 
-/** Replies go back from the number the user wrote to, to the user, one Twilio message per part. */
-export function createTwilioSender(opts: TwilioSenderOptions): ApiSender {
+/** Messages go back from the number the user wrote to, to the user, one Twilio message per part. */
+export function createTwilioSender(opts: TwilioSenderOptions): ChannelSender {
   const client = twilio(opts.accountSid, opts.authToken, {
     httpClient: new TwilioHttpClient(opts.apiBaseUrl, opts.timeoutMs ?? 15_000),
   });
   return {
     via: "twilio",
     // WhatsApp reads its own markup; an SMS shows every character as it is.
-    split: (content, turn) => {
-      const whatsApp = turn !== null && goesToWhatsApp(turn);
+    split: (content, address) => {
+      const whatsApp = goesToWhatsApp(address);
       // A reply that renders to nothing (only a link definition, only a comment) goes as written: Twilio
       // refuses an empty body.
       const rendered = (whatsApp ? toWhatsApp(content) : toPlainText(content)).trim() || content;
       return whatsApp ? splitWhatsApp(rendered) : splitBody(rendered);
     },
-    async send(part: OutboundPart, turn: Message) {
-      const { from, to } = replyAddresses(turn);
+    async send(part, address) {
+      const { from, to } = replyAddresses(address);
       try {
         const sent = await client.messages.create({
           from,

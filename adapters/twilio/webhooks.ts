@@ -3,9 +3,9 @@ import twilio from "twilio";
 import { fieldIssues, invalid } from "../../src/errors";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
-import type { NumberRoutes } from "../../src/numbers";
 import { recordPartStatus } from "../../src/outbound";
 import { attachmentsOf, incomingMessage, statusCallback, toInbound } from "./inbound";
+import type { NumberRoutes } from "./numbers";
 import { requireTwilioSignature } from "./signature";
 
 // POST /webhooks/twilio: an incoming WhatsApp or SMS message. Stored and queued, then answered at once with

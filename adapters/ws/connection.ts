@@ -121,7 +121,7 @@ export class Connection {
   }
 
   private async onEvent(event: TurnEvent) {
-    if (event.type === "accepted") {
+    if (event.type === "accepted" || event.type === "outbound") {
       this.show(event.message);
       return this.active();
     }

@@ -4,6 +4,7 @@ import type Redis from "ioredis";
 import { setEndUserSecret } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
 import type { ReplyBus } from "../../src/bus";
+import type { Channel } from "../../src/channels";
 import { invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
 import { errorHandler, jsonBody } from "../../src/http/body";
@@ -32,13 +33,14 @@ export interface WsChannelDeps {
   prefix: string;
 }
 
-export function createWsChannel(deps: WsChannelDeps) {
+export function createWsChannel(deps: WsChannelDeps): Channel {
   const { hub } = deps;
   // Renewed at every heartbeat: the places of a gateway gone for three heartbeats are free again.
   const leases = new Leases(deps.redis, deps.prefix, "ws-anonymous", 3 * deps.heartbeatMs);
   const budget = new AddressBudget(leases, hub.limiter, deps.addressLimits);
   return {
-    router: secretRouter(deps),
+    name: "ws",
+    routers: [secretRouter(deps)],
     /** Serves /ws on the gateway's HTTP server; close() before the server closes. */
     attach(server: Server) {
       return attachSocketServer(

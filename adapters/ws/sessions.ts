@@ -4,6 +4,7 @@ import { upsertConversation } from "../../src/conversations";
 import type { Db } from "../../src/db/database";
 import { HubError, notFound } from "../../src/errors";
 import type { Message } from "../../src/generated/prisma/client";
+import { addSession, firstSession } from "../../src/sessions";
 
 // A widget session is a chat_sessions row over one conversation of the `ws` channel.
 //   anonymous: a new conversation per session (`ws:anon:<session id>`), ending after WS_ANONYMOUS_TTL_MS
@@ -55,17 +56,16 @@ async function anonymousSession(prisma: Db, visitor: Visitor, ttlMs: number): Pr
   const id = randomUUID();
   const conversationKey = `ws:anon:${id}`;
   const conversation = await upsertConversation(prisma, { orgId: visitor.orgId, conversationKey, channel: CHANNEL }, null);
-  await prisma.chatSession.create({ data: { id, conversationId: conversation.id, expiresAt: new Date(Date.now() + ttlMs) } });
+  await addSession(prisma, conversation.id, { id, expiresAt: new Date(Date.now() + ttlMs) });
   return { id, conversationId: conversation.id, conversationKey, visitor, resumed: false };
 }
 
 async function userSession(prisma: Db, visitor: Visitor, userId: string): Promise<Session> {
   const conversationKey = `ws:user:${userId}`;
   const conversation = await upsertConversation(prisma, { orgId: visitor.orgId, conversationKey, channel: CHANNEL, userId }, null);
-  const oldest = () => prisma.chatSession.findFirst({ where: { conversationId: conversation.id }, orderBy: { createdAt: "asc" } });
-  // Two devices connecting for the first time at once may both create one; both then use the oldest.
-  const session = (await oldest()) ?? (await prisma.chatSession.create({ data: { conversationId: conversation.id, userId } }).then(oldest));
-  return { id: session?.id as string, conversationId: conversation.id, conversationKey, visitor, resumed: false };
+  // Every device of the user joins the same session.
+  const session = await firstSession(prisma, conversation.id, { userId });
+  return { id: session.id, conversationId: conversation.id, conversationKey, visitor, resumed: false };
 }
 
 /** Pushes an anonymous session's end further: the visitor did something. */

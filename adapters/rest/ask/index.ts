@@ -2,11 +2,13 @@ import { randomUUID } from "node:crypto";
 import { type Request, type Response, Router } from "express";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { ReplyBus } from "../../../src/bus";
+import type { Channel } from "../../../src/channels";
 import { toWire } from "../../../src/conversations";
 import { fieldIssues, HubError, invalid } from "../../../src/errors";
 import type { Message } from "../../../src/generated/prisma/client";
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
+import { openEventStream, sendEvent } from "../../../src/http/sse";
 import { accept, type HubDeps } from "../../../src/hub";
 import type { WireMessage } from "../../../src/types";
 import { awaitReply, type WaitResult } from "../../../src/wait";
@@ -35,7 +37,7 @@ const TOO_MANY_WAITING = new HubError(
   { retryAfter: 2 },
 );
 
-export function createAskChannel(deps: AskChannelDeps): Router {
+export function createAskChannel(deps: AskChannelDeps): Channel {
   const router = Router();
   let open = 0;
   router.post("/api/ai-hub/assistant/ask", ...jsonBody("256kb"), requireKey(deps.keys), (req, res, next) => {
@@ -49,7 +51,7 @@ export function createAskChannel(deps: AskChannelDeps): Router {
     "/api/ai-hub",
     errorHandler(renderAskError, (err) => deps.hub.logger.error({ err }, "ask failed")),
   );
-  return router;
+  return { name: "ask", routers: [router] };
 }
 
 async function ask(deps: AskChannelDeps, req: Request, res: Response) {
@@ -95,8 +97,11 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
       },
     },
   );
-  const respond = (status: number, payload: unknown) =>
-    sse ? sendEvent(res, status >= 400 ? "error" : "message", payload, true) : res.status(status).json(payload);
+  const respond = (status: number, payload: unknown) => {
+    if (!sse) return res.status(status).json(payload);
+    sendEvent(res, status >= 400 ? "error" : "message", payload);
+    res.end();
+  };
 
   if (accepted.message.role !== "user") {
     // System and assistant messages are context for later turns: stored, not answered.
@@ -108,7 +113,7 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
     throw new HubError(503, "unavailable", UNAVAILABLE, { retryAfter: 5, messageId: accepted.message.id });
   }
 
-  if (sse && !res.headersSent) openStream(res);
+  if (sse) openEventStream(res);
   const result = await waiting.reply;
   if (abort.signal.aborted) return;
   if (!result) {
@@ -145,17 +150,4 @@ function answer(
     conversation_id: conversationKey,
   };
   return [failed ? 502 : 200, body];
-}
-
-function openStream(res: Response) {
-  res
-    .status(200)
-    .set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
-  res.flushHeaders();
-}
-
-function sendEvent(res: Response, event: string, data: unknown, end = false) {
-  if (!res.headersSent) openStream(res);
-  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  if (end) res.end();
 }

@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from "express";
 import type { z } from "zod";
 import type { KeyRing } from "../../../src/auth/keys";
+import type { Channel } from "../../../src/channels";
 import { listSummaries } from "../../../src/conversation-reads";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid } from "../../../src/errors";
@@ -18,14 +19,14 @@ import { listQuery, type listResponse } from "./schema";
 
 const PATH = "/v1/api/conversations";
 
-export function createBotujApi(deps: { prisma: Db; keys: KeyRing; logger: Logger }): Router {
+export function createBotujChannel(deps: { prisma: Db; keys: KeyRing; logger: Logger }): Channel {
   const api = Router();
   api.get(PATH, requireKey(deps.keys), (req, res) => list(deps.prisma, req, res));
   api.use(
     "/v1/api",
     errorHandler(renderBotujError, (err) => deps.logger.error({ err }, "botuj API failed")),
   );
-  return api;
+  return { name: "botuj", routers: [api] };
 }
 
 async function list(prisma: Db, req: Request, res: Response) {

@@ -4,12 +4,14 @@ import type { z } from "zod";
 import { findAssistant } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { ReplyBus } from "../../../src/bus";
+import type { Channel } from "../../../src/channels";
 import { messagesFrom } from "../../../src/conversation-reads";
 import { HubError, notFound } from "../../../src/errors";
 import type { ChatSession, Conversation, Message } from "../../../src/generated/prisma/client";
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import type { HubDeps } from "../../../src/hub";
+import { addSession, openConversation } from "../../../src/sessions";
 import type { Citation } from "../../../src/types";
 import { parse, renderConversationServiceError } from "./errors";
 import {
@@ -41,24 +43,14 @@ export interface ConversationServiceDeps {
 
 const BASE = "/api/conversation";
 
-export function createConversationServiceApi(deps: ConversationServiceDeps): Router {
+export function createConversationServiceChannel(deps: ConversationServiceDeps): Channel {
   const { prisma } = deps.hub;
   const routes = Router();
   routes.post("/create", async (req, res) => {
     const body = parse(createRequest, req.body);
     const id = randomUUID();
-    const archived = body.is_archived;
-    const created = await prisma.conversation.create({
-      data: {
-        id,
-        orgId: principal(res).orgId,
-        externalId: id,
-        channel: "api",
-        title: body.title,
-        status: archived ? "archived" : "active",
-        archivedAt: archived ? new Date() : null,
-      },
-    });
+    const orgId = principal(res).orgId;
+    const created = await openConversation(prisma, { orgId, key: id, id, channel: "api", title: body.title, archived: body.is_archived });
     res.status(201).json(conversationView(created));
   });
   routes.post("/create_session", async (req, res) => {
@@ -66,7 +58,7 @@ export function createConversationServiceApi(deps: ConversationServiceDeps): Rou
     const found = await conversationOf(deps.hub, res, body.conversation_id);
     const model = await findAssistant(prisma, found.orgId, body.model_id);
     if (!model?.deployed) throw notFound("Model");
-    const session = await prisma.chatSession.create({ data: { conversationId: found.id, assistantId: model.id, modelId: body.model_id } });
+    const session = await addSession(prisma, found.id, { assistantId: model.id, modelId: body.model_id });
     res.status(201).json(sessionView(session));
   });
   routes.post("/stream_chat", (req, res) => streamChat(deps, req, res));
@@ -98,7 +90,7 @@ export function createConversationServiceApi(deps: ConversationServiceDeps): Rou
     BASE,
     errorHandler(renderConversationServiceError, (err) => deps.hub.logger.error({ err }, "Conversation Service API failed")),
   );
-  return api;
+  return { name: "conversation-service", routers: [api] };
 }
 
 /** Every call names its org; it must be the key's. */

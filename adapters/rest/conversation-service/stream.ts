@@ -5,6 +5,7 @@ import { toWire } from "../../../src/conversations";
 import { HubError, notFound } from "../../../src/errors";
 import { principal } from "../../../src/http/auth";
 import { idempotencyKey } from "../../../src/http/idempotency";
+import { openEventStream, sendEvent } from "../../../src/http/sse";
 import { accept } from "../../../src/hub";
 import type { WireMessage } from "../../../src/types";
 import { awaitReply } from "../../../src/wait";
@@ -48,9 +49,8 @@ export async function streamChat(deps: ConversationServiceDeps, req: Request, re
     });
   }
 
-  res.status(200).set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" });
-  res.flushHeaders();
-  const send = <K extends keyof Events>(event: K, data: Events[K]) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  openEventStream(res);
+  const send = <K extends keyof Events>(event: K, data: Events[K]) => sendEvent(res, event, data);
   send("start", { message_id: accepted.message.id, conversation_id: conversation.id, chat_session_id: session.id });
 
   let streamed = "";

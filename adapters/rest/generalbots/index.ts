@@ -4,12 +4,14 @@ import type { z } from "zod";
 import { findAssistant } from "../../../src/assistants/store";
 import type { KeyRing } from "../../../src/auth/keys";
 import { DEFAULT_ASSISTANT } from "../../../src/bootstrap";
+import type { Channel } from "../../../src/channels";
 import { existsInAnotherOrg, findConversation, listWithLastMessage, pageHistory } from "../../../src/conversation-reads";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import { idempotencyKey } from "../../../src/http/idempotency";
 import { accept, type HubDeps } from "../../../src/hub";
+import { firstSession, openConversation } from "../../../src/sessions";
 import { renderGeneralBotsError } from "./errors";
 import {
   historyQuery,
@@ -44,7 +46,7 @@ export interface GeneralBotsDeps {
   keys: KeyRing;
 }
 
-export function createGeneralBotsApi(deps: GeneralBotsDeps): Router {
+export function createGeneralBotsChannel(deps: GeneralBotsDeps): Channel {
   const routes = Router();
   routes.post("/start", (req, res) => start(deps.hub, req, res));
   routes.post("/:id/messages", (req, res) => sendMessage(deps.hub, req, res));
@@ -58,7 +60,7 @@ export function createGeneralBotsApi(deps: GeneralBotsDeps): Router {
     PREFIXES,
     errorHandler(renderGeneralBotsError, (err) => deps.hub.logger.error({ err }, "General Bots API failed")),
   );
-  return api;
+  return { name: "generalbots", routers: [api] };
 }
 
 function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
@@ -86,14 +88,8 @@ async function start(hub: HubDeps, req: Request, res: Response) {
   // channel id is its own id, so the ask API and this one name it alike.
   const idem = idempotencyKey(req);
   const key = idem ?? randomUUID();
-  const conversation = await hub.prisma.conversation.upsert({
-    where: { orgId_externalId: { orgId, externalId: key } },
-    create: { id: idem ? undefined : key, orgId, externalId: key, channel: "api", assistantId: bot.id },
-    update: {},
-  });
-  const session =
-    (await hub.prisma.chatSession.findFirst({ where: { conversationId: conversation.id }, orderBy: { createdAt: "asc" } })) ??
-    (await hub.prisma.chatSession.create({ data: { conversationId: conversation.id, assistantId: bot.id } }));
+  const conversation = await openConversation(hub.prisma, { orgId, key, id: idem ? undefined : key, channel: "api", assistantId: bot.id });
+  const session = await firstSession(hub.prisma, conversation.id, { assistantId: bot.id });
   if (body.initial_message) {
     await accept(hub, {
       orgId,

@@ -164,14 +164,15 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
 
   it("delivers a reply stored but never handed to the deliver queue (the outbox check)", async () => {
     const user = newUser();
-    const onReply = hub.runtime.turns.onReply;
+    const { channels } = hub.runtime;
+    const deliver = channels.deliver;
     // As if the process died right after storing the reply, before enqueueing its delivery.
-    hub.runtime.turns.onReply = async () => {};
+    channels.deliver = async () => {};
     try {
       await ask(user, "lost handoff");
       await waitFor(() => replyTo(user));
     } finally {
-      hub.runtime.turns.onReply = onReply;
+      channels.deliver = deliver;
     }
     const [send] = await waitFor(() => sendsTo(user).length && sendsTo(user), 5000);
     expect(send.body).toBe("Echo: lost handoff");

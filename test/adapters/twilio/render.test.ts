@@ -103,9 +103,10 @@ describe("splitting a rendered reply", () => {
 
 describe("the Twilio sender's parts", () => {
   const sender = createTwilioSender({ accountSid: "AC0", authToken: "token", publicUrl: "https://hub.example" });
+  const SMS = { via: "twilio", from: "+15550001111", to: "+351910000000" } as const;
 
   it("sends a reply that renders to nothing as it was written, never an empty body", () => {
-    expect(sender.split("[docs]: https://shop.example/docs", null)).toEqual(["[docs]: https://shop.example/docs"]);
-    expect(sender.split("**Hello**", null)).toEqual(["Hello"]);
+    expect(sender.split("[docs]: https://shop.example/docs", SMS)).toEqual(["[docs]: https://shop.example/docs"]);
+    expect(sender.split("**Hello**", SMS)).toEqual(["Hello"]);
   });
 });

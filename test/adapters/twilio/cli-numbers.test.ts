@@ -1,5 +1,5 @@
-import { normalizeNumber } from "../../src/numbers";
-import { cliOnTemporaryData } from "../support/cli";
+import { normalizeNumber } from "../../../adapters/twilio/numbers";
+import { cliOnTemporaryData } from "../../support/cli";
 
 describe("binding Twilio numbers to assistants from the CLI", () => {
   const { run } = cliOnTemporaryData("hub-numbers-");

@@ -1,0 +1,51 @@
+import { type Response, Router } from "express";
+import { z } from "zod";
+import type { KeyRing } from "../../src/auth/keys";
+import { defaultOrgId } from "../../src/bootstrap";
+import type { Db } from "../../src/db/database";
+import { fieldIssues, invalid } from "../../src/errors";
+import { principal, requireKey } from "../../src/http/auth";
+import { errorHandler, jsonBody } from "../../src/http/body";
+import { renderManagementError } from "../../src/http/management-error";
+import type { Logger } from "../../src/logger";
+import { type Binder, bindNumber, listNumbers, type NumberRoutes, unbindNumber } from "./numbers";
+
+// The org's receiving numbers, in the management API's style (Bearer key, `{error, message, issues?}`):
+//   GET /api/twilio/numbers                   the org's bindings (the operator's key: every org's)
+//   PUT /api/twilio/numbers/:number           {"assistant": "<id or name>", "org_id"?}: bind or rebind the number
+//   DELETE /api/twilio/numbers/:number        unbind: the default org's `default` assistant answers again
+// The hub's numbers are assigned to orgs by the operator (a key of the default org, naming `org_id`); an org
+// may rebind a number assigned to it to another of its assistants, or give it back (see numbers.ts).
+
+const PATH = "/api/twilio/numbers";
+const binding = z.strictObject({ assistant: z.string().trim().min(1).max(100), org_id: z.uuid().optional() });
+
+export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logger; routes: NumberRoutes }): Router {
+  const router = Router();
+  const binder = async (res: Response): Promise<Binder> => {
+    const { orgId } = principal(res);
+    return { orgId, operator: orgId === (await defaultOrgId(deps.prisma)) };
+  };
+  router.use(PATH, ...jsonBody("16kb"), requireKey(deps.keys));
+  router.get(PATH, async (_req, res) => {
+    res.json({ numbers: await listNumbers(deps.prisma, await binder(res)) });
+  });
+  router.put(`${PATH}/:number`, async (req, res) => {
+    const parsed = binding.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalid("Invalid binding", fieldIssues(parsed.error.issues));
+    const { assistant, org_id } = parsed.data;
+    const bound = await bindNumber(deps.prisma, await binder(res), String(req.params.number), assistant, org_id);
+    deps.routes.forget();
+    res.json(bound);
+  });
+  router.delete(`${PATH}/:number`, async (req, res) => {
+    await unbindNumber(deps.prisma, await binder(res), String(req.params.number));
+    deps.routes.forget();
+    res.status(204).end();
+  });
+  router.use(
+    PATH,
+    errorHandler(renderManagementError, (err) => deps.logger.error({ err }, "twilio numbers API failed")),
+  );
+  return router;
+}

@@ -1,0 +1,21 @@
+import { z } from "zod";
+import type { HubError } from "../errors";
+import type { Render } from "./body";
+
+export const managementError = z.object({
+  error: z.string().describe("The General Bots table's codes: invalid_message, unauthorized, forbidden, not_found, rate_limited"),
+  message: z.string(),
+  issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  retry_after: z.number().optional(),
+});
+
+/** The management API's errors: the General Bots table's codes, `{ error, message, issues? }`. */
+export const renderManagementError: Render = (err: HubError) => {
+  const body: z.output<typeof managementError> = {
+    error: err.code === "assistant_not_found" ? "not_found" : err.code,
+    message: err.message,
+    ...(err.details.issues?.length ? { issues: err.details.issues } : {}),
+    ...(err.details.retryAfter ? { retry_after: err.details.retryAfter } : {}),
+  };
+  return { status: err.status, body };
+};
