@@ -11,12 +11,15 @@ import { createConversationServiceApi } from "../adapters/rest/conversation-serv
 import { conversationServiceOperations } from "../adapters/rest/conversation-service/schema";
 import { createGeneralBotsApi } from "../adapters/rest/generalbots";
 import { generalBotsOperations } from "../adapters/rest/generalbots/schema";
+import { createInboxApi } from "../adapters/rest/inbox";
+import { inboxOperations } from "../adapters/rest/inbox/schema";
 import { createManagementApi } from "../adapters/rest/management";
 import { managementOperations } from "../adapters/rest/management/openapi";
 import { createTwilioChannel } from "../adapters/twilio";
 import { createWsChannel } from "../adapters/ws";
 import { startAskWorker } from "../workers/ask";
 import { startDeliverWorker, startOutbox } from "../workers/deliver";
+import { startWebhookWorker } from "../workers/handoff-webhook";
 import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
@@ -97,6 +100,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
   let ingester: Worker | null = null;
+  let webhooks: Worker | null = null;
   let outbox: { stop(): void } | null = null;
   let sockets: { close(): Promise<void> } | null = null;
   if (server) {
@@ -136,6 +140,14 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         logger: rt.logger,
       }),
       createGeneralBotsApi({ hub: rt.hub, keys: rt.keys }),
+      createInboxApi({
+        prisma: rt.db.prisma,
+        keys: rt.keys,
+        bus: rt.bus,
+        handoff: rt.turns.handoff,
+        onHandoff: rt.turns.onHandoff,
+        logger: rt.logger,
+      }),
       createBotujApi({ prisma: rt.db.prisma, keys: rt.keys, logger: rt.logger }),
       createConversationServiceApi({ hub: rt.hub, keys: rt.keys, bus: rt.bus, streamTimeoutMs: config.ASK_TIMEOUT_MS }),
       createApiDocs(apiDocument()),
@@ -159,6 +171,12 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       concurrency: config.INGEST_CONCURRENCY,
       lockMs: config.JOB_LOCK_MS,
     });
+    if (config.HANDOFF_WEBHOOK_URL && config.HANDOFF_WEBHOOK_SECRET) {
+      webhooks = startWebhookWorker(
+        { url: config.HANDOFF_WEBHOOK_URL, secret: config.HANDOFF_WEBHOOK_SECRET },
+        { connection: rt.connect(), prefix: config.QUEUE_PREFIX, logger: rt.logger },
+      );
+    }
     sweeper = startSweeper(rt.db.prisma, rt.askQueue, rt.turns, rt.logger, {
       intervalMs: config.SWEEP_INTERVAL_MS,
       afterMs: config.SWEEP_AFTER_MS,
@@ -202,6 +220,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         worker?.close(force),
         deliverer?.close(force),
         ingester?.close(force),
+        webhooks?.close(force),
         // An npm run cli command running finishes; a client that stopped reading is cut off at the deadline.
         commands?.close(),
       ];
@@ -245,6 +264,7 @@ function apiDocument() {
       ...botujOperations,
       ...conversationServiceOperations,
       ...managementOperations,
+      ...inboxOperations,
     ],
   );
 }
