@@ -103,6 +103,18 @@ describe.each(DB_KINDS)("handoff to a person (%s)", (kind) => {
     expect(c).toMatchObject({ handoffState: "waiting", handoffReason: "no relevant knowledge 2 times in a row" });
   });
 
+  it("an assistant's own phrases, message and miss limit (set through the management API) replace the hub's", async () => {
+    const created = await hub.api("/api/assistants", {
+      body: { name: "custom", handoffPhrases: ["Quero o suporte"], handoffMessage: "Um momento, por favor.", handoffAfterMisses: 0 },
+    });
+    expect(created.body).toMatchObject({ handoffPhrases: ["Quero o suporte"], handoffMessage: "Um momento, por favor.", handoffAfterMisses: 0 });
+    const say = (content: string) =>
+      hub.api(ASK, { body: { message: { role: "user", content }, id: `${kind}-custom`, assistantId: "custom" } });
+    // No miss limit: nothing found three times is no handoff; the hub's phrases are not this assistant's.
+    for (const content of ["zyxwv", "plokm", "talk to a human"]) expect((await say(content)).body.message.content).toContain("Nothing in");
+    expect((await say("QUERO O SUPORTE!!")).body.message.content).toBe("Um momento, por favor.");
+  });
+
   it("an integrator asks through the API: waiting with its reason, the user is told, a second request is 409", async () => {
     const id = `${kind}-api`;
     await ask(id, "I have a question");
