@@ -107,7 +107,11 @@ describe.each(DB_KINDS)("handoff to a person (%s)", (kind) => {
     const created = await hub.api("/api/assistants", {
       body: { name: "custom", handoffPhrases: ["Quero o suporte"], handoffMessage: "Um momento, por favor.", handoffAfterMisses: 0 },
     });
-    expect(created.body).toMatchObject({ handoffPhrases: ["Quero o suporte"], handoffMessage: "Um momento, por favor.", handoffAfterMisses: 0 });
+    expect(created.body).toMatchObject({
+      handoffPhrases: ["Quero o suporte"],
+      handoffMessage: "Um momento, por favor.",
+      handoffAfterMisses: 0,
+    });
     const say = (content: string) =>
       hub.api(ASK, { body: { message: { role: "user", content }, id: `${kind}-custom`, assistantId: "custom" } });
     // No miss limit: nothing found three times is no handoff; the hub's phrases are not this assistant's.
