@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { asksForPerson } from "../../src/handoff";
 import { accept } from "../../src/hub";
 import { startAskWorker } from "../../workers/ask";
+import { sweepOnce } from "../../workers/sweeper";
 import { DB_KINDS } from "../support/databases";
 import { startTestHub, type TestHub } from "../support/hub";
 import { waitFor } from "../support/processes";
@@ -176,8 +177,10 @@ describe.each(DB_KINDS)("turns queued before a handoff (%s)", (kind) => {
       const [turn] = await settled(id, 1);
       expect(turn.status).toBe("held");
       expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: message.id } })).toBe(0);
-      // The sweeper looks for pending messages only: a held one is never queued again.
-      expect(await hub.runtime.db.prisma.message.count({ where: { id: message.id, status: "pending" } })).toBe(0);
+      // The sweeper looks for pending messages only: a held one is never queued again, nor ended with a fallback.
+      await sweepOnce(hub.runtime.db.prisma, hub.runtime.askQueue, hub.runtime.turns, 0);
+      expect(await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: message.id } })).toMatchObject({ status: "held" });
+      expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: message.id } })).toBe(0);
     } finally {
       await w.close();
     }
