@@ -248,6 +248,37 @@ describe("the OpenAI provider's handoff tool, and the model's summary", () => {
   );
 });
 
+describe("an operator takes over while the assistant is writing", () => {
+  it("the reply written meanwhile is not stored or sent: the turn is held", async () => {
+    const { startFakeOpenAI } = await import("../fakes/openai-server");
+    const fake = await startFakeOpenAI();
+    const hub = await startTestHub("postgres", { ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: fake.url });
+    try {
+      fake.setDelay(1000);
+      const { message } = await accept(hub.runtime.hub, {
+        orgId: hub.orgId,
+        channel: "api",
+        conversationKey: "conv-race",
+        assistant: { ref: "default" },
+        role: "user",
+        content: "What is the price?",
+      });
+      await waitFor(() => fake.requests.length === 1);
+      expect((await hub.api("/api/inbox/conv-race/takeover", { body: { operator: "ana" } })).body.state).toBe("human");
+      const turn = await waitFor(async () => {
+        const row = await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: message.id } });
+        return row.status !== "pending" && row;
+      }, 10_000);
+      expect(turn.status).toBe("held");
+      expect(fake.requests[0].answeredAt).toBeDefined();
+      expect(await hub.runtime.db.prisma.message.count({ where: { conversationId: turn.conversationId, role: "assistant" } })).toBe(0);
+    } finally {
+      await hub.stop();
+      await fake.close();
+    }
+  });
+});
+
 describe("waiting too long, and the handoff webhook", () => {
   let receiver: Server;
   let url: string;
