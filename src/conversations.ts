@@ -300,7 +300,8 @@ const INSERT_REPLIES = `
  * nothing, and one commit for the lot (see Batcher). A turn answered already keeps its reply, which is
  * returned with created false: a turn is answered at most once. A reply to a turn that came with a reply
  * address of `deliveredVia` (a signed Twilio webhook) is stored UNSENT: the deliver worker sends it, and the
- * outbox finds it if its job is lost. A turn held instead (a person has its conversation) comes back with message null.
+ * outbox finds it if its job is lost. A turn held instead (a person has its conversation) comes back with
+ * message null.
  */
 export async function storeReplies(db: Database, items: PendingReply[], deliveredVia: string[] = []): Promise<StoredReply[]> {
   // One reply a turn: should two runs of one turn meet in a batch, the first is stored, the second finds it.
@@ -341,8 +342,8 @@ const turnStatus = (reply: ReplyInput) => (!reply.error ? "answered" : reply.fol
 /**
  * Stores the follow-up of a RETRYING turn and marks the turn answered, in one statement, only while it is
  * still retrying, the user has not written since in the conversation (the follow-up would answer a
- * question they moved on from) and no person has the conversation. Returns null when it stored nothing. The status guard, and the unique
- * follow_up_of_id under it, make a second follow-up of a turn impossible.
+ * question they moved on from) and no person has the conversation. Returns null when it stored nothing.
+ * The status guard, and the unique follow_up_of_id under it, make a second follow-up of a turn impossible.
  */
 export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput, deliveredVia: string[] = []): Promise<Message | null> {
   const [message] = await prisma.$queryRaw<Message[]>`
