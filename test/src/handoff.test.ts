@@ -296,6 +296,32 @@ describe("waiting too long, and the handoff webhook", () => {
   });
   afterAll(() => new Promise((resolve) => receiver.close(resolve)));
 
+  it("without release, the timeout message is sent once and the conversation keeps waiting", async () => {
+    const hub = await startTestHub("postgres", {
+      HANDOFF_TIMEOUT_MS: "200",
+      HANDOFF_TIMEOUT_MESSAGE: "Still looking for someone.",
+      HANDOFF_TIMEOUT_RELEASE: "false",
+      SWEEP_INTERVAL_MS: "100",
+    });
+    try {
+      await hub.api(ASK, { body: { message: { role: "user", content: "talk to a human" }, id: "conv-wait", assistantId: "default" } });
+      const prisma = hub.runtime.db.prisma;
+      const c = await waitFor(async () => {
+        const row = await prisma.conversation.findFirstOrThrow({ where: { externalId: "conv-wait" } });
+        return row.handoffExpiredAt && row;
+      }, 10_000);
+      expect(c.handoffState).toBe("waiting");
+      // Further sweeps send nothing more.
+      await sweepOnce(prisma, hub.runtime.askQueue, hub.runtime.turns, 0);
+      await sweepOnce(prisma, hub.runtime.askQueue, hub.runtime.turns, 0);
+      expect(await prisma.message.count({ where: { conversationId: c.id, content: "Still looking for someone." } })).toBe(1);
+      // Taken after all: the operator has it, and the wait is over.
+      expect((await hub.api("/api/inbox/conv-wait/takeover", { body: {} })).body.state).toBe("human");
+    } finally {
+      await hub.stop();
+    }
+  });
+
   it("a waiting conversation nobody takes gets the timeout message and goes back to the assistant; events are signed and retried", async () => {
     const secret = "a-webhook-secret-of-16+";
     const hub = await startTestHub("postgres", {
