@@ -75,6 +75,20 @@ const schema = z.object({
   MAX_QUEUE_BACKLOG: z.coerce.number().int().positive().default(10_000),
   MAX_WAITING_ASKS: z.coerce.number().int().positive().default(2_000),
   HISTORY_TURNS: z.coerce.number().int().positive().default(20),
+  // Handoff to a person. What the user is told when a person is asked for (an assistant may set its own); after
+  // how many assistant answers in a row without relevant knowledge it hands off by itself (0: never, the default:
+  // a hub nobody staffs would hold its users' messages; an assistant may set its own).
+  HANDOFF_MESSAGE: z.string().default("I'm passing you to a person on our team. They will answer here as soon as they can."),
+  HANDOFF_AFTER_MISSES: z.coerce.number().int().min(0).default(0),
+  // A conversation waiting this long with no operator taking it gets HANDOFF_TIMEOUT_MESSAGE (once), and with
+  // HANDOFF_TIMEOUT_RELEASE (the default: a hub nobody staffs answers again) goes back to the assistant.
+  HANDOFF_TIMEOUT_MS: ms.default(15 * 60_000),
+  HANDOFF_TIMEOUT_MESSAGE: z.string().default("Sorry, nobody from our team is free right now. I'm here again to help in the meantime."),
+  HANDOFF_TIMEOUT_RELEASE: bool.default(true),
+  // Handoff events (requested, taken, released, timed out) are POSTed here, signed with HANDOFF_WEBHOOK_SECRET
+  // (X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>), and retried with backoff.
+  HANDOFF_WEBHOOK_URL: z.url().optional(),
+  HANDOFF_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   // The /ws channel. Browser origins besides the hub's own that may open a socket ("*" for any), comma-separated.
   WS_ALLOWED_ORIGINS: z
     .string()
@@ -155,6 +169,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .refine((c) => !c.TWILIO_ACCOUNT_SID === !c.TWILIO_AUTH_TOKEN, {
       path: ["TWILIO_AUTH_TOKEN"],
       message: "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set together",
+    })
+    .refine((c) => !c.HANDOFF_WEBHOOK_URL || c.HANDOFF_WEBHOOK_SECRET, {
+      path: ["HANDOFF_WEBHOOK_SECRET"],
+      message: "required with HANDOFF_WEBHOOK_URL: the integrator checks each event's signature with it",
     })
     .refine((c) => !c.TWILIO_ACCOUNT_SID || c.PUBLIC_URL, {
       path: ["PUBLIC_URL"],

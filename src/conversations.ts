@@ -1,6 +1,7 @@
 import type { Database, Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
+import type { HandoffState } from "./handoff";
 import { UNSENT } from "./outbound";
 import type { Citation, InboundMessage, ReplyAddress, StoredMessage, WireMessage } from "./types";
 
@@ -11,13 +12,16 @@ export interface TurnOptions {
   stream?: boolean;
 }
 
+/** A user message written while a person had the conversation (src/handoff.ts): shown, never answered by the assistant. */
+export const HELD = "held";
+
 // A messages row under the Prisma model's field names, for raw statements that return messages.
 const MESSAGE_COLUMNS = `id::text, seq, conversation_id::text AS "conversationId", session_id::text AS "sessionId",
   external_id AS "externalId", role, content, attachments, metadata, status, in_reply_to_id::text AS "inReplyToId", error,
   tokens_used AS "tokensUsed", processing_ms AS "processingMs", sources, citations, provider_id AS "providerId",
   turn_options AS "turnOptions", reply_address AS "replyAddress", follow_up_of_id::text AS "followUpOfId",
   created_at AS "createdAt"`;
-const MESSAGE_FIELDS = Prisma.raw(MESSAGE_COLUMNS);
+export const MESSAGE_FIELDS = Prisma.raw(MESSAGE_COLUMNS);
 
 /** A messages row read straight from the driver (Database.sql): `pg` returns a bigint as a string. */
 const asMessage = (row: Record<string, unknown>) => ({ ...row, seq: BigInt(row.seq as string | bigint) }) as unknown as Message;
@@ -63,7 +67,8 @@ export interface Inserted {
 }
 
 // Many inbound messages in one statement: each creates or touches its conversation (merging its metadata) and
-// is stored once per (conversation, channel message id). Columns come as arrays, one element per message, so
+// is stored once per (conversation, channel message id); a user message is stored HELD, not pending, while a
+// person has its conversation (src/handoff.ts). Columns come as arrays, one element per message, so
 // the statement's text, and its plan, are the same for any number of messages. Conversations are upserted in
 // key order: two gateways' batches lock the rows they share in the same order.
 const INSERT_INBOUND = `
@@ -77,11 +82,12 @@ const INSERT_INBOUND = `
     SELECT gen_random_uuid(), org_id, conversation_key, channel, assistant_id, user_id, metadata::jsonb, now()
     FROM input ORDER BY org_id, conversation_key
     ${CONVERSATION_MERGE}
-    RETURNING id, org_id, external_id
+    RETURNING id, org_id, external_id, handoff_state
   )
   INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status,
                         turn_options, reply_address)
-  SELECT i.id, c.id, i.session_id, i.external_id, i.role, i.content, i.attachments::jsonb, i.metadata::jsonb, i.status,
+  SELECT i.id, c.id, i.session_id, i.external_id, i.role, i.content, i.attachments::jsonb, i.metadata::jsonb,
+         CASE WHEN i.status = 'pending' AND c.handoff_state <> 'bot' THEN '${HELD}' ELSE i.status END,
          i.turn_options::jsonb, i.reply_address::jsonb
   FROM input i JOIN conversation c ON c.org_id = i.org_id AND c.external_id = i.conversation_key
   ORDER BY i.n
@@ -166,15 +172,17 @@ export interface TurnWindow {
   due: DueMessage[];
   /** What the first of them follows, oldest first, at most `historyMessages`. */
   history: HistoryMessage[];
+  /** Who answers the conversation (src/handoff.ts): the assistant only in bot. */
+  handoffState: HandoffState;
 }
 
 export type HistoryMessage = { role: StoredMessage["role"]; content: string };
 
 // For many jobs in one statement: each conversation's unanswered user messages up to the job's seq (from the
 // small partial index of pending turns; the status and role are written into the statement so the planner
-// can use it), and the history before the first of them.
+// can use it), the history before the first of them, and the conversation's handoff state.
 const TURN_WINDOWS = `
-  SELECT i.n, c.org_id::text AS "orgId", m.*
+  SELECT i.n, c.org_id::text AS "orgId", c.handoff_state AS "handoffState", m.*
   FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS i(conversation_id, seq, n)
   JOIN conversations c ON c.id = i.conversation_id
   CROSS JOIN LATERAL (
@@ -206,13 +214,17 @@ export async function turnWindows(
     historyMessages,
   ]);
   const windows = jobs.map(() => [] as DueMessage[]);
-  for (const { n, ...row } of rows) windows[Number(n) - 1].push(asMessage(row) as DueMessage);
-  return windows.map((messages) => {
+  const states = jobs.map((): HandoffState => "bot");
+  for (const { n, handoffState, ...row } of rows) {
+    windows[Number(n) - 1].push(asMessage(row) as DueMessage);
+    states[Number(n) - 1] = handoffState as HandoffState;
+  }
+  return windows.map((messages, i) => {
     // History rows all come before the first unanswered message, which no history row is.
     const first = messages.findIndex(isDue);
-    if (first < 0) return { due: [], history: [] };
+    if (first < 0) return { due: [], history: [], handoffState: states[i] };
     const history = messages.slice(0, first).map(({ role, content }) => ({ role: role as StoredMessage["role"], content }));
-    return { due: messages.slice(first), history };
+    return { due: messages.slice(first), history, handoffState: states[i] };
   });
 }
 
@@ -242,6 +254,9 @@ export interface ReplyInput {
 /** A turn answered with the fallback because the assistant could not be reached; its follow-up may come. */
 export const RETRYING = "retrying";
 
+/** A stored reply, and whether this call stored it; message null: none, the turn was held (see storeReplies). */
+export type StoredReply = { message: Message; created: boolean } | { message: null; created: false };
+
 /** A reply on its way into the database (see storeReplies). */
 export interface PendingReply {
   turn: Message;
@@ -249,7 +264,8 @@ export interface PendingReply {
 }
 
 // Many turns' replies in one statement. A turn that has a reply already (a retried or recovered job) gets
-// no second one (in_reply_to_id is unique), and only turns whose reply went in are closed.
+// no second one (in_reply_to_id is unique), and only turns whose reply went in are closed. A turn whose
+// conversation a person has by now (src/handoff.ts) gets no reply: it is held.
 const INSERT_REPLIES = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
@@ -259,15 +275,20 @@ const INSERT_REPLIES = `
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
                           processing_ms, sources, error, citations)
-    SELECT gen_random_uuid(), conversation_id, session_id, 'assistant', content, status, turn_id, tokens_used,
-           processing_ms, ARRAY(SELECT jsonb_array_elements_text(sources::jsonb)), error, citations::jsonb
-    FROM input ORDER BY n
+    SELECT gen_random_uuid(), i.conversation_id, i.session_id, 'assistant', i.content, i.status, i.turn_id, i.tokens_used,
+           i.processing_ms, ARRAY(SELECT jsonb_array_elements_text(i.sources::jsonb)), i.error, i.citations::jsonb
+    FROM input i JOIN conversations c ON c.id = i.conversation_id AND c.handoff_state = 'bot'
+    ORDER BY i.n
     ON CONFLICT (in_reply_to_id) DO NOTHING
     RETURNING *
   ), closed AS (
     UPDATE messages turn SET status = i.turn_status, error = i.error
     FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id
     WHERE turn.id = i.turn_id
+  ), held AS (
+    UPDATE messages turn SET status = '${HELD}'
+    FROM input i JOIN conversations c ON c.id = i.conversation_id AND c.handoff_state <> 'bot'
+    WHERE turn.id = i.turn_id AND turn.status = 'pending'
   ), touched AS (
     UPDATE conversations SET last_activity_at = now(), updated_at = now()
     WHERE id IN (SELECT conversation_id FROM inserted)
@@ -279,13 +300,10 @@ const INSERT_REPLIES = `
  * nothing, and one commit for the lot (see Batcher). A turn answered already keeps its reply, which is
  * returned with created false: a turn is answered at most once. A reply to a turn that came with a reply
  * address of `deliveredVia` (a signed Twilio webhook) is stored UNSENT: the deliver worker sends it, and the
- * outbox finds it if its job is lost.
+ * outbox finds it if its job is lost. A turn held instead (a person has its conversation) comes back with
+ * message null.
  */
-export async function storeReplies(
-  db: Database,
-  items: PendingReply[],
-  deliveredVia: string[] = [],
-): Promise<{ message: Message; created: boolean }[]> {
+export async function storeReplies(db: Database, items: PendingReply[], deliveredVia: string[] = []): Promise<StoredReply[]> {
   // One reply a turn: should two runs of one turn meet in a batch, the first is stored, the second finds it.
   const firstOfTurn = new Map<string, PendingReply>();
   for (const p of items) if (!firstOfTurn.has(p.turn.id)) firstOfTurn.set(p.turn.id, p);
@@ -314,9 +332,8 @@ export async function storeReplies(
     const message = created.get(p.turn.id);
     if (message && firstOfTurn.get(p.turn.id) === p) return { message, created: true };
     if (message) return { message, created: false };
-    const existing = stored.get(p.turn.id);
-    if (!existing) throw new Error(`turn ${p.turn.id} has no reply after storing one`);
-    return { message: existing, created: false };
+    // No reply, stored now or before: its conversation is not in bot, and the turn is held.
+    return { message: stored.get(p.turn.id) ?? null, created: false };
   });
 }
 
@@ -324,15 +341,16 @@ const turnStatus = (reply: ReplyInput) => (!reply.error ? "answered" : reply.fol
 
 /**
  * Stores the follow-up of a RETRYING turn and marks the turn answered, in one statement, only while it is
- * still retrying and the user has not written since in the conversation (the follow-up would answer a
- * question they moved on from). Returns null when it stored nothing. The status guard, and the unique
- * follow_up_of_id under it, make a second follow-up of a turn impossible.
+ * still retrying, the user has not written since in the conversation (the follow-up would answer a
+ * question they moved on from) and no person has the conversation. Returns null when it stored nothing.
+ * The status guard, and the unique follow_up_of_id under it, make a second follow-up of a turn impossible.
  */
 export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput, deliveredVia: string[] = []): Promise<Message | null> {
   const [message] = await prisma.$queryRaw<Message[]>`
     WITH answered AS (
       UPDATE messages SET status = 'answered', error = NULL
       WHERE id = ${turn.id}::uuid AND status = ${RETRYING} AND NOT ${userWroteSince(turn)}
+        AND EXISTS (SELECT 1 FROM conversations WHERE id = ${turn.conversationId}::uuid AND handoff_state = 'bot')
       RETURNING id
     ), touched AS (
       UPDATE conversations SET last_activity_at = now(), updated_at = now()
@@ -368,7 +386,7 @@ const userWroteSince = (turn: Message) => Prisma.sql`
  * verified reply address decides (not the conversation's channel: a message posted into a WhatsApp
  * conversation through a REST API has no address to send to), else sent.
  */
-const replyStatus = (turn: Message, deliveredVia: string[]) => {
+export const replyStatus = (turn: Message, deliveredVia: string[]) => {
   const via = (turn.replyAddress as ReplyAddress | null)?.via;
   return via && deliveredVia.includes(via) ? UNSENT : "sent";
 };

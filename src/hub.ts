@@ -3,7 +3,7 @@ import type { Queue } from "bullmq";
 import { type AssistantLookup, assistantNotFound } from "./assistants/store";
 import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
-import { type Inserted, type PendingInbound, replyTo, type TurnOptions, toWire } from "./conversations";
+import { HELD, type Inserted, type PendingInbound, replyTo, type TurnOptions, toWire } from "./conversations";
 import type { Db } from "./db/database";
 import { HubError, invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
@@ -77,6 +77,10 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
   const reply = duplicate ? await replyTo(prisma, message.id) : null;
   if (!duplicate) metrics.inbound.inc({ channel: m.channel });
   const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false };
+  // Held (a person has the conversation): stored and shown like any message, but no turn is queued.
+  if (message.status === HELD && !duplicate) {
+    deps.bus.publish({ type: "accepted", conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
+  }
   if (message.status !== "pending") return accepted;
   if (!duplicate) {
     // Other devices of the same user see the message too; losing this event loses nothing stored. Sent

@@ -11,12 +11,15 @@ import { createConversationServiceChannel } from "../adapters/rest/conversation-
 import { conversationServiceOperations } from "../adapters/rest/conversation-service/schema";
 import { createGeneralBotsChannel } from "../adapters/rest/generalbots";
 import { generalBotsOperations } from "../adapters/rest/generalbots/schema";
+import { createInboxApi } from "../adapters/rest/inbox";
+import { inboxOperations } from "../adapters/rest/inbox/schema";
 import { createManagementApi } from "../adapters/rest/management";
 import { managementOperations } from "../adapters/rest/management/openapi";
 import { createTwilioChannel } from "../adapters/twilio";
 import { createWsChannel } from "../adapters/ws";
 import { type AskWorkers, startAskWorker } from "../workers/ask";
 import { startDeliverWorker, startOutbox } from "../workers/deliver";
+import { startWebhookWorker } from "../workers/handoff-webhook";
 import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
@@ -85,6 +88,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
   let ingester: Worker | null = null;
+  let webhooks: Worker | null = null;
   let outbox: { stop(): void } | null = null;
   let sockets: { close(): Promise<void> }[] = [];
   if (server) {
@@ -97,6 +101,15 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         ingest: rt.ingest,
         maxUploadBytes: config.INGEST_MAX_BYTES,
         assistants: rt.hub.assistants,
+        logger: rt.logger,
+      }),
+      createInboxApi({
+        prisma: rt.db.prisma,
+        keys: rt.keys,
+        bus: rt.bus,
+        channels: rt.channels,
+        handoff: rt.turns.handoff,
+        onHandoff: rt.turns.onHandoff,
         logger: rt.logger,
       }),
       createApiDocs(apiDocument()),
@@ -119,6 +132,12 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       concurrency: config.INGEST_CONCURRENCY,
       lockMs: config.JOB_LOCK_MS,
     });
+    if (config.HANDOFF_WEBHOOK_URL && config.HANDOFF_WEBHOOK_SECRET) {
+      webhooks = startWebhookWorker(
+        { url: config.HANDOFF_WEBHOOK_URL, secret: config.HANDOFF_WEBHOOK_SECRET },
+        { connection: rt.connect(), prefix: config.QUEUE_PREFIX, logger: rt.logger },
+      );
+    }
     sweeper = startSweeper(rt.db.prisma, rt.askQueue, rt.turns, rt.logger, {
       intervalMs: config.SWEEP_INTERVAL_MS,
       afterMs: config.SWEEP_AFTER_MS,
@@ -163,6 +182,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         worker?.close(force),
         deliverer?.close(force),
         ingester?.close(force),
+        webhooks?.close(force),
         // An npm run cli command running finishes; a client that stopped reading is cut off at the deadline.
         commands?.close(),
       ];
@@ -250,6 +270,7 @@ function apiDocument() {
       ...botujOperations,
       ...conversationServiceOperations,
       ...managementOperations,
+      ...inboxOperations,
     ],
   );
 }

@@ -20,7 +20,7 @@ export const metrics = {
   }),
   turnSeconds: new Histogram({
     name: "hub_turn_duration_seconds",
-    help: "From a message accepted to its reply stored, by outcome (answered, failed)",
+    help: "From a message accepted to its reply stored, by outcome (answered, failed, handoff)",
     labelNames: ["outcome"],
     buckets,
     registers,

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type DefaultJobOptions, type Processor, Queue, Worker, type WorkerOptions } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "./logger";
@@ -190,6 +191,27 @@ export async function requeue(queue: Queue, jobId: string, add: () => Promise<un
   if (state !== "unknown") await queue.remove(jobId);
   await add();
   return true;
+}
+
+export const HANDOFF_WEBHOOK_QUEUE = "handoff-webhook";
+
+/** A handoff event to POST to HANDOFF_WEBHOOK_URL (src/handoff-turns.ts HandoffEvent), tried until it is taken. */
+export interface HandoffWebhookJob {
+  event: object;
+}
+
+export function createHandoffWebhookQueue(connection: Redis, prefix: string): Queue<HandoffWebhookJob> {
+  return hubQueue(HANDOFF_WEBHOOK_QUEUE, connection, prefix, {
+    // About a day of tries, doubling from a second up to an hour apart.
+    attempts: 30,
+    backoff: { type: "webhook" },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  });
+}
+
+/** Queues a handoff event for the webhook under an id of its own (the worker sends it as X-Hub-Delivery). */
+export async function enqueueWebhook(queue: Queue<HandoffWebhookJob>, event: object): Promise<void> {
+  await queue.add("event", { event }, { jobId: randomUUID() });
 }
 
 export const INGEST_QUEUE = "ingest";

@@ -20,9 +20,12 @@ import {
   Backlog,
   createAskQueue,
   createDeliverQueue,
+  createHandoffWebhookQueue,
   createIngestQueue,
   type DeliverJob,
   enqueueTurns,
+  enqueueWebhook,
+  type HandoffWebhookJob,
   type IngestJob,
 } from "./queue";
 import { RateLimiter } from "./ratelimit";
@@ -41,6 +44,8 @@ export interface Runtime {
   deliverQueue: Queue<DeliverJob>;
   /** Knowledge files and pages to parse and index, or to fetch again. */
   ingestQueue: Queue<IngestJob>;
+  /** Handoff events for HANDOFF_WEBHOOK_URL. */
+  webhookQueue: Queue<HandoffWebhookJob>;
   ingest: IngestDeps;
   /** Every queue of the hub, for /metrics and the dashboard. */
   queues: Queue[];
@@ -66,7 +71,8 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   const askQueue = createAskQueue(redis, config.QUEUE_PREFIX);
   const deliverQueue = createDeliverQueue(redis, config.QUEUE_PREFIX);
   const ingestQueue = createIngestQueue(redis, config.QUEUE_PREFIX);
-  for (const queue of [askQueue, deliverQueue, ingestQueue]) {
+  const webhookQueue = createHandoffWebhookQueue(redis, config.QUEUE_PREFIX);
+  for (const queue of [askQueue, deliverQueue, ingestQueue, webhookQueue]) {
     queue.on("error", (err) => {
       if (!isConnectionError(err)) logger.error({ err: err.message, queue: queue.name }, "queue error");
     });
@@ -125,6 +131,17 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     historyMessages: config.HISTORY_TURNS * 2,
     logger,
     followUps: { queue: askQueue, forMs: config.MODEL_RETRY_FOR_MS },
+    handoff: {
+      message: config.HANDOFF_MESSAGE,
+      afterMisses: config.HANDOFF_AFTER_MISSES,
+      timeoutMs: config.HANDOFF_TIMEOUT_MS,
+      timeoutMessage: config.HANDOFF_TIMEOUT_MESSAGE,
+      timeoutRelease: config.HANDOFF_TIMEOUT_RELEASE,
+    },
+    // A lost notification (Redis away) loses no message: logged, not retried.
+    onHandoff: config.HANDOFF_WEBHOOK_URL
+      ? (event) => enqueueWebhook(webhookQueue, event).catch((err) => logger.warn({ err: err.message }, "handoff webhook not queued"))
+      : undefined,
   };
 
   const ingest: IngestDeps = {
@@ -144,8 +161,9 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     askQueue,
     deliverQueue,
     ingestQueue,
+    webhookQueue,
     ingest,
-    queues: [askQueue, deliverQueue, ingestQueue],
+    queues: [askQueue, deliverQueue, ingestQueue, webhookQueue],
     bus,
     keys: new KeyRing(db.prisma),
     hub,
@@ -158,6 +176,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
       await askQueue.close().catch(() => {});
       await deliverQueue.close().catch(() => {});
       await ingestQueue.close().catch(() => {});
+      await webhookQueue.close().catch(() => {});
       connections.close();
       await db.close();
     },

@@ -9,6 +9,7 @@ import {
   historyBefore,
   type PendingReply,
   type ReplyInput,
+  type StoredReply,
   type TurnOptions,
   type TurnWindow,
   toWire,
@@ -16,6 +17,8 @@ import {
 import type { Database, Db } from "./db/database";
 import { HubError } from "./errors";
 import type { Message } from "./generated/prisma/client";
+import { asksForPerson, type HandoffSettings } from "./handoff";
+import { type HandoffEvent, handOff, missedTooOften } from "./handoff-turns";
 import type { KnowledgeIndex } from "./knowledge/index";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
@@ -28,7 +31,7 @@ export interface TurnDeps {
   prisma: Db;
   db: Database;
   /** Replies are stored in batches (src/batch.ts, storeReplies), and jobs read what they answer in batches (turnWindows). */
-  replies: Batcher<PendingReply, { message: Message; created: boolean }>;
+  replies: Batcher<PendingReply, StoredReply>;
   windows: Batcher<{ conversationId: string; seq: bigint }, TurnWindow>;
   assistants: AssistantLookup;
   bus: ReplyBus;
@@ -41,6 +44,9 @@ export interface TurnDeps {
   channels: ChannelRegistry;
   /** Where follow-ups of turns the assistant could not be reached for are queued, and for how long they are tried. */
   followUps?: { queue: Queue<AskJob>; forMs: number };
+  /** Handoff to a person: the hub's settings, and who hears of each handoff (src/handoff-turns.ts). */
+  handoff: HandoffSettings;
+  onHandoff?: (event: HandoffEvent) => Promise<void>;
 }
 
 /**
@@ -49,7 +55,7 @@ export interface TurnDeps {
  * fallback reply, and when the provider could not be reached, schedule a follow-up (workers/follow-up.ts);
  * any other error is thrown for the job to retry.
  */
-export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, history?: HistoryMessage[]): Promise<Message> {
+export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, history?: HistoryMessage[]): Promise<Message | null> {
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
   const base = { conversationId: turn.conversationId, turnId: turn.id };
 
@@ -60,6 +66,8 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, hist
     if (!(err instanceof HubError)) throw err;
     return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
   }
+  // Asked for a person in so many words: the assistant is not consulted.
+  if (asksForPerson(turn.content, profile.handoffPhrases ?? [])) return handOff(deps, turn, profile, "the user asked for a person");
 
   // Typing and deltas only for a turn someone watches being written: each is a Redis command.
   const stream = Boolean((turn.turnOptions as unknown as TurnOptions).stream);
@@ -73,6 +81,8 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, hist
     reply = out;
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
+    const reason = out.handoff?.reason ?? (await missedTooOften(deps, profile, turn, out));
+    if (reason) return handOff(deps, turn, profile, reason);
   } catch (err) {
     deltas?.flush();
     if (!(err instanceof ProviderError)) throw err;
@@ -117,16 +127,24 @@ export async function consult(
     knownHistory ?? historyBefore(deps.db, turn.conversationId, turn.seq, deps.historyMessages),
     deps.knowledge.search({ orgId, folderIds, publicOnly }, turn.content),
   ]);
-  return deps.providers[profile.provider].reply({ assistant: profile, history, message: turn.content, passages }, onDelta);
+  return deps.providers[profile.provider].reply(
+    { assistant: profile, history, message: turn.content, passages, offerHandoff: true },
+    onDelta,
+  );
 }
 
 /** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees. */
-export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise<Message> {
+export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise<Message | null> {
   return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
 }
 
-async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message> {
+/** Stores and publishes a turn's reply; null when the turn was held instead (a person has its conversation). */
+async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message | null> {
   const { message, created } = await deps.replies.submit({ turn, reply });
+  if (!message) {
+    deps.logger.info({ turn: turn.id, conversation: turn.conversationId }, "a person has the conversation: turn held, not answered");
+    return null;
+  }
   if (created) {
     const outcome = reply.error ? "failed" : "answered";
     metrics.turnSeconds.observe({ outcome }, (Date.now() - turn.createdAt.getTime()) / 1000);

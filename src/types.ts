@@ -71,6 +71,10 @@ export interface AssistantProfile {
   model: string | null;
   folderIds: string[];
   suggestions: string[];
+  /** Handoff to a person (src/handoff.ts): unset or empty phrases are the hub's; null message and limit, the hub's. */
+  handoffPhrases?: string[];
+  handoffMessage?: string | null;
+  handoffAfterMisses?: number | null;
 }
 
 /** A stored message as the hub's surfaces read it. */

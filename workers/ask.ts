@@ -1,6 +1,7 @@
 import { DelayedError, type Job } from "bullmq";
 import type Redis from "ioredis";
 import { isDatabaseUnavailable } from "../src/db/database";
+import { holdTurns } from "../src/handoff";
 import { tryLock } from "../src/locks";
 import {
   ASK_QUEUE,
@@ -17,7 +18,8 @@ import { followUp } from "./follow-up";
 
 // Idempotency: a turn stores at most one reply (messages.in_reply_to_id is unique), and a job whose
 // message is no longer pending only publishes the stored reply again. So a retried, duplicated or
-// recovered job never answers twice.
+// recovered job never answers twice. A turn whose conversation a person has is held instead (src/handoff.ts),
+// here or, should the handoff come while the assistant is being asked, when its reply would be stored.
 //
 // Order: one job at a time holds its conversation's lock and answers every pending message of the
 // conversation up to its own, oldest first. A job that finds the lock taken waits in the delayed set.
@@ -45,11 +47,21 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
       const seq = job.data.seq ?? (await prisma.message.findUnique({ where: { id: messageId }, select: { seq: true } }))?.seq;
       if (seq === undefined) return;
       // The conversation's unanswered messages up to this job's: its own is the last unless already answered.
-      const { due, history } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
+      const { due, history, handoffState } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
       if (due.at(-1)?.id !== messageId) {
         const turn = await prisma.message.findUnique({ where: { id: messageId }, include: { reply: true } });
         if (turn?.reply) await publishReply(deps, turn, turn.reply);
         return;
+      }
+      if (handoffState !== "bot") {
+        // Accepted before a person was asked for, run after: held, not answered. Should the conversation have
+        // gone back to the assistant meanwhile, the retry answers what is still pending.
+        const held = await holdTurns(
+          prisma,
+          due.map((m) => m.id),
+        );
+        if (held === due.length) return;
+        throw new Error("the conversation went back to the assistant while its turns were being held");
       }
       for (const [i, message] of due.entries()) {
         try {

@@ -39,9 +39,14 @@ export async function followUp(deps: TurnDeps, turnId: string): Promise<void> {
   try {
     const profile = await profileOf(deps, turn, orgId);
     const answer = await consult(deps, profile, turn, orgId);
+    if (answer.handoff) {
+      // The user was told "try again" already; a person is asked for when they do.
+      log.info({ reason: answer.handoff.reason }, "no follow-up: the model asked for a person");
+      return endRetrying(prisma, turn.id);
+    }
     const message = await storeFollowUp(prisma, turn, answer, deps.channels.deliveredVia);
     if (!message) {
-      log.info("no follow-up: the user wrote meanwhile");
+      log.info("no follow-up: the user wrote meanwhile, or a person has the conversation");
       return endRetrying(prisma, turn.id);
     }
     log.info({ provider: profile.provider, tokens: answer.tokensUsed }, "follow-up stored");

@@ -1,6 +1,8 @@
 import type { Queue } from "bullmq";
 import { RETRYING } from "../src/conversations";
 import { type Db, isDatabaseUnavailable } from "../src/db/database";
+import { announce, expireWaiting } from "../src/handoff";
+import { eventOf } from "../src/handoff-turns";
 import type { Logger } from "../src/logger";
 import { every } from "../src/periodic";
 import { type AskJob, askJob, enqueueFollowUp, enqueueTurn, followUpJobId, type IngestJob, requeue } from "../src/queue";
@@ -15,7 +17,8 @@ import { sweepDocuments } from "./ingest";
 // the fallback reply if their job failed for good without doing so (the process died at that moment), or
 // enqueued afresh if their job failed only because the database could not be reached.
 // It also gives a follow-up job (workers/follow-up.ts) to each turn still retrying that has none, and puts
-// knowledge documents stuck in processing, or due a refresh, back on the ingest queue (workers/ingest.ts).
+// knowledge documents stuck in processing, or due a refresh, back on the ingest queue (workers/ingest.ts), and
+// tells users whose handoff nobody took in time (src/handoff.ts).
 
 export interface SweeperOptions {
   intervalMs: number;
@@ -51,7 +54,21 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
       moved++;
     }
   }
-  return moved + (await sweepFollowUps(prisma, queue, afterMs));
+  return moved + (await sweepFollowUps(prisma, queue, afterMs)) + (await expireHandoffs(turns));
+}
+
+/**
+ * Waiting conversations nobody took in time: the user is told (HANDOFF_TIMEOUT_MESSAGE), once, and with
+ * HANDOFF_TIMEOUT_RELEASE the assistant has the conversation again. A crash after the claim and before the
+ * message loses the message, never a user's.
+ */
+async function expireHandoffs(turns: TurnDeps): Promise<number> {
+  const expired = await expireWaiting(turns.prisma, turns.handoff);
+  for (const c of expired) {
+    await announce(turns.channels, turns.prisma, c.id, turns.handoff.timeoutMessage);
+    await turns.onHandoff?.(eventOf("handoff.timed_out", c));
+  }
+  return expired.length;
 }
 
 /**

@@ -22,7 +22,13 @@ export function createKnowledgeProvider(): AssistantProvider {
       // Written out a few words at a time only for someone watching: otherwise it would only delay the reply.
       if (onDelta) await stream(content, onDelta, request.signal);
       const citations = citationsOf(used);
-      return { content, tokensUsed: estimateTokens(request, content), sources, citations } satisfies AssistantReply;
+      return {
+        content,
+        tokensUsed: estimateTokens(request, content),
+        sources,
+        citations,
+        noKnowledge: used.length === 0,
+      } satisfies AssistantReply;
     },
   };
 }

@@ -53,16 +53,18 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): AssistantProv
         messages,
         stream,
         ...(stream ? { stream_options: { include_usage: true } } : {}),
+        ...(request.offerHandoff ? { tools: [HANDOFF_TOOL] } : {}),
       });
       const sources = [...new Set(request.passages.map((p) => p.documentTitle))];
       const citations = citationsOf(request.passages);
       for (let attempt = 0; ; attempt++) {
         try {
-          const { content, tokens } = await attemptOnce(url, body, stream, opts, request.signal, onDelta);
+          const { content, tokens, toolCalls } = await attemptOnce(url, body, stream, opts, request.signal, onDelta);
           const promptChars = messages.reduce((sum, m) => sum + m.content.length, 0);
           // Servers that ignore stream_options send no usage; an estimate (~4 chars a token) beats zero.
           const tokensUsed = tokens ?? Math.ceil((promptChars + content.length) / 4);
-          return { content, tokensUsed, sources, citations } satisfies AssistantReply;
+          const handoff = request.offerHandoff ? handoffOf(toolCalls) : undefined;
+          return { content, tokensUsed, sources, citations, ...(handoff ? { handoff } : {}) } satisfies AssistantReply;
         } catch (err) {
           if (request.signal?.aborted) throw new ProviderError("the assistant request was cancelled");
           if (!(err instanceof AttemptError)) throw err;
@@ -82,6 +84,42 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): AssistantProv
   };
 }
 
+/** A tool call as the model sent it: the function's name and its arguments (JSON text, joined from a stream's pieces). */
+interface ToolCall {
+  name: string;
+  arguments: string;
+}
+
+type Answer = { content: string; tokens?: number; toolCalls: ToolCall[] };
+
+// Offered to the model on every turn: it may hand the conversation to a person instead of answering.
+const HANDOFF_TOOL = {
+  type: "function",
+  function: {
+    name: "handoff",
+    description:
+      "Hand the conversation to a person on the team, when the user asks for one or you cannot help them. The user is told a person will answer.",
+    parameters: {
+      type: "object",
+      properties: { reason: { type: "string", description: "Why a person should take over, in a few words, for the team" } },
+      required: ["reason"],
+    },
+  },
+};
+
+/** The model's call of the handoff tool, with its reason (arguments that are not JSON still hand off). */
+function handoffOf(calls: ToolCall[]): { reason: string } | undefined {
+  const call = calls.find((c) => c?.name === "handoff");
+  if (!call) return undefined;
+  let reason: unknown;
+  try {
+    reason = JSON.parse(call.arguments || "{}").reason;
+  } catch {
+    // a model's broken JSON: the handoff stands, without its reason
+  }
+  return { reason: typeof reason === "string" && reason.trim() ? reason.trim().slice(0, 500) : "the assistant asked for a person" };
+}
+
 /** One POST and its answer. The timer restarts on every chunk, so a long stream is fine but a silent server is not. */
 async function attemptOnce(
   url: string,
@@ -90,7 +128,7 @@ async function attemptOnce(
   opts: OpenAIProviderOptions,
   signal: AbortSignal | undefined,
   onDelta: ((text: string) => void) | undefined,
-): Promise<{ content: string; tokens?: number }> {
+): Promise<Answer> {
   const timeout = new AbortController();
   let timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
   const touch = () => {
@@ -115,10 +153,16 @@ async function attemptOnce(
     if (!response.ok) throw await statusError(url, response);
     if (!stream) {
       const json = (await response.json().catch((err) => Promise.reject(failure(err, true)))) as any;
-      const content = json?.choices?.[0]?.message?.content;
+      const message = json?.choices?.[0]?.message;
+      const toolCalls: ToolCall[] = (Array.isArray(message?.tool_calls) ? message.tool_calls : []).map((c: any) => ({
+        name: String(c?.function?.name ?? ""),
+        arguments: String(c?.function?.arguments ?? ""),
+      }));
+      // A message that only calls a tool has no content.
+      const content = message?.content ?? (toolCalls.length ? "" : undefined);
       if (typeof content !== "string") throw new AttemptError(`the server at ${url} answered without a message`, false);
-      onDelta?.(content);
-      return { content, tokens: json.usage?.total_tokens };
+      if (content) onDelta?.(content);
+      return { content, tokens: json.usage?.total_tokens, toolCalls };
     }
     let delivered = false;
     try {
@@ -138,17 +182,15 @@ async function attemptOnce(
 }
 
 /** Reads Server-Sent Events (`data: {...}` lines, ending with `data: [DONE]`) from a streamed completion. */
-async function readStream(
-  response: Response,
-  touch: () => void,
-  onDelta: (text: string) => void,
-): Promise<{ content: string; tokens?: number }> {
+async function readStream(response: Response, touch: () => void, onDelta: (text: string) => void): Promise<Answer> {
   if (!response.body) throw new Error("the answer has no body");
   const decoder = new TextDecoder();
   let buffered = "";
   let content = "";
   let tokens: number | undefined;
   let finished = false;
+  // A streamed tool call comes in pieces, by index: the name first, then its arguments a bit at a time.
+  const toolCalls: ToolCall[] = [];
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     touch();
     buffered += decoder.decode(chunk, { stream: true });
@@ -157,7 +199,7 @@ async function readStream(
     for (const line of lines.map((l) => l.trim())) {
       if (!line.startsWith("data:")) continue; // blank separators, `: keep-alive` comments, `event:` names
       const data = line.slice(5).trim();
-      if (data === "[DONE]") return { content, tokens };
+      if (data === "[DONE]") return { content, tokens, toolCalls };
       const event = JSON.parse(data);
       if (event.error) throw new AttemptError(`the server sent an error mid-stream: ${event.error.message ?? data}`, false);
       const choice = event.choices?.[0];
@@ -165,13 +207,20 @@ async function readStream(
         content += choice.delta.content;
         onDelta(choice.delta.content);
       }
+      for (const piece of Array.isArray(choice?.delta?.tool_calls) ? choice.delta.tool_calls : []) {
+        const index = Number(piece.index) || 0;
+        const call = toolCalls[index] ?? { name: "", arguments: "" };
+        call.name += piece.function?.name ?? "";
+        call.arguments += piece.function?.arguments ?? "";
+        toolCalls[index] = call;
+      }
       if (choice?.finish_reason) finished = true;
       if (event.usage?.total_tokens !== undefined) tokens = event.usage.total_tokens;
     }
   }
   // Some servers close without [DONE]; a finish_reason still marks the reply complete.
   if (!finished) throw new Error("the stream ended before the reply was finished");
-  return { content, tokens };
+  return { content, tokens, toolCalls };
 }
 
 async function statusError(url: string, response: Response): Promise<AttemptError> {

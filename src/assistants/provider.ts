@@ -34,6 +34,8 @@ export interface AssistantRequest {
   message: string;
   passages: Passage[];
   signal?: AbortSignal;
+  /** The model may hand the conversation to a person (the OpenAI provider's `handoff` tool). */
+  offerHandoff?: boolean;
 }
 
 export interface AssistantReply {
@@ -43,6 +45,10 @@ export interface AssistantReply {
   sources: string[];
   /** The passages it drew on, with where each sits (unset: none). */
   citations?: Citation[];
+  /** The assistant asks for a person to take over, and why (the turn's reply is then the handoff message). */
+  handoff?: { reason: string };
+  /** Set by a provider that answers only from knowledge: whether it found none relevant (src/handoff.ts counts these). */
+  noKnowledge?: boolean;
 }
 
 /**

@@ -26,6 +26,9 @@ export function toProfile(a: Assistant, defaultProvider: AssistantProfile["provi
     model: a.model,
     folderIds: a.folderIds,
     suggestions: a.suggestions,
+    handoffPhrases: a.handoffPhrases,
+    handoffMessage: a.handoffMessage,
+    handoffAfterMisses: a.handoffAfterMisses,
   };
 }
 

@@ -39,6 +39,8 @@ export interface FakeOpenAI {
   /** The next n streamed requests send their first delta, then the connection drops. */
   breakNext(n: number): void;
   setReply(fn: (body: ChatCompletionBody) => string): void;
+  /** Answers with a call of this tool instead of text when fn returns one (null: a text reply). */
+  setToolCall(fn: ((body: ChatCompletionBody) => ToolCall | null) | null): void;
   /** Usage reported with each reply; null reports none, like servers that ignore stream_options. */
   setUsage(usage: Usage | null): void;
   /** Waits this long before answering each request, like a slow model. */
@@ -46,6 +48,12 @@ export interface FakeOpenAI {
   /** Streamed replies wait this long between pieces, as a model writing a few words a second does. */
   setPieceDelay(ms: number): void;
   close(): Promise<void>;
+}
+
+/** A function call the fake model makes; `arguments` is JSON text, as models send it. */
+export interface ToolCall {
+  name: string;
+  arguments: string;
 }
 
 type Plan = { kind: "fail"; status: number; headers: Record<string, string> } | { kind: "hang" } | { kind: "break" };
@@ -67,6 +75,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
   let delayMs = 0;
   let pieceDelayMs = 0;
   let outage: number | null = null;
+  let toolCall: ((body: ChatCompletionBody) => ToolCall | null) | null = null;
 
   const server = createServer(async (req, res) => {
     let raw = "";
@@ -93,6 +102,8 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     if (plan?.kind === "hang") return;
     await wait(delayMs);
     if (plan?.kind === "fail") return sendError(res, plan.status, `Fake failure with status ${plan.status}`, plan.headers);
+    const call = toolCall?.(body) ?? null;
+    if (call) return sendToolCall(res, body, call);
     const content = reply(body);
     if (!body.stream) {
       // A model takes as long to write an answer it does not stream: each piece's time, then the whole.
@@ -142,6 +153,40 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     });
   }
 
+  function sendToolCall(res: ServerResponse, body: ChatCompletionBody, call: ToolCall) {
+    const first = { id: "call_fake", type: "function", function: { name: call.name, arguments: "" } };
+    if (!body.stream) {
+      return sendJson(res, 200, {
+        id: "chatcmpl-fake",
+        object: "chat.completion",
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: "assistant",
+              content: null,
+              tool_calls: [{ ...first, function: { ...first.function, arguments: call.arguments } }],
+            },
+            finish_reason: "tool_calls",
+          },
+        ],
+        ...(usage ? { usage } : {}),
+      });
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    // As OpenAI streams a call: the name first, then the arguments in pieces.
+    res.write(chunk({ role: "assistant", content: null, tool_calls: [{ index: 0, ...first }] }));
+    const half = Math.ceil(call.arguments.length / 2);
+    for (const piece of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
+      res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+    }
+    res.write(chunk({}, "tool_calls"));
+    res.end("data: [DONE]\n\n");
+  }
+
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const repeat = (n: number, plan: Plan) => {
@@ -162,6 +207,9 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     breakNext: (n) => repeat(n, { kind: "break" }),
     setReply: (fn) => {
       reply = fn;
+    },
+    setToolCall: (fn) => {
+      toolCall = fn;
     },
     setUsage: (next) => {
       usage = next;

@@ -237,6 +237,33 @@ const HTTP: Attempt[] = [
     body: (c: Ctx) => ({ org_id: c.b.orgId }),
   },
 
+  // The operator inbox
+  { route: "GET /api/inbox", what: "lists the inbox", request: () => ({ path: "/api/inbox?state=all&limit=100" }), status: 200 },
+  {
+    route: "POST /api/inbox/:conversationId/handoff",
+    what: "hands A's ask conversation to a person, by its channel id",
+    request: (c) => ({ path: `/api/inbox/${c.a.ask.externalId}/handoff`, body: { reason: "intrusion" } }),
+    ...management404,
+  },
+  {
+    route: "POST /api/inbox/:conversationId/handoff",
+    what: "hands A's conversation to a person, by its id",
+    request: (c) => ({ path: `/api/inbox/${c.a.gb.conversation}/handoff`, body: {} }),
+    ...management404,
+  },
+  {
+    route: "POST /api/inbox/:conversationId/takeover",
+    what: "takes A's WhatsApp conversation",
+    request: (c) => ({ path: `/api/inbox/${encodeURIComponent(c.a.whatsapp.conversationKey)}/takeover`, body: { operator: "b" } }),
+    ...management404,
+  },
+  {
+    route: "POST /api/inbox/:conversationId/release",
+    what: "releases A's conversation",
+    request: (c) => ({ path: `/api/inbox/${c.a.cs.conversation}/release`, body: {} }),
+    ...management404,
+  },
+
   // AI Hub ask API
   {
     route: "POST /api/ai-hub/assistant/ask",

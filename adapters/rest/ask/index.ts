@@ -3,7 +3,7 @@ import { type Request, type Response, Router } from "express";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { ReplyBus } from "../../../src/bus";
 import type { Channel } from "../../../src/channels";
-import { toWire } from "../../../src/conversations";
+import { HELD, toWire } from "../../../src/conversations";
 import { fieldIssues, HubError, invalid } from "../../../src/errors";
 import type { Message } from "../../../src/generated/prisma/client";
 import { principal, requireKey } from "../../../src/http/auth";
@@ -108,6 +108,11 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
     return respond(200, { success: true, message: null, conversation_id: conversationKey, stored_message_id: accepted.message.id });
   }
   if (accepted.reply) return respond(...answer(accepted.reply, conversationKey));
+  if (accepted.message.status === HELD) {
+    // A person has the conversation: the message is theirs to answer, not the assistant's.
+    abort.abort();
+    return respond(202, { success: true, message: null, status: HELD, conversation_id: conversationKey, message_id: accepted.message.id });
+  }
   if (!accepted.queued || !waiting.reply) {
     abort.abort();
     throw new HubError(503, "unavailable", UNAVAILABLE, { retryAfter: 5, messageId: accepted.message.id });

@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import type { z } from "zod";
 import { DEFAULT_ASSISTANT } from "../../../src/bootstrap";
-import { toWire } from "../../../src/conversations";
+import { HELD, toWire } from "../../../src/conversations";
 import { HubError, notFound } from "../../../src/errors";
 import { principal } from "../../../src/http/auth";
 import { idempotencyKey } from "../../../src/http/idempotency";
@@ -42,6 +42,10 @@ export async function streamChat(deps: ConversationServiceDeps, req: Request, re
     rateKey: `key:${keyId}`,
     stream: true,
   });
+  if (accepted.message.status === HELD) {
+    // A person has the conversation: the message is theirs to answer, not the assistant's.
+    return res.status(202).json({ message_id: accepted.message.id, conversation_id: conversation.id, status: HELD });
+  }
   if (!accepted.reply && !accepted.queued) {
     throw new HubError(503, "unavailable", "Service temporarily unavailable: the message was saved and will be answered", {
       retryAfter: 5,

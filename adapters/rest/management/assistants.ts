@@ -22,6 +22,20 @@ const fields = {
   deployed: z.boolean(),
   folderIds: z.array(z.uuid()).max(50),
   suggestions: z.array(z.string().trim().min(1).max(200)).max(10),
+  handoffPhrases: z
+    .array(z.string().trim().min(1).max(200))
+    .max(100)
+    .describe(
+      "What a user says to ask for a person, matched ignoring case, accents and punctuation (empty: the hub's, in several languages)",
+    ),
+  handoffMessage: z.string().trim().min(1).max(2000).nullable().describe("What the user is told at a handoff (null: HANDOFF_MESSAGE)"),
+  handoffAfterMisses: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .nullable()
+    .describe("Hand off after this many answers in a row without relevant knowledge (0: never; null: HANDOFF_AFTER_MISSES)"),
 };
 export const createAssistant = z
   .strictObject({ ...fields, name: fields.name })

@@ -1,0 +1,144 @@
+import { type Response, Router } from "express";
+import type { z } from "zod";
+import type { KeyRing } from "../../../src/auth/keys";
+import type { ReplyBus } from "../../../src/bus";
+import type { ChannelRegistry } from "../../../src/channels";
+import { findConversation } from "../../../src/conversation-reads";
+import type { Db } from "../../../src/db/database";
+import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
+import type { Conversation } from "../../../src/generated/prisma/client";
+import {
+  announce,
+  type HandoffSettings,
+  handoffMessageOf,
+  release,
+  requestHandoff,
+  takeOver,
+  transcriptSummary,
+} from "../../../src/handoff";
+import { eventOf, type HandoffEvent } from "../../../src/handoff-turns";
+import { principal, requireKey } from "../../../src/http/auth";
+import { errorHandler, jsonBody } from "../../../src/http/body";
+import { renderManagementError } from "../../../src/http/management-error";
+import { listInbox } from "../../../src/inbox";
+import type { Logger } from "../../../src/logger";
+import { handoffBody, type inboxConversation, inboxQuery, takeoverBody } from "./schema";
+
+// The operator inbox: an org's conversations by handoff state, and the handoff, takeover and release of one.
+// Each change of state is one conditional UPDATE (src/handoff.ts): of two operators taking a conversation, one
+// gets 409. A conversation of another org is a 404, as one that does not exist.
+
+export interface InboxDeps {
+  prisma: Db;
+  keys: KeyRing;
+  bus: ReplyBus;
+  channels: ChannelRegistry;
+  handoff: HandoffSettings;
+  onHandoff?: (event: HandoffEvent) => Promise<void>;
+  logger: Logger;
+}
+
+const PATH = "/api/inbox";
+
+export function createInboxApi(deps: InboxDeps): Router {
+  const { prisma } = deps;
+  const api = Router();
+  api.use(PATH, ...jsonBody("64kb"), requireKey(deps.keys));
+
+  api.get(PATH, async (req, res) => {
+    const q = parse(inboxQuery, req.query);
+    const state = q.state === "all" ? undefined : q.state;
+    const { rows, total } = await listInbox(prisma, { orgId: principal(res).orgId, state, limit: q.limit, offset: q.offset });
+    res.json({ conversations: rows.map(viewRow), total, limit: q.limit, offset: q.offset });
+  });
+
+  api.post(`${PATH}/:conversationId/handoff`, async (req, res) => {
+    const { reason } = parse(handoffBody, req.body);
+    const current = await conversationOf(prisma, res, req.params.conversationId);
+    const summary = await transcriptSummary(prisma, current.id);
+    const moved = await requestHandoff(prisma, current.id, reason ?? "requested through the API", summary);
+    if (!moved) throw conflict(`The conversation is ${await stateOf(prisma, current.id)} already`);
+    await announce(deps.channels, prisma, moved.id, await handoffMessageOf(prisma, moved.assistantId, deps.handoff));
+    await changed(deps, "handoff.requested", moved, res);
+  });
+
+  api.post(`${PATH}/:conversationId/takeover`, async (req, res) => {
+    const { operator } = parse(takeoverBody, req.body);
+    const current = await conversationOf(prisma, res, req.params.conversationId);
+    const assignee = operator ?? (await keyName(prisma, res));
+    const taken = await takeOver(prisma, current.id, assignee);
+    if (!taken) {
+      const now = await prisma.conversation.findUnique({ where: { id: current.id }, select: { handoffAssignee: true } });
+      throw conflict(`The conversation was taken by ${now?.handoffAssignee ?? "another operator"}`);
+    }
+    await changed(deps, "handoff.taken", taken, res);
+  });
+
+  api.post(`${PATH}/:conversationId/release`, async (req, res) => {
+    const current = await conversationOf(prisma, res, req.params.conversationId);
+    const released = await release(prisma, current.id);
+    if (!released) throw conflict("The conversation is with the assistant already");
+    await changed(deps, "handoff.released", released, res);
+  });
+
+  api.use(
+    PATH,
+    errorHandler(renderManagementError, (err) => deps.logger.error({ err }, "inbox API failed")),
+  );
+  return api;
+}
+
+async function changed(deps: InboxDeps, type: HandoffEvent["type"], c: Conversation, res: Response) {
+  await deps.onHandoff?.(eventOf(type, c));
+  res.json(view(c));
+}
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) throw invalid("Invalid request", fieldIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+async function conversationOf(prisma: Db, res: Response, ref: string | string[] | undefined): Promise<Conversation> {
+  const found = typeof ref === "string" ? await findConversation(prisma, principal(res).orgId, ref) : null;
+  if (!found) throw notFound("Conversation");
+  return found;
+}
+
+const stateOf = async (prisma: Db, id: string) =>
+  (await prisma.conversation.findUnique({ where: { id }, select: { handoffState: true } }))?.handoffState ?? "gone";
+
+/** Who an operator is when they do not say: the name of their API key. */
+const keyName = async (prisma: Db, res: Response) =>
+  (await prisma.apiKey.findUniqueOrThrow({ where: { id: principal(res).keyId }, select: { name: true } })).name;
+
+const conflict = (message: string) => new HubError(409, "conflict", message);
+
+function view(c: Conversation): z.output<typeof inboxConversation> {
+  return {
+    id: c.id,
+    externalId: c.externalId,
+    channel: c.channel,
+    state: c.handoffState as "bot" | "waiting" | "human",
+    waitingSince: c.handoffSince?.toISOString() ?? null,
+    assignee: c.handoffAssignee,
+    reason: c.handoffReason,
+    summary: c.handoffSummary,
+  };
+}
+
+function viewRow(r: Awaited<ReturnType<typeof listInbox>>["rows"][number]): z.output<typeof inboxConversation> {
+  const last = r.lastMessage;
+  return {
+    id: r.id,
+    externalId: r.externalId,
+    channel: r.channel,
+    state: r.state,
+    waitingSince: r.waitingSince ? new Date(r.waitingSince).toISOString() : null,
+    assignee: r.assignee,
+    reason: r.reason,
+    summary: r.summary,
+    lastMessage: last ? { ...last, createdAt: new Date(last.createdAt).toISOString() } : null,
+    lastActivityAt: new Date(r.lastActivityAt).toISOString(),
+  };
+}
