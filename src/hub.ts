@@ -82,7 +82,7 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
     // Other devices of the same user see the message too; losing this event loses nothing stored. Sent
     // before the job is added, on the same Redis connection, so it reaches listeners before any event of
     // the turn.
-    deps.bus.publish({ type: "accepted", conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
+    deps.bus.publish({ type: "accepted", orgId: m.orgId, conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
   }
 
   hooks.beforeQueue?.(accepted);

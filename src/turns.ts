@@ -51,14 +51,14 @@ export interface TurnDeps {
  */
 export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, history?: HistoryMessage[]): Promise<Message> {
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
-  const base = { conversationId: turn.conversationId, turnId: turn.id };
+  const base = { orgId, conversationId: turn.conversationId, turnId: turn.id };
 
   let profile: AssistantProfile;
   try {
     profile = await profileOf(deps, turn, orgId);
   } catch (err) {
     if (!(err instanceof HubError)) throw err;
-    return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
+    return finish(deps, turn, orgId, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
   }
 
   // Typing and deltas only for a turn someone watches being written: each is a Redis command.
@@ -81,7 +81,7 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, hist
     log.warn({ provider: profile.provider, err: err.message, followUp }, "assistant failed; sending the fallback reply");
     reply = { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: err.message, followUp };
   }
-  const message = await finish(deps, turn, reply, profile.suggestions);
+  const message = await finish(deps, turn, orgId, reply, profile.suggestions);
   if (reply.followUp && deps.followUps) {
     // Lost (Redis away), it is scheduled by the sweeper, which finds the turn retrying.
     await enqueueFollowUp(deps.followUps.queue, askJob(turn)).catch((err) => log.warn({ err: err.message }, "follow-up not queued"));
@@ -121,17 +121,17 @@ export async function consult(
 }
 
 /** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees. */
-export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise<Message> {
-  return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
+export function failTurn(deps: TurnDeps, turn: Message, orgId: string, reason: string): Promise<Message> {
+  return finish(deps, turn, orgId, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
 }
 
-async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message> {
+async function finish(deps: TurnDeps, turn: Message, orgId: string, reply: ReplyInput, suggestions: string[]): Promise<Message> {
   const { message, created } = await deps.replies.submit({ turn, reply });
   if (created) {
     const outcome = reply.error ? "failed" : "answered";
     metrics.turnSeconds.observe({ outcome }, (Date.now() - turn.createdAt.getTime()) / 1000);
   }
-  await publishReply(deps, turn, message, suggestions);
+  await publishReply(deps, turn, orgId, message, suggestions);
   return message;
 }
 
@@ -140,9 +140,10 @@ async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggesti
  * was stored: listeners dedupe by message id, API sends by the reply's id, and a crash between storing
  * and publishing must not leave a waiting client without its reply.
  */
-export async function publishReply(deps: TurnDeps, turn: Message, reply: Message, suggestions: string[] = []) {
+export async function publishReply(deps: TurnDeps, turn: Message, orgId: string, reply: Message, suggestions: string[] = []) {
   await deps.bus.publish({
     type: "reply",
+    orgId,
     conversationId: turn.conversationId,
     turnId: turn.id,
     message: toWire(reply, suggestions),

@@ -32,6 +32,7 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
     where: { status: "pending", role: "user", createdAt: { lt: new Date(Date.now() - afterMs) } },
     orderBy: { seq: "asc" },
     take: BATCH,
+    include: { conversation: { select: { orgId: true } } },
   });
   let moved = 0;
   for (const message of stale) {
@@ -46,7 +47,7 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
         await job.remove();
         await enqueueTurn(queue, askJob(message));
       } else {
-        await failTurn(turns, message, `turn job ${state} without a reply`);
+        await failTurn(turns, message, message.conversation.orgId, `turn job ${state} without a reply`);
       }
       moved++;
     }
