@@ -13,6 +13,7 @@ import { createGeneralBotsChannel } from "../adapters/rest/generalbots";
 import { generalBotsOperations } from "../adapters/rest/generalbots/schema";
 import { createManagementApi } from "../adapters/rest/management";
 import { managementOperations } from "../adapters/rest/management/openapi";
+import { operatorMessageOperations, operatorMessagesRouter } from "../adapters/rest/operator-messages";
 import { createTwilioChannel } from "../adapters/twilio";
 import { createWsChannel } from "../adapters/ws";
 import { type AskWorkers, startAskWorker } from "../workers/ask";
@@ -205,7 +206,13 @@ function createChannels(rt: Runtime): Channel[] {
       trustedProxies: config.TRUSTED_PROXIES,
       redis: rt.redis,
       prefix: config.QUEUE_PREFIX,
+      channels: rt.channels,
     }),
+    // The operators' messages (issue #14), until the inbox's router serves them.
+    {
+      name: "inbox",
+      routers: [operatorMessagesRouter({ prisma: rt.db.prisma, channels: rt.channels, bus, keys, logger: rt.logger })],
+    },
   ];
   if (config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL) {
     channels.push(
@@ -250,6 +257,7 @@ function apiDocument() {
       ...botujOperations,
       ...conversationServiceOperations,
       ...managementOperations,
+      ...operatorMessageOperations,
     ],
   );
 }
