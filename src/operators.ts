@@ -102,11 +102,11 @@ async function conversationOf(prisma: Db, orgId: string, ref: string): Promise<C
  */
 async function checkWindow(prisma: Db, conversationId: string, windowMs: number | null): Promise<void> {
   if (windowMs === null) return;
-  const last = await prisma.message.findFirst({
-    where: { conversationId, role: "user" },
-    orderBy: { seq: "desc" },
-    select: { createdAt: true },
-  });
+  // What the user wrote through the channel (it came with a reply address), not what an API posted as theirs.
+  const [last] = await prisma.$queryRaw<{ createdAt: Date }[]>`
+    SELECT created_at AS "createdAt" FROM messages
+    WHERE conversation_id = ${conversationId}::uuid AND role = 'user' AND reply_address IS NOT NULL
+    ORDER BY seq DESC LIMIT 1`;
   if (last && Date.now() - last.createdAt.getTime() < windowMs) return;
   const hours = Math.round(windowMs / 3_600_000);
   const since = last ? `the user last wrote at ${last.createdAt.toISOString()}` : "the user has not written";

@@ -35,6 +35,9 @@ export const OPERATORS_PATH = "/ws/operators";
 const PROTOCOL = "hub.operators";
 const KEY_PROTOCOL = "bearer.";
 const TYPING_EVERY_MS = 1000;
+// An operator's client that stops reading while its org's events keep coming is cut off here, rather than have
+// the gateway hold them all; it reconnects and reads the inbox again.
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 const clientFrame = z.strictObject({
   type: z.literal("typing"),
@@ -85,7 +88,9 @@ export function operatorSocketServer(deps: OperatorSocketDeps) {
     orgOf.set(ws, principal.orgId);
     const off = deps.operators.bus.onOrg(principal.orgId, (event) => {
       const frame = frameOf(event);
-      if (frame) send(ws, frame);
+      if (!frame) return;
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) ws.close(1013, "not reading: reconnect");
+      else send(ws, frame);
     });
     ws.on("close", off);
     send(ws, { type: "status", status: "connected", orgId: principal.orgId });

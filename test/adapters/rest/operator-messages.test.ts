@@ -110,11 +110,14 @@ describe("an operator's message", () => {
     expect(sent.from).toBe(`whatsapp:${HUB_NUMBER}`);
   });
 
-  it("is refused on WhatsApp 24 hours after the user last wrote, and nothing is stored or sent", async () => {
+  it("is refused on WhatsApp 24 hours after the user last wrote there, and nothing is stored or sent", async () => {
     const { user, ref } = await whatsAppUser();
     const conversation = await prisma().conversation.findFirstOrThrow({ where: { externalId: ref } });
     const lastWrote = new Date(Date.now() - 25 * 3600_000);
     await prisma().message.updateMany({ where: { conversationId: conversation.id, role: "user" }, data: { createdAt: lastWrote } });
+    // A message an API posts into the conversation is not the user writing on WhatsApp: the window stays shut.
+    await hub.api(`/api/conversations/${encodeURIComponent(ref)}/messages`, { body: { content: "noted by the API" } });
+    await waitFor(() => prisma().message.findFirst({ where: { conversationId: conversation.id, content: "Echo: noted by the API" } }));
     const before = await prisma().message.count({ where: { conversationId: conversation.id } });
 
     const res = await send(hub, ref, { content: "Are you still there?" });
