@@ -77,6 +77,19 @@ describe("an operator's message", () => {
     expect(messages.body.at(-1)).toMatchObject({ id: res.body.id, role: "assistant", author: { kind: "operator", name: "Ana" } });
   });
 
+  it("heads a conversation's botuj listing with its author when an operator wrote first", async () => {
+    const start = await org.api("/api/conversations/start", { body: { bot_id: "default" } });
+    const id: string = start.body.conversation_id;
+    await send(org, id, { content: "Welcome, I am Ana", author: "Ana" });
+    const listed = await org.api("/v1/api/conversations?per_page=100");
+    const row = listed.body.find((c: any) => c.sessionid === id);
+    expect(JSON.parse(row.firstBotMessage)).toEqual({ message: "Welcome, I am Ana", author: { kind: "operator", name: "Ana" } });
+    // An assistant's first reply stays as the document shows it.
+    const answered = await conversation();
+    const other = (await org.api("/v1/api/conversations?per_page=100")).body.find((c: any) => c.sessionid === answered);
+    expect(JSON.parse(other.firstBotMessage)).toEqual({ message: "Echo: hello" });
+  });
+
   it("answers no turn, and the assistant's next turn sees it in its history as the business speaking", async () => {
     const id = await conversation();
     await send(org, id, { content: "I have refunded your order", author: "Ana" });
