@@ -11,6 +11,9 @@
   let ws = null;
   let retries = 0;
   let retryTimer = null;
+  // An operator's typing shows for a few seconds after their last keystroke's frame: they may stop unsent.
+  const OPERATOR_TYPING_MS = 6000;
+  let typingTimer = null;
   // The last message this page showed: a reconnect resumes after it; a new page load gets the recent history.
   let lastSeen = null;
   const shown = new Set();
@@ -101,6 +104,8 @@
       showMessage(frame);
     } else if (frame.type === "typing") {
       typing.hidden = false;
+      clearTimeout(typingTimer);
+      if (frame.author) typingTimer = setTimeout(() => (typing.hidden = true), OPERATOR_TYPING_MS);
     } else if (frame.type === "delta") {
       typing.hidden = true;
       const bubble = streaming.get(frame.reply_to) || addBubble("bot streaming", "");
@@ -126,7 +131,8 @@
     const bubble = streaming.get(frame.reply_to) || addBubble("bot", "");
     streaming.delete(frame.reply_to);
     bubble.className = `hubchat-bot${frame.failed ? " hubchat-failed" : ""}`;
-    showReply(bubble, { content: frame.content, citations: frame.citations });
+    // A person of the business wrote it (an operator): their name heads it.
+    showReply(bubble, { content: frame.content, citations: frame.citations, author: frame.author?.name });
   }
 
   function showReply(bubble, reply) {
@@ -135,6 +141,8 @@
     if (renderMarkdown) bubble.replaceChildren(renderMarkdown(reply.content));
     else bubble.textContent = reply.content;
     if (reply.citations?.length) bubble.append(sourceList(reply.citations));
+    if (reply.author)
+      bubble.prepend(Object.assign(document.createElement("span"), { className: "hubchat-author", textContent: reply.author }));
   }
 
   // The passages a reply drew on: each names its document (and heading or page), a link where it has a web address.

@@ -16,6 +16,8 @@ type Listener = (event: TurnEvent) => void;
  */
 export class ReplyBus {
   private listeners = new Map<string, Set<Listener>>();
+  /** Listeners to every conversation of an org (operators' sockets), by org. */
+  private orgListeners = new Map<string, Set<Listener>>();
   private readonly channel: string;
   // The first field of every event this process publishes: `{"origin":"<uuid>",`.
   private readonly ownPrefix = `{"origin":"${randomUUID()}",`;
@@ -50,16 +52,30 @@ export class ReplyBus {
 
   private deliver(event: TurnEvent) {
     for (const listener of this.listeners.get(event.conversationId) ?? []) listener(event);
+    // Most gateways have no operator connected: one size check per event then.
+    if (this.orgListeners.size) for (const listener of this.orgListeners.get(event.orgId) ?? []) listener(event);
   }
 
   /** Calls listener with every event of the conversation until the returned function is called. */
   on(conversationId: string, listener: Listener): () => void {
-    const set = this.listeners.get(conversationId) ?? new Set<Listener>();
-    this.listeners.set(conversationId, set);
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(conversationId);
-    };
+    return add(this.listeners, conversationId, listener);
   }
+
+  /**
+   * Calls listener with every event of every conversation of the org (its orgId, set by whoever publishes)
+   * until the returned function is called.
+   */
+  onOrg(orgId: string, listener: Listener): () => void {
+    return add(this.orgListeners, orgId, listener);
+  }
+}
+
+function add(listeners: Map<string, Set<Listener>>, key: string, listener: Listener): () => void {
+  const set = listeners.get(key) ?? new Set<Listener>();
+  listeners.set(key, set);
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) listeners.delete(key);
+  };
 }

@@ -39,13 +39,18 @@ export interface ChannelSender {
    * assistant writes Markdown) and cut to the provider's length.
    */
   split(content: string, address: ReplyAddress): string[];
+  /**
+   * How long after the user last wrote the provider still delivers a free-form message to `address` (WhatsApp:
+   * 24 hours; after that only templates), or null when it always does.
+   */
+  freeFormWindowMs?(address: ReplyAddress): number | null;
   /** Sends one part to `address`; resolves once the provider accepted it. Throws DeliveryError. */
   send(part: OutboundPart, address: ReplyAddress): Promise<{ providerId: string; status: string }>;
 }
 
 /**
  * The channels of this hub, by what they answer to. To send a business-side message that answers no turn (an
- * operator's): store it with the fields `outboundOf(conversationId)` gives, then call `send(message)`.
+ * operator's): store it with the fields `outboundOf(conversationId)` gives, then call `send(message, orgId)`.
  */
 export class ChannelRegistry {
   private readonly senders = new Map<string, ChannelSender>();
@@ -73,6 +78,11 @@ export class ChannelRegistry {
     return this.senders.get(via) ?? null;
   }
 
+  /** See ChannelSender.freeFormWindowMs: null for a push channel's message (address null) and for no limit. */
+  freeFormWindowMs(address: ReplyAddress | null): number | null {
+    return (address && this.senders.get(address.via)?.freeFormWindowMs?.(address)) ?? null;
+  }
+
   /**
    * The status a new business-side message to `address` (see addressOf) is stored with: UNSENT when a sender
    * of this hub delivers it (then hand it to deliver() once stored), else `sent`: a push channel's listeners
@@ -96,10 +106,11 @@ export class ChannelRegistry {
    * channels' listeners (sockets on any gateway) get it over the reply bus, an API channel's user through its
    * sender (deliver). Safe to call again: listeners show a message id once, and a message has one delivery
    * job. With Redis away it throws (the delivery job not added) and loses nothing stored: the outbox check
-   * gives the message its job, and a socket that resumes reads the messages it missed.
+   * gives the message its job, and a socket that resumes reads the messages it missed. `orgId`: the
+   * conversation's org, whose operators' sockets get the message too.
    */
-  async send(message: Message): Promise<void> {
-    await this.deps.bus.publish({ type: "outbound", conversationId: message.conversationId, message: toWire(message) });
+  async send(message: Message, orgId: string): Promise<void> {
+    await this.deps.bus.publish({ type: "outbound", orgId, conversationId: message.conversationId, message: toWire(message) });
     await this.deliver(message);
   }
 

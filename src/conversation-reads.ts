@@ -116,6 +116,8 @@ export interface ConversationSummary {
   count: number;
   firstUserMessage: string | null;
   firstBotMessage: string | null;
+  /** The first assistant message's metadata: who wrote it, if an operator did (see authorField). */
+  firstBotMetadata: unknown;
 }
 
 /** The org's conversations, newest first, with their message count and their first user and assistant messages. */
@@ -132,8 +134,11 @@ export async function listSummaries(
         c.external_id AS "externalId", c.created_at AS "createdAt",
         (SELECT count(*)::int FROM messages m WHERE m.conversation_id = c.id) AS count,
         (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND m.role = 'user' ORDER BY m.seq LIMIT 1) AS "firstUserMessage",
-        (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND m.role = 'assistant' ORDER BY m.seq LIMIT 1) AS "firstBotMessage"
+        bot.content AS "firstBotMessage", bot.metadata AS "firstBotMetadata"
       FROM conversations c
+      LEFT JOIN LATERAL (
+        SELECT m.content, m.metadata FROM messages m WHERE m.conversation_id = c.id AND m.role = 'assistant' ORDER BY m.seq LIMIT 1
+      ) bot ON true
       WHERE c.org_id = ${q.orgId}::uuid
       ORDER BY c.number DESC
       LIMIT ${q.limit} OFFSET ${q.offset}`,

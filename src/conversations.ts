@@ -3,7 +3,7 @@ import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
 import type { HandoffState } from "./handoff";
 import { UNSENT } from "./outbound";
-import type { Citation, InboundMessage, ReplyAddress, StoredMessage, WireMessage } from "./types";
+import type { Citation, InboundMessage, MessageAuthor, ReplyAddress, StoredMessage, WireMessage } from "./types";
 
 export interface TurnOptions {
   assistant: InboundMessage["assistant"];
@@ -403,5 +403,16 @@ export function toWire(m: Message, suggestions?: string[]): WireMessage {
     sources: m.sources,
     citations: (m.citations ?? []) as unknown as Citation[],
     ...(suggestions?.length ? { suggestions } : {}),
+    ...authorField(m),
   };
+}
+
+/**
+ * `{ author }` for a business-side message an operator wrote (its metadata's `author`, see src/operators.ts),
+ * else nothing: how every surface tells an operator's message from the assistant's.
+ */
+export function authorField(m: Pick<Message, "role" | "metadata">): { author?: MessageAuthor } {
+  const author = (m.metadata as { author?: Partial<MessageAuthor> } | null)?.author;
+  if (m.role !== "assistant" || author?.kind !== "operator" || typeof author.name !== "string") return {};
+  return { author: { kind: "operator", name: author.name } };
 }

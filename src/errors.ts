@@ -10,7 +10,9 @@ export type ErrorCode =
   | "rate_limited"
   | "payload_too_large"
   | "conflict"
-  | "unavailable";
+  | "unavailable"
+  /** A free-form message the channel can no longer deliver (WhatsApp, 24 hours after the user last wrote). */
+  | "outside_window";
 
 export interface FieldIssue {
   field: string;

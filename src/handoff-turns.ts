@@ -34,20 +34,26 @@ const SUMMARY_INSTRUCTIONS =
  * has the reply: a summary must not delay it). Null when the turn was held instead: a person had the conversation
  * already.
  */
-export async function handOff(deps: TurnDeps, turn: Message, profile: AssistantProfile, reason: string): Promise<Message | null> {
+export async function handOff(
+  deps: TurnDeps,
+  turn: Message,
+  orgId: string,
+  profile: AssistantProfile,
+  reason: string,
+): Promise<Message | null> {
   const content = profile.handoffMessage ?? deps.handoff.message;
   const summary = await transcriptSummary(deps.prisma, turn.conversationId);
   const message = await storeHandoffReply(deps.prisma, turn, { content, reason, summary }, deps.channels.deliveredVia);
   if (!message) {
     // Answered already (a retried job: publish that again), or a person has the conversation: hold the turn.
     const existing = await replyTo(deps.prisma, turn.id);
-    if (existing) await publishReply(deps, turn, existing);
+    if (existing) await publishReply(deps, turn, orgId, existing);
     else await holdTurns(deps.prisma, [turn.id]);
     return existing;
   }
   metrics.turnSeconds.observe({ outcome: "handoff" }, (Date.now() - turn.createdAt.getTime()) / 1000);
   deps.logger.info({ turn: turn.id, conversation: turn.conversationId, reason }, "conversation handed to a person");
-  await publishReply(deps, turn, message);
+  await publishReply(deps, turn, orgId, message);
   const modelSummary = profile.provider === "openai" ? await summarize(deps, profile, turn) : null;
   if (modelSummary) {
     await deps.prisma.conversation.updateMany({

@@ -203,12 +203,18 @@ export async function transcriptSummary(prisma: Db, conversationId: string): Pro
  * bus, a WhatsApp user through Twilio. Should the send fail (Redis away), the message is stored, and the
  * outbox gives it its delivery.
  */
-export async function announce(channels: ChannelRegistry, prisma: Db, conversationId: string, content: string): Promise<Message> {
+export async function announce(
+  channels: ChannelRegistry,
+  prisma: Db,
+  conversation: { id: string; orgId: string },
+  content: string,
+): Promise<Message> {
+  const conversationId = conversation.id;
   const { replyAddress, status } = await channels.outboundOf(conversationId);
   const message = await prisma.message.create({
     data: { conversationId, role: "assistant", content, status, replyAddress: replyAddress ? { ...replyAddress } : undefined },
   });
-  await channels.send(message).catch(() => {});
+  await channels.send(message, conversation.orgId).catch(() => {});
   return message;
 }
 

@@ -79,14 +79,14 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
   const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false };
   // Held (a person has the conversation): stored and shown like any message, but no turn is queued.
   if (message.status === HELD && !duplicate) {
-    deps.bus.publish({ type: "accepted", conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
+    deps.bus.publish({ type: "accepted", orgId: m.orgId, conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
   }
   if (message.status !== "pending") return accepted;
   if (!duplicate) {
     // Other devices of the same user see the message too; losing this event loses nothing stored. Sent
     // before the job is added, on the same Redis connection, so it reaches listeners before any event of
     // the turn.
-    deps.bus.publish({ type: "accepted", conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
+    deps.bus.publish({ type: "accepted", orgId: m.orgId, conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});
   }
 
   hooks.beforeQueue?.(accepted);

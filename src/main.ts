@@ -12,6 +12,7 @@ import { conversationServiceOperations } from "../adapters/rest/conversation-ser
 import { createGeneralBotsChannel } from "../adapters/rest/generalbots";
 import { generalBotsOperations } from "../adapters/rest/generalbots/schema";
 import { createInboxApi } from "../adapters/rest/inbox";
+import { operatorMessageOperations } from "../adapters/rest/inbox/messages";
 import { inboxOperations } from "../adapters/rest/inbox/schema";
 import { createManagementApi } from "../adapters/rest/management";
 import { managementOperations } from "../adapters/rest/management/openapi";
@@ -225,6 +226,7 @@ function createChannels(rt: Runtime): Channel[] {
       trustedProxies: config.TRUSTED_PROXIES,
       redis: rt.redis,
       prefix: config.QUEUE_PREFIX,
+      channels: rt.channels,
     }),
   ];
   if (config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.PUBLIC_URL) {
@@ -271,6 +273,7 @@ function apiDocument() {
       ...conversationServiceOperations,
       ...managementOperations,
       ...inboxOperations,
+      ...operatorMessageOperations,
     ],
   );
 }

@@ -138,10 +138,16 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
       timeoutMessage: config.HANDOFF_TIMEOUT_MESSAGE,
       timeoutRelease: config.HANDOFF_TIMEOUT_RELEASE,
     },
-    // A lost notification (Redis away) loses no message: logged, not retried.
-    onHandoff: config.HANDOFF_WEBHOOK_URL
-      ? (event) => enqueueWebhook(webhookQueue, event).catch((err) => logger.warn({ err: err.message }, "handoff webhook not queued"))
-      : undefined,
+    // Operators' sockets (/ws/operators) see each state change live, integrators through the webhook. A lost
+    // notification (Redis away) loses no message: logged, not retried.
+    onHandoff: async (event) => {
+      const { orgId, conversationId, state, at } = event;
+      const change = { type: "state" as const, orgId, conversationId, state, assignee: event.assignee ?? null, at };
+      await bus.publish(event.reason ? { ...change, reason: event.reason } : change).catch(() => {});
+      if (config.HANDOFF_WEBHOOK_URL) {
+        await enqueueWebhook(webhookQueue, event).catch((err) => logger.warn({ err: err.message }, "handoff webhook not queued"));
+      }
+    },
   };
 
   const ingest: IngestDeps = {

@@ -57,17 +57,17 @@ export interface TurnDeps {
  */
 export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, history?: HistoryMessage[]): Promise<Message | null> {
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
-  const base = { conversationId: turn.conversationId, turnId: turn.id };
+  const base = { orgId, conversationId: turn.conversationId, turnId: turn.id };
 
   let profile: AssistantProfile;
   try {
     profile = await profileOf(deps, turn, orgId);
   } catch (err) {
     if (!(err instanceof HubError)) throw err;
-    return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
+    return finish(deps, turn, orgId, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: "assistant no longer deployed" }, []);
   }
   // Asked for a person in so many words: the assistant is not consulted.
-  if (asksForPerson(turn.content, profile.handoffPhrases ?? [])) return handOff(deps, turn, profile, "the user asked for a person");
+  if (asksForPerson(turn.content, profile.handoffPhrases ?? [])) return handOff(deps, turn, orgId, profile, "the user asked for a person");
 
   // Typing and deltas only for a turn someone watches being written: each is a Redis command.
   const stream = Boolean((turn.turnOptions as unknown as TurnOptions).stream);
@@ -82,7 +82,7 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, hist
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
     const reason = out.handoff?.reason ?? (await missedTooOften(deps, profile, turn, out));
-    if (reason) return handOff(deps, turn, profile, reason);
+    if (reason) return handOff(deps, turn, orgId, profile, reason);
   } catch (err) {
     deltas?.flush();
     if (!(err instanceof ProviderError)) throw err;
@@ -91,7 +91,7 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, hist
     log.warn({ provider: profile.provider, err: err.message, followUp }, "assistant failed; sending the fallback reply");
     reply = { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: err.message, followUp };
   }
-  const message = await finish(deps, turn, reply, profile.suggestions);
+  const message = await finish(deps, turn, orgId, reply, profile.suggestions);
   if (reply.followUp && deps.followUps) {
     // Lost (Redis away), it is scheduled by the sweeper, which finds the turn retrying.
     await enqueueFollowUp(deps.followUps.queue, askJob(turn)).catch((err) => log.warn({ err: err.message }, "follow-up not queued"));
@@ -134,12 +134,12 @@ export async function consult(
 }
 
 /** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees. */
-export function failTurn(deps: TurnDeps, turn: Message, reason: string): Promise<Message | null> {
-  return finish(deps, turn, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
+export function failTurn(deps: TurnDeps, turn: Message, orgId: string, reason: string): Promise<Message | null> {
+  return finish(deps, turn, orgId, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
 }
 
 /** Stores and publishes a turn's reply; null when the turn was held instead (a person has its conversation). */
-async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggestions: string[]): Promise<Message | null> {
+async function finish(deps: TurnDeps, turn: Message, orgId: string, reply: ReplyInput, suggestions: string[]): Promise<Message | null> {
   const { message, created } = await deps.replies.submit({ turn, reply });
   if (!message) {
     deps.logger.info({ turn: turn.id, conversation: turn.conversationId }, "a person has the conversation: turn held, not answered");
@@ -149,7 +149,7 @@ async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggesti
     const outcome = reply.error ? "failed" : "answered";
     metrics.turnSeconds.observe({ outcome }, (Date.now() - turn.createdAt.getTime()) / 1000);
   }
-  await publishReply(deps, turn, message, suggestions);
+  await publishReply(deps, turn, orgId, message, suggestions);
   return message;
 }
 
@@ -158,9 +158,10 @@ async function finish(deps: TurnDeps, turn: Message, reply: ReplyInput, suggesti
  * was stored: listeners dedupe by message id, API sends by the reply's id, and a crash between storing
  * and publishing must not leave a waiting client without its reply.
  */
-export async function publishReply(deps: TurnDeps, turn: Message, reply: Message, suggestions: string[] = []) {
+export async function publishReply(deps: TurnDeps, turn: Message, orgId: string, reply: Message, suggestions: string[] = []) {
   await deps.bus.publish({
     type: "reply",
+    orgId,
     conversationId: turn.conversationId,
     turnId: turn.id,
     message: toWire(reply, suggestions),

@@ -93,16 +93,41 @@ export interface StoredMessage {
   error: string | null;
 }
 
+/** Who holds a conversation: the assistant answers only in `bot` (issue #14's handoff). */
+export type ConversationState = "bot" | "waiting" | "human";
+
 /**
- * Events on the reply bus, keyed by conversation: a turn's (`turnId` is the user message being answered), and
- * `outbound`, a business-side message that answers no turn (an operator's; see ChannelRegistry.send).
+ * Who wrote a business-side message other than the assistant: an operator of the org (see src/operators.ts).
+ * Kept in the message's metadata (`author`) and shown where an API's dialect has room for it.
  */
-export type TurnEvent =
-  | { type: "accepted"; conversationId: string; turnId: string; message: WireMessage }
-  | { type: "typing"; conversationId: string; turnId: string }
-  | { type: "delta"; conversationId: string; turnId: string; content: string }
-  | { type: "reply"; conversationId: string; turnId: string; message: WireMessage; failed: boolean }
-  | { type: "outbound"; conversationId: string; message: WireMessage };
+export interface MessageAuthor {
+  kind: "operator";
+  name: string;
+}
+
+/**
+ * Events on the reply bus, keyed by conversation and carrying its org (operators' sockets listen to an org's
+ * whole stream): a turn's (`turnId` is the user message being answered); `outbound`, a business-side message
+ * that answers no turn (an operator's; see ChannelRegistry.send); `operator_typing`, an operator writing;
+ * `state`, the conversation changed hands (published by the handoff).
+ */
+export type TurnEvent = { orgId: string; conversationId: string } & (
+  | { type: "accepted"; turnId: string; message: WireMessage }
+  | { type: "typing"; turnId: string }
+  | { type: "delta"; turnId: string; content: string }
+  | { type: "reply"; turnId: string; message: WireMessage; failed: boolean }
+  | { type: "outbound"; message: WireMessage }
+  | { type: "operator_typing"; author: MessageAuthor }
+  | {
+      type: "state";
+      state: ConversationState;
+      /** The operator who has it (state `human`), else null. */
+      assignee: string | null;
+      /** Why a person was asked for (a user's phrase, the model, the API), when the handoff knows. */
+      reason?: string;
+      at: string;
+    }
+);
 
 /** Where a reply's knowledge came from, precisely enough to follow: stored on the reply (messages.citations). */
 export interface Citation {
@@ -127,4 +152,6 @@ export interface WireMessage {
   /** Where the knowledge of an assistant reply came from (see Citation); [] for other messages. */
   citations: Citation[];
   suggestions?: string[];
+  /** A business-side message an operator wrote (not the assistant). */
+  author?: MessageAuthor;
 }

@@ -33,7 +33,7 @@ export function awaitReply(bus: ReplyBus, conversationId: string, turnId: string
       resolve(result);
     };
     const off = bus.on(conversationId, (event) => {
-      if (event.type === "outbound" || event.turnId !== turnId) return;
+      if (!("turnId" in event) || event.turnId !== turnId) return;
       if (event.type === "delta") opts.onDelta?.(event.content);
       if (event.type === "reply") finish({ reply: event.message, failed: event.failed });
     });

@@ -49,8 +49,11 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
       // The conversation's unanswered messages up to this job's: its own is the last unless already answered.
       const { due, history, handoffState } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
       if (due.at(-1)?.id !== messageId) {
-        const turn = await prisma.message.findUnique({ where: { id: messageId }, include: { reply: true } });
-        if (turn?.reply) await publishReply(deps, turn, turn.reply);
+        const turn = await prisma.message.findUnique({
+          where: { id: messageId },
+          include: { reply: true, conversation: { select: { orgId: true } } },
+        });
+        if (turn?.reply) await publishReply(deps, turn, turn.conversation.orgId, turn.reply);
         return;
       }
       if (handoffState !== "bot") {
@@ -74,7 +77,7 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
           const last = message.id === messageId && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
           if (!last || isDatabaseUnavailable(err)) throw err;
           deps.logger.error({ turn: messageId, err: (err as Error).message }, "turn failed after its last attempt");
-          await failTurn(deps, message, (err as Error).message);
+          await failTurn(deps, message, message.orgId, (err as Error).message);
         }
       }
     } finally {

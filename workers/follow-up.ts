@@ -22,7 +22,7 @@ export async function followUp(deps: TurnDeps, turnId: string): Promise<void> {
     include: { reply: true, followUp: true, conversation: { select: { orgId: true } } },
   });
   if (!turn) return;
-  if (turn.followUp) return publishReply(deps, turn, turn.followUp);
+  if (turn.followUp) return publishReply(deps, turn, turn.conversation.orgId, turn.followUp);
   if (turn.status !== RETRYING) return;
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
   const since = (turn.reply ?? turn).createdAt.getTime();
@@ -50,7 +50,7 @@ export async function followUp(deps: TurnDeps, turnId: string): Promise<void> {
       return endRetrying(prisma, turn.id);
     }
     log.info({ provider: profile.provider, tokens: answer.tokensUsed }, "follow-up stored");
-    await publishReply(deps, turn, message, profile.suggestions);
+    await publishReply(deps, turn, orgId, message, profile.suggestions);
   } catch (err) {
     // Still unreachable: tried again after a backoff, until the time above runs out.
     if (err instanceof ProviderError && err.unreachable) throw err;

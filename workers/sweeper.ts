@@ -35,6 +35,7 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
     where: { status: "pending", role: "user", createdAt: { lt: new Date(Date.now() - afterMs) } },
     orderBy: { seq: "asc" },
     take: BATCH,
+    include: { conversation: { select: { orgId: true } } },
   });
   let moved = 0;
   for (const message of stale) {
@@ -49,7 +50,7 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
         await job.remove();
         await enqueueTurn(queue, askJob(message));
       } else {
-        await failTurn(turns, message, `turn job ${state} without a reply`);
+        await failTurn(turns, message, message.conversation.orgId, `turn job ${state} without a reply`);
       }
       moved++;
     }
@@ -65,7 +66,7 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
 async function expireHandoffs(turns: TurnDeps): Promise<number> {
   const expired = await expireWaiting(turns.prisma, turns.handoff);
   for (const c of expired) {
-    await announce(turns.channels, turns.prisma, c.id, turns.handoff.timeoutMessage);
+    await announce(turns.channels, turns.prisma, c, turns.handoff.timeoutMessage);
     await turns.onHandoff?.(eventOf("handoff.timed_out", c));
   }
   return expired.length;

@@ -19,6 +19,10 @@ export interface TwilioSenderOptions {
 // the recipient opted out, WhatsApp's 24-hour window closed, a country not enabled on the account.
 const PERMANENT_CODES = new Set([21211, 21408, 21610, 21612, 21614, 63003, 63016]);
 
+// WhatsApp delivers a free-form message only within 24 hours of the user's last message (Meta's customer
+// service window); after that only an approved template. SMS has no such window.
+const WHATSAPP_WINDOW_MS = 24 * 60 * 60 * 1000;
+
 /** Messages go back from the number the user wrote to, to the user, one Twilio message per part. */
 export function createTwilioSender(opts: TwilioSenderOptions): ChannelSender {
   const client = twilio(opts.accountSid, opts.authToken, {
@@ -34,6 +38,7 @@ export function createTwilioSender(opts: TwilioSenderOptions): ChannelSender {
       const rendered = (whatsApp ? toWhatsApp(content) : toPlainText(content)).trim() || content;
       return whatsApp ? splitWhatsApp(rendered) : splitBody(rendered);
     },
+    freeFormWindowMs: (address) => (goesToWhatsApp(address) ? WHATSAPP_WINDOW_MS : null),
     async send(part, address) {
       const { from, to } = replyAddresses(address);
       try {

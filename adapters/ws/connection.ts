@@ -8,7 +8,7 @@ import { accept, type HubDeps } from "../../src/hub";
 import type { Logger } from "../../src/logger";
 import type { TurnEvent, WireMessage } from "../../src/types";
 import type { AddressBudget } from "./budget";
-import { deltaFrame, errorFrame, messageFrame, parseFrame, suggestionFrame, typingFrame } from "./frames";
+import { deltaFrame, errorFrame, messageFrame, operatorTypingFrame, parseFrame, suggestionFrame, typingFrame } from "./frames";
 import { CHANNEL, missedMessages, type Session, touch } from "./sessions";
 import { allowedAssistant } from "./visitors";
 
@@ -125,7 +125,8 @@ export class Connection {
       this.show(event.message);
       return this.active();
     }
-    if (event.type === "delta" && !this.options.stream) return;
+    if (event.type === "operator_typing") return this.send(operatorTypingFrame(event.author));
+    if (event.type === "state" || (event.type === "delta" && !this.options.stream)) return;
     await this.showTurn(event.turnId);
     if (event.type === "typing") this.send(typingFrame(event.turnId));
     if (event.type === "delta") this.send(deltaFrame(event.turnId, event.content));

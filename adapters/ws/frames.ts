@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { fieldIssues, type HubError } from "../../src/errors";
 import { MAX_JSON_DEPTH, tooDeep, tooDeepIssue } from "../../src/json-depth";
-import type { WireMessage } from "../../src/types";
+import type { MessageAuthor, WireMessage } from "../../src/types";
 
 // The /ws wire format (General Bots' protocol): JSON text frames.
 //
@@ -11,7 +11,9 @@ import type { WireMessage } from "../../src/types";
 // Server -> client, the seed's five types, plus `delta` for clients that connected with ?stream=1:
 //   message    {id, sender: "user"|"bot", content, timestamp, session_id, reply_to?, sources?, citations?, failed?}
 //              citations (bot only): [{documentId, title, heading, page, url}], the passages the reply drew on
-//   typing     {sender: "bot", reply_to}                      the assistant is working on that message
+//   typing     {sender: "bot", reply_to}                      the assistant is working on that message; an
+//              operator writing has reply_to null and author {kind: "operator", name}
+//   message    from an operator (sender "bot": the business speaking) carries author {kind: "operator", name}
 //   suggestion {suggestions: [...], reply_to}                 quick replies after a bot message
 //   status     {status: "connected"|"expired"|"closing", session_id, conversation_id, ...}
 //   error      {code, message, issues?, retry_after?}          code from the seed's error table
@@ -63,7 +65,7 @@ export function errorFrame(err: HubError): ErrorFrame {
   const code: SeedErrorCode =
     err.code === "assistant_not_found"
       ? "not_found"
-      : err.code === "payload_too_large" || err.code === "conflict"
+      : err.code === "payload_too_large" || err.code === "conflict" || err.code === "outside_window"
         ? "invalid_message"
         : err.code;
   return {
@@ -85,11 +87,13 @@ export function messageFrame(m: WireMessage, sessionId: string, failed = false) 
     timestamp: m.createdAt,
     session_id: sessionId,
     ...(bot ? { reply_to: m.inReplyToId, sources: m.sources, citations: m.citations } : {}),
+    ...(m.author ? { author: m.author } : {}),
     ...(failed ? { failed: true } : {}),
   };
 }
 
 export const typingFrame = (turnId: string) => ({ type: "typing" as const, sender: "bot", reply_to: turnId });
+export const operatorTypingFrame = (author: MessageAuthor) => ({ type: "typing" as const, sender: "bot", reply_to: null, author });
 export const deltaFrame = (turnId: string, content: string) => ({ type: "delta" as const, reply_to: turnId, content });
 export const suggestionFrame = (replyId: string, suggestions: string[]) => ({
   type: "suggestion" as const,

@@ -4,7 +4,7 @@ import type Redis from "ioredis";
 import { setEndUserSecret } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
 import type { ReplyBus } from "../../src/bus";
-import type { Channel } from "../../src/channels";
+import type { Channel, ChannelRegistry } from "../../src/channels";
 import { invalid } from "../../src/errors";
 import { principal, requireKey } from "../../src/http/auth";
 import { errorHandler, jsonBody } from "../../src/http/body";
@@ -12,10 +12,12 @@ import { ClientAddresses } from "../../src/http/client-address";
 import type { HubDeps } from "../../src/hub";
 import { Leases } from "../../src/leases";
 import { AddressBudget, type AddressLimits } from "./budget";
+import { OPERATORS_PATH, operatorSocketServer } from "./operators";
 import { attachSocketServer } from "./server";
 
 // The website visitors' channel: the /ws protocol (frames.ts), who a socket speaks for (visitors.ts),
-// widget sessions (sessions.ts), one socket's traffic (connection.ts) and the endpoint (server.ts).
+// widget sessions (sessions.ts), one socket's traffic (connection.ts) and the endpoint (server.ts). The
+// gateway's other socket, the operators' /ws/operators (operators.ts), is served beside it.
 // A client frame becomes one InboundMessage for accept(); the reply bus's TurnEvents become frames.
 
 export interface WsChannelDeps {
@@ -31,6 +33,8 @@ export interface WsChannelDeps {
   trustedProxies: string[];
   redis: Redis;
   prefix: string;
+  /** Where an operator's typing is checked against (the conversation's org) and published: see operators.ts. */
+  channels: ChannelRegistry;
 }
 
 export function createWsChannel(deps: WsChannelDeps): Channel {
@@ -41,9 +45,17 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
   return {
     name: "ws",
     routers: [secretRouter(deps)],
-    /** Serves /ws on the gateway's HTTP server; close() before the server closes. */
+    /** Serves /ws and /ws/operators on the gateway's HTTP server; close() before the server closes. */
     attach(server: Server) {
-      return attachSocketServer(
+      const operators = operatorSocketServer({
+        keys: deps.keys,
+        operators: { prisma: hub.prisma, bus: deps.bus, channels: deps.channels },
+        logger: hub.logger,
+        allowedOrigins: deps.allowedOrigins,
+        maxFrameBytes: deps.maxFrameBytes,
+        heartbeatMs: deps.heartbeatMs,
+      });
+      const visitors = attachSocketServer(
         server,
         { hub, bus: deps.bus, prisma: hub.prisma, logger: hub.logger, anonymousTtlMs: deps.anonymousTtlMs, budget },
         {
@@ -52,8 +64,14 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
           allowedOrigins: deps.allowedOrigins,
           maxFrameBytes: deps.maxFrameBytes,
           heartbeatMs: deps.heartbeatMs,
+          endpoints: { [OPERATORS_PATH]: operators.upgrade },
         },
       );
+      return {
+        async close() {
+          await Promise.all([visitors.close(), operators.close()]);
+        },
+      };
     },
   };
 }

@@ -6,6 +6,7 @@ import { DEFAULT_ASSISTANT } from "../../src/bootstrap";
 import type { ClientAddresses } from "../../src/http/client-address";
 import { metrics } from "../../src/metrics";
 import { Connection, type ConnectionDeps, type ConnectionOptions } from "./connection";
+import { startHeartbeat } from "./heartbeat";
 import { openSession, purgeExpired } from "./sessions";
 import { allowedAssistant, type Credentials, credentialsOf, identify, originAllowed } from "./visitors";
 
@@ -21,6 +22,8 @@ export interface SocketServerOptions {
   allowedOrigins: string[];
   maxFrameBytes: number;
   heartbeatMs: number;
+  /** Other socket endpoints of the gateway, by path: each takes its own upgrade requests. */
+  endpoints?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
 }
 
 /**
@@ -31,12 +34,14 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
   // A frame over maxPayload closes the socket with 1009 (message too big), as RFC 6455 says.
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
   const connections = new Map<WebSocket, Connection>();
-  const alive = new WeakSet<WebSocket>();
+  const heartbeat = startHeartbeat(wss, options.heartbeatMs, () => deps.budget.renew());
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A request target such as `//` is no URL: thrown here, it would take the whole process down.
     const url = URL.canParse(req.url ?? "/", "http://gateway") ? new URL(req.url ?? "/", "http://gateway") : null;
     if (!url) return reject(socket, 400, "Bad Request");
+    const endpoint = options.endpoints?.[url.pathname];
+    if (endpoint) return endpoint(req, socket, head);
     if (url.pathname !== "/ws") return reject(socket, 404, "Not Found");
     if (!originAllowed(req, options.allowedOrigins)) return reject(socket, 403, "Forbidden");
     const query = url.searchParams;
@@ -53,9 +58,8 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
   };
 
   const open = (ws: WebSocket, params: ConnectParams) => {
-    alive.add(ws);
+    heartbeat.track(ws);
     metrics.sockets.inc();
-    ws.on("pong", () => alive.add(ws));
     ws.on("error", () => {});
     ws.on("close", () => {
       connections.delete(ws);
@@ -73,17 +77,6 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
   };
   server.on("upgrade", onUpgrade);
 
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (!alive.has(ws)) {
-        ws.terminate();
-        continue;
-      }
-      alive.delete(ws);
-      ws.ping();
-    }
-    deps.budget.renew();
-  }, options.heartbeatMs);
   const purge = setInterval(
     () => purgeExpired(deps.prisma).catch((err) => deps.logger.warn({ err: err.message }, "anonymous session purge failed")),
     Math.min(deps.anonymousTtlMs, 60_000),
@@ -96,7 +89,7 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
     },
     /** Tells every client to reconnect (to another gateway, or to this one once it is back) and closes. */
     async close() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       clearInterval(purge);
       server.off("upgrade", onUpgrade);
       for (const [ws, connection] of connections) {

@@ -2,6 +2,7 @@ import { startFakeOpenAI } from "../fakes/openai-server";
 import { startFakeTwilio } from "../fakes/twilio-server";
 import { startTestHub } from "../support/hub";
 import { clearOfMinuteBoundary, createTestOrg } from "../support/orgs";
+import { waitFor } from "../support/processes";
 import { twilioEnv } from "../support/twilio";
 import {
   askDriver,
@@ -19,22 +20,29 @@ import {
 // org's rate limit holds, and another org cannot reach the conversation. A new channel adds its driver
 // (drivers.ts) to CHANNELS.
 //
-// A business-side message that answers no turn (an operator's, issue #14) goes out through the registry
-// (ChannelRegistry.outboundOf and send, src/channels.ts); the handoff's operator API plugs into that case in
-// place of storing the message here. The ask API has no way to bring one yet: its case is a todo.
+// A business-side message that answers no turn (an operator's, issue #14, sent with the operator API's
+// POST /api/inbox/:conversationId/messages) comes back on the channel too, with the operator's name where
+// the channel has room for it. The ask API answers each call with its reply only: its integrator reads such
+// a message in the conversation's history (the General Bots API's, by the same id).
 
 const RATE = 4;
 
-// Name, driver, and whether the channel brings the user a message that answers no turn.
+// Name, driver, and whether the channel shows who wrote a business-side message.
 const CHANNELS: [string, (s: Setup) => ChannelDriver, boolean][] = [
-  ["ask API", askDriver, false],
+  ["ask API", askDriver, true],
   ["General Bots API", generalBotsDriver, true],
   ["Conversation Service", conversationServiceDriver, true],
   ["WebSocket", webSocketDriver, true],
-  ["Twilio webhook", twilioDriver, true],
+  ["Twilio webhook", twilioDriver, false],
 ];
 
 const setup = {} as Setup;
+const post = (key: string, path: string, body: unknown) =>
+  fetch(setup.hub.url + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 let closeFakes: () => Promise<void>;
 
 beforeAll(async () => {
@@ -53,7 +61,7 @@ afterAll(async () => {
   await closeFakes?.();
 });
 
-describe.each(CHANNELS)("the %s channel", (name, driverOf, bringsOutbound) => {
+describe.each(CHANNELS)("the %s channel", (name, driverOf, showsAuthor) => {
   const driver = () => driverOf(setup);
   const prisma = () => setup.hub.runtime.db.prisma;
   const messagesOf = async (conversationId: string, role: string) =>
@@ -107,30 +115,27 @@ describe.each(CHANNELS)("the %s channel", (name, driverOf, bringsOutbound) => {
     }
   });
 
-  const outboundCase = "brings a business-side message that answers no turn (an operator's) back on the channel";
-  if (!bringsOutbound) it.todo(outboundCase);
-  else
-    it(outboundCase, async () => {
-      const org = await createTestOrg(setup.hub, "outbound");
-      const conversation = await driver().open(org);
-      try {
-        await conversation.send(twilioSid(), "a person please");
-        await conversation.received("Echo: a person please");
-        const conversationId = await conversation.conversationId();
-        const { replyAddress, status } = await setup.hub.runtime.channels.outboundOf(conversationId);
-        const message = await prisma().message.create({
-          data: {
-            conversationId,
-            role: "assistant",
-            content: "Ana here, from the team",
-            status,
-            replyAddress: replyAddress ? { ...replyAddress } : undefined,
-          },
-        });
-        await setup.hub.runtime.channels.send(message);
-        expect(await conversation.receivedOutbound!("Ana here, from the team")).toBe("Ana here, from the team");
-      } finally {
-        await conversation.close();
+  it("brings an operator's message, which answers no turn, back on the channel, once", async () => {
+    const org = await createTestOrg(setup.hub, "outbound");
+    const conversation = await driver().open(org);
+    try {
+      await conversation.send(twilioSid(), "a person please");
+      await conversation.received("Echo: a person please");
+      const conversationId = await conversation.conversationId();
+      const res = await post(org.key, `/api/inbox/${conversationId}/messages`, { content: "Ana here, from the team", author: "Ana" });
+      expect(res.status).toBe(201);
+      const sent = await res.json();
+      expect(sent).toMatchObject({ conversationId, role: "assistant", author: { kind: "operator", name: "Ana" } });
+      expect(await conversation.receivedOutbound("Ana here, from the team")).toEqual({
+        content: "Ana here, from the team",
+        author: showsAuthor ? "Ana" : undefined,
+      });
+      if (name === "Twilio webhook") {
+        await waitFor(async () => (await prisma().message.findUniqueOrThrow({ where: { id: sent.id } })).status !== "unsent");
+        expect(setup.twilio.sends.filter((m) => m.body === "Ana here, from the team")).toHaveLength(1);
       }
-    });
+    } finally {
+      await conversation.close();
+    }
+  });
 });

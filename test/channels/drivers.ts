@@ -22,9 +22,9 @@ export interface ChannelConversation {
   received(content: string): Promise<string>;
   /**
    * Waits until this channel has brought the user a business-side message that answers no turn (an
-   * operator's). Absent: the channel has no way to yet (the ask API answers each call with its reply only).
+   * operator's), and returns it with the name of the operator who wrote it where the channel shows one.
    */
-  receivedOutbound?(content: string): Promise<string>;
+  receivedOutbound(content: string): Promise<{ content: string; author?: string }>;
   /** The stored conversation's id. */
   conversationId(): Promise<string>;
   /** Whether another org's key can read this conversation through the channel (it must not). */
@@ -70,6 +70,9 @@ export function askDriver(s: Setup): ChannelDriver {
           return { rateLimited: res.status === 429 };
         },
         received: (content) => waitFor(() => answers.find((a) => a === content)),
+        // An ask call's response is its reply only: a message that answers no turn is read, as any of the
+        // conversation's, from the hub's history of it (the General Bots API), by the same `id`.
+        receivedOutbound: (content) => fromGeneralBotsHistory(s, org.key, id, content),
         conversationId: async () => (await byKey(s, org.orgId, id)).id,
         // The ask API has no reads: another org naming the same `id` gets a conversation of its own.
         async readableBy(other) {
@@ -90,18 +93,13 @@ export function generalBotsDriver(s: Setup): ChannelDriver {
       const start = await json(await post(s, org.key, "/api/conversations/start", { bot_id: "default" }));
       const id: string = start.conversation_id;
       const history = async (key: string) => get(s, key, `/api/conversations/${id}/history`);
-      const fromHistory = (content: string) =>
-        waitFor(async () => {
-          const { messages } = await json(await history(org.key));
-          return messages.find((m: any) => m.sender === "bot" && m.content === content)?.content as string | undefined;
-        });
       return {
         async send(messageId, text) {
           const res = await post(s, org.key, `/api/conversations/${id}/messages`, { content: text }, { "idempotency-key": messageId });
           return { rateLimited: res.status === 429 };
         },
-        received: (content) => fromHistory(content),
-        receivedOutbound: (content) => fromHistory(content),
+        received: async (content) => (await fromGeneralBotsHistory(s, org.key, id, content)).content,
+        receivedOutbound: (content) => fromGeneralBotsHistory(s, org.key, id, content),
         conversationId: async () => id,
         readableBy: async (other) => (await history(other.key)).ok,
         close: async () => {},
@@ -134,11 +132,13 @@ export function conversationServiceDriver(s: Setup): ChannelDriver {
         },
         received: (content) => waitFor(() => answers.find((a) => a === content)),
         // Not part of a stream: listed with the conversation's messages.
-        receivedOutbound: (content) =>
-          waitFor(async () => {
+        receivedOutbound: async (content) => {
+          const message = await waitFor(async () => {
             const rows = await json(await get(s, org.key, `${q("messages")}&conversation_id=${conversation.id}`));
-            return rows.find((m: any) => m.role === "assistant" && m.content === content)?.content as string | undefined;
-          }),
+            return rows.find((m: any) => m.role === "assistant" && m.content === content);
+          });
+          return { content: message.content, author: message.author?.name };
+        },
         conversationId: async () => conversation.id,
         readableBy: async (other) =>
           (await get(s, other.key, `/api/conversation/messages?org_id=${other.orgId}&conversation_id=${conversation.id}`)).ok,
@@ -170,7 +170,10 @@ export function webSocketDriver(s: Setup): ChannelDriver {
           return { rateLimited: error !== "stored" && error.code === "rate_limited" };
         },
         received: async (content) => (await waitFor(() => socket.frames.find(botSaid(content)))).content,
-        receivedOutbound: async (content) => (await waitFor(() => socket.frames.find(botSaid(content)))).content,
+        receivedOutbound: async (content) => {
+          const frame = await waitFor(() => socket.frames.find(botSaid(content)));
+          return { content: frame.content, author: frame.author?.name };
+        },
         conversationId: async () => status.conversation_id,
         async readableBy(other) {
           const theirs = await connect(
@@ -213,7 +216,8 @@ export function twilioDriver(s: Setup): ChannelDriver {
           return { rateLimited: res.body.includes("too quickly") };
         },
         received: (content) => sentToUser(content),
-        receivedOutbound: (content) => sentToUser(content),
+        // WhatsApp shows the business's number, not who wrote.
+        receivedOutbound: async (content) => ({ content: await sentToUser(content) }),
         conversationId: async () => (await byKey(s, org.orgId, `whatsapp_${user}`)).id,
         // Who reads it is decided by the number's binding: another org's number is another conversation.
         readableBy: async (other) => Boolean(await byKeyOrNull(s, other.orgId, `whatsapp_${user}`)),
@@ -221,6 +225,15 @@ export function twilioDriver(s: Setup): ChannelDriver {
       };
     },
   };
+}
+
+/** A bot message of a conversation's General Bots history, with the operator who wrote it if one did. */
+async function fromGeneralBotsHistory(s: Setup, key: string, id: string, content: string) {
+  const message = await waitFor(async () => {
+    const { messages } = await json(await get(s, key, `/api/conversations/${encodeURIComponent(id)}/history`));
+    return messages.find((m: any) => m.sender === "bot" && m.content === content);
+  });
+  return { content: message.content as string, author: message.author?.name as string | undefined };
 }
 
 /** A Twilio message SID, the id Twilio retries a webhook with. */

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { startTestHub, type TestHub } from "../support/hub";
+import { waitFor } from "../support/processes";
 
 // Debian's Chromium (`apt-get install -y chromium`; .ci/run installs it), driven by playwright-core: no browser download.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -90,6 +91,27 @@ describe("the chat widget on the demo page, in Chromium", () => {
     await page.locator(".hubchat-bot").nth(1).filter({ hasText: "photo of the receipt" }).waitFor();
     expect(await page.locator(".hubchat-user").count()).toBe(2);
     expect(await page.locator(".hubchat-bot").count()).toBe(2);
+  });
+
+  it("shows an operator writing, then their message under their name", async () => {
+    const page = await browser.newPage();
+    await page.goto(hub.url);
+    await ask(page, "Can a person help me?");
+    await renderedReply(page, 0).waitFor();
+    const session = await waitFor(() => page.evaluate(() => Object.entries(localStorage).find(([k]) => k.startsWith("hubchat:"))?.[1]));
+    const { conversationId } = await hub.runtime.db.prisma.chatSession.findUniqueOrThrow({ where: { id: JSON.parse(session).session } });
+
+    await hub.runtime.bus.publish({ type: "operator_typing", orgId: hub.orgId, conversationId, author: { kind: "operator", name: "Ana" } });
+    await page.locator(".hubchat-typing").waitFor({ state: "visible" });
+    expect((await hub.api(`/api/inbox/${conversationId}/messages`, { body: { content: "Ana here: **yes**", author: "Ana" } })).status).toBe(
+      201,
+    );
+    const message = renderedReply(page, 1);
+    await message.filter({ hasText: "Ana here" }).waitFor();
+    expect(await message.locator(".hubchat-author").textContent()).toBe("Ana");
+    expect(await message.locator("strong").textContent()).toBe("yes");
+    expect(await page.locator(".hubchat-typing").isHidden()).toBe(true);
+    await page.close();
   });
 
   it("renders a reply's Markdown as elements, its links opening in a new tab, and shows the user's own text as typed", async () => {

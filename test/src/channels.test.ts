@@ -28,7 +28,7 @@ describe("sending a business-side message through its conversation's channel", (
     const message = await prisma().message.create({
       data: { conversationId, role: "assistant", content, status, replyAddress: replyAddress ? { ...replyAddress } : undefined },
     });
-    await hub.runtime.channels.send(message);
+    await hub.runtime.channels.send(message, hub.orgId);
     return message;
   }
 
@@ -39,7 +39,7 @@ describe("sending a business-side message through its conversation's channel", (
 
     const message = await sendBusinessMessage(conversation.id, "A person here: **how can I help?**");
     expect(message.status).toBe("unsent");
-    await hub.runtime.channels.send(message);
+    await hub.runtime.channels.send(message, hub.orgId);
 
     const sent = await waitFor(() => setup.twilio.sends.find((s) => s.body === "A person here: *how can I help?*"));
     expect(sent).toMatchObject({ from: `whatsapp:${HUB_NUMBER}`, to: `whatsapp:${USER}` });

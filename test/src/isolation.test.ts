@@ -1,5 +1,5 @@
 import { signEndUserToken } from "../../src/auth/endusers";
-import { botMessage, connect, type Frame, isType } from "../adapters/ws/client";
+import { botMessage, connect, connectTo, type Frame, isType } from "../adapters/ws/client";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
 import { startTestHub, type TestHub } from "../support/hub";
 import { createTestOrg, type TestOrg } from "../support/orgs";
@@ -261,6 +261,25 @@ const HTTP: Attempt[] = [
     route: "POST /api/inbox/:conversationId/release",
     what: "releases A's conversation",
     request: (c) => ({ path: `/api/inbox/${c.a.cs.conversation}/release`, body: {} }),
+    ...management404,
+  },
+  // The operator API (issue #14): an operator of B writes into A's conversations, by id and by channel id.
+  {
+    route: "POST /api/inbox/:conversationId/messages",
+    what: "writes into A's General Bots conversation",
+    request: (c) => ({ path: `/api/inbox/${c.a.gb.conversation}/messages`, body: { content: "intrusion" } }),
+    ...management404,
+  },
+  {
+    route: "POST /api/inbox/:conversationId/messages",
+    what: "writes to A's WhatsApp user by the conversation's channel id",
+    request: (c) => ({ path: `/api/inbox/${c.a.whatsapp.conversationKey}/messages`, body: { content: "intrusion" } }),
+    ...management404,
+  },
+  {
+    route: "POST /api/inbox/:conversationId/messages",
+    what: "writes into A's ask conversation by its id",
+    request: (c) => ({ path: `/api/inbox/${c.a.ask.externalId}/messages`, body: { content: "intrusion" } }),
     ...management404,
   },
 
@@ -595,6 +614,19 @@ describe("org isolation on every surface", () => {
     }
     expect(socket.frames.filter((f: Frame) => f.type === "message")).toEqual([]);
     expectNothingOfA(socket.frames, query);
+  });
+
+  it("/ws/operators: B's operator sees nothing of A's conversations and cannot type in them", async () => {
+    const socket = await connectTo(ctx.hub.url, "/ws/operators", {}, { headers: { authorization: `Bearer ${ctx.b.key}` } });
+    expect(await socket.next()).toMatchObject({ type: "status", status: "connected", orgId: ctx.b.orgId });
+    const refs = [ctx.a.gb.conversation, ctx.a.whatsapp.conversationKey, ctx.a.ws.userConversation];
+    for (const ref of refs) {
+      socket.send({ type: "typing", conversationId: ref });
+      expect(await socket.next(isType("error"))).toMatchObject({ error: "not_found" });
+    }
+    await socket.close();
+    expect(socket.frames.filter((f: Frame) => f.type !== "error" && f.type !== "status")).toEqual([]);
+    expectNothingOfA(socket.frames, refs);
   });
 
   it("leaves every row of org A as it was", async () => {

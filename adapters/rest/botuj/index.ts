@@ -3,8 +3,10 @@ import type { z } from "zod";
 import type { KeyRing } from "../../../src/auth/keys";
 import type { Channel } from "../../../src/channels";
 import { listSummaries } from "../../../src/conversation-reads";
+import { authorField } from "../../../src/conversations";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid } from "../../../src/errors";
+import type { Prisma } from "../../../src/generated/prisma/client";
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler } from "../../../src/http/body";
 import type { Logger } from "../../../src/logger";
@@ -15,6 +17,7 @@ import { listQuery, type listResponse } from "./schema";
 //   id <- number (the conversation's serial)     type <- channel        count <- its messages
 //   sessionid <- the id its channel knows        createdOn <- created_at
 //   firstUserMessage <- first user message       firstBotMessage <- first assistant reply, as {"message": …} JSON text
+//                                                (with "author": {kind: "operator", name} if an operator wrote it)
 // Paged with page/per_page like GitHub's API: the body is the array, the totals are in headers.
 
 const PATH = "/v1/api/conversations";
@@ -40,7 +43,13 @@ async function list(prisma: Db, req: Request, res: Response) {
     count: c.count,
     sessionid: c.externalId,
     firstUserMessage: c.firstUserMessage,
-    firstBotMessage: c.firstBotMessage === null ? null : JSON.stringify({ message: c.firstBotMessage }),
+    firstBotMessage:
+      c.firstBotMessage === null
+        ? null
+        : JSON.stringify({
+            message: c.firstBotMessage,
+            ...authorField({ role: "assistant", metadata: c.firstBotMetadata as Prisma.JsonValue }),
+          }),
     createdOn: new Date(c.createdAt).toISOString(),
   }));
   const last = Math.max(1, Math.ceil(total / per_page));

@@ -6,6 +6,7 @@ import type { KeyRing } from "../../../src/auth/keys";
 import type { ReplyBus } from "../../../src/bus";
 import type { Channel } from "../../../src/channels";
 import { messagesFrom } from "../../../src/conversation-reads";
+import { authorField } from "../../../src/conversations";
 import { HubError, notFound } from "../../../src/errors";
 import type { ChatSession, Conversation, Message } from "../../../src/generated/prisma/client";
 import { principal, requireKey } from "../../../src/http/auth";
@@ -132,4 +133,5 @@ const messageView = (m: Message): z.output<typeof message> => ({
   content: m.content,
   created_at: m.createdAt.toISOString(),
   citations: m.citations as unknown as Citation[],
+  ...authorField(m),
 });

@@ -73,6 +73,10 @@ export const message = z.object({
   content: z.string(),
   created_at: z.iso.datetime(),
   citations,
+  author: z
+    .object({ kind: z.literal("operator"), name: z.string() })
+    .optional()
+    .describe("An assistant message a person of the business (an operator) wrote"),
 });
 
 /** The data of each SSE event of stream_chat. */

@@ -6,6 +6,7 @@ import type { KeyRing } from "../../../src/auth/keys";
 import { DEFAULT_ASSISTANT } from "../../../src/bootstrap";
 import type { Channel } from "../../../src/channels";
 import { existsInAnotherOrg, findConversation, listWithLastMessage, pageHistory } from "../../../src/conversation-reads";
+import { authorField } from "../../../src/conversations";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
@@ -32,7 +33,8 @@ import {
 //   start {bot_id, initial_message}   -> a conversation (channel "api", assistant = bot) and a chat session;
 //                                        initial_message goes through accept() like any channel's message
 //   :id/messages {content, attachments} -> accept(): a turn, answered by the worker; Idempotency-Key = message id
-//   :id/history   -> the conversation's messages by seq; sender user | bot (assistant) | system
+//   :id/history   -> the conversation's messages by seq; sender user | bot (assistant) | system; a bot message
+//                    an operator wrote has `author` {kind: "operator", name}
 //   GET /         -> conversations by last activity, with bot name and last message
 //   PATCH :id {status} -> archive / restore
 // `:id` is the conversation's id, or the id its channel knows. The document's "per user" rate limits count
@@ -143,6 +145,7 @@ async function history(hub: HubDeps, req: Request, res: Response) {
       sender: m.role === "assistant" ? "bot" : (m.role as "user" | "system"),
       content: m.content,
       timestamp: m.createdAt.toISOString(),
+      ...authorField(m),
     })),
     has_more: page.hasMore,
   };

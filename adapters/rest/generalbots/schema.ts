@@ -70,9 +70,18 @@ export const messageResponse = z.object({
   status: z.enum(["delivered", "pending"]).describe("`pending`: kept, and answered once the queue is reachable again"),
 });
 
+/** Who wrote a bot message when a person of the business did (an operator), not the assistant. */
+export const operatorAuthor = z.object({ kind: z.literal("operator"), name: z.string() });
+
 export const historyResponse = z.object({
   messages: z.array(
-    z.object({ id: z.string(), sender: z.enum(["user", "bot", "system"]), content: z.string(), timestamp: z.iso.datetime() }),
+    z.object({
+      id: z.string(),
+      sender: z.enum(["user", "bot", "system"]),
+      content: z.string(),
+      timestamp: z.iso.datetime(),
+      author: operatorAuthor.optional(),
+    }),
   ),
   has_more: z.boolean(),
 });

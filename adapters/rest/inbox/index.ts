@@ -22,6 +22,7 @@ import { errorHandler, jsonBody } from "../../../src/http/body";
 import { renderManagementError } from "../../../src/http/management-error";
 import { listInbox } from "../../../src/inbox";
 import type { Logger } from "../../../src/logger";
+import { postOperatorMessage } from "./messages";
 import { handoffBody, type inboxConversation, inboxQuery, takeoverBody } from "./schema";
 
 // The operator inbox: an org's conversations by handoff state, and the handoff, takeover and release of one.
@@ -52,13 +53,15 @@ export function createInboxApi(deps: InboxDeps): Router {
     res.json({ conversations: rows.map(viewRow), total, limit: q.limit, offset: q.offset });
   });
 
+  api.post(`${PATH}/:conversationId/messages`, postOperatorMessage(deps));
+
   api.post(`${PATH}/:conversationId/handoff`, async (req, res) => {
     const { reason } = parse(handoffBody, req.body);
     const current = await conversationOf(prisma, res, req.params.conversationId);
     const summary = await transcriptSummary(prisma, current.id);
     const moved = await requestHandoff(prisma, current.id, reason ?? "requested through the API", summary);
     if (!moved) throw conflict(`The conversation is ${await stateOf(prisma, current.id)} already`);
-    await announce(deps.channels, prisma, moved.id, await handoffMessageOf(prisma, moved.assistantId, deps.handoff));
+    await announce(deps.channels, prisma, moved, await handoffMessageOf(prisma, moved.assistantId, deps.handoff));
     await changed(deps, "handoff.requested", moved, res);
   });
 

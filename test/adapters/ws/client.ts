@@ -13,11 +13,18 @@ export interface TestSocket {
   close(): Promise<void>;
 }
 
+type Options = ConstructorParameters<typeof WebSocket>[2];
+
 /** Opens /ws on a hub with the given query parameters; resolves once the socket is open. */
-export function connect(baseUrl: string, query: Record<string, string> = {}, options: ConstructorParameters<typeof WebSocket>[2] = {}) {
-  const url = new URL("/ws", baseUrl.replace(/^http/, "ws"));
+export function connect(baseUrl: string, query: Record<string, string> = {}, options: Options = {}) {
+  return connectTo(baseUrl, "/ws", query, options);
+}
+
+/** Opens a socket endpoint of a hub (`path`), offering `protocols` if given; resolves once it is open. */
+export function connectTo(baseUrl: string, path: string, query: Record<string, string> = {}, options: Options = {}, protocols?: string[]) {
+  const url = new URL(path, baseUrl.replace(/^http/, "ws"));
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const ws = new WebSocket(url, options);
+  const ws = protocols ? new WebSocket(url, protocols, options) : new WebSocket(url, options);
   const frames: Frame[] = [];
   const waiters = new Set<() => void>();
   let read = 0;

@@ -1,0 +1,118 @@
+import type { ReplyBus } from "./bus";
+import type { ChannelRegistry } from "./channels";
+import { findConversation } from "./conversation-reads";
+import type { Db } from "./db/database";
+import { HubError, notFound } from "./errors";
+import type { Conversation, Message } from "./generated/prisma/client";
+import type { MessageAuthor } from "./types";
+
+// What an operator (a person of the org, behind the assistant) does in a conversation: writes to the user
+// through the conversation's own channel, and shows that they are writing. Issue #14.
+//
+// An operator's message is a business-side message: role `assistant`, so every history shows it as the business
+// speaking and the assistant's next turn sees it in its history, with the operator in its metadata (`author`,
+// see authorField). It answers no turn (no in_reply_to_id): no turn's reply is taken by it, and none is
+// answered twice because of it.
+//
+// If the process dies after the message is stored and before it is sent: an API channel's (Twilio) is stored
+// UNSENT and the outbox delivers it; a socket that reconnects reads it with the messages it missed. A client
+// that sends the request again with the same Idempotency-Key gets the stored message, sent again (at most
+// once per listener and channel, see ChannelRegistry.send), not a second one.
+
+/** The name an operator goes under when their client names none. */
+export const DEFAULT_OPERATOR_NAME = "Operator";
+
+export interface OperatorDeps {
+  prisma: Db;
+  channels: ChannelRegistry;
+  bus: ReplyBus;
+}
+
+export interface OperatorMessage {
+  orgId: string;
+  /** The conversation's id, or the id its channel knows (`whatsapp_+351…`), within the org. */
+  conversationRef: string;
+  content: string;
+  author: MessageAuthor;
+  /** The API key it came with, kept in the message's metadata: which of the org's clients sent it. */
+  keyId?: string;
+  /** The operator's client's key for this message: the same key again finds the message sent, not a new one. */
+  idempotencyKey?: string;
+}
+
+/** Stores an operator's message and sends it through the conversation's channel. Throws HubError. */
+export async function sendOperatorMessage(deps: OperatorDeps, m: OperatorMessage): Promise<{ message: Message; duplicate: boolean }> {
+  const conversation = await conversationOf(deps.prisma, m.orgId, m.conversationRef);
+  // Prefixed: a channel's own message ids (a visitor's client id) live in the same column.
+  const externalId = m.idempotencyKey === undefined ? undefined : `operator:${m.idempotencyKey}`;
+  const sentBefore = () =>
+    externalId === undefined ? null : deps.prisma.message.findFirst({ where: { conversationId: conversation.id, externalId } });
+  let message = await sentBefore();
+  const duplicate = message !== null;
+  if (!message) {
+    const { replyAddress, status } = await deps.channels.outboundOf(conversation.id);
+    await checkWindow(deps.prisma, conversation.id, deps.channels.freeFormWindowMs(replyAddress));
+    try {
+      [message] = await deps.prisma.$transaction([
+        deps.prisma.message.create({
+          data: {
+            conversationId: conversation.id,
+            externalId,
+            role: "assistant",
+            content: m.content,
+            status,
+            metadata: { author: { ...m.author }, ...(m.keyId ? { apiKeyId: m.keyId } : {}) },
+            replyAddress: replyAddress ? { ...replyAddress } : undefined,
+          },
+        }),
+        deps.prisma.conversation.update({ where: { id: conversation.id }, data: { lastActivityAt: new Date() } }),
+      ]);
+    } catch (err) {
+      // The same key sent twice at once: the other request stored it.
+      const stored = (err as { code?: string }).code === "P2002" ? await sentBefore() : null;
+      if (!stored) throw err;
+      message = stored;
+    }
+  }
+  await deps.channels.send(message, conversation.orgId);
+  return { message, duplicate };
+}
+
+/** Shows the conversation's listeners (the user's widget, the org's operators) that an operator is writing. */
+export async function operatorTyping(
+  deps: OperatorDeps,
+  t: { orgId: string; conversationRef: string; author: MessageAuthor },
+): Promise<{ conversationId: string }> {
+  const conversation = await conversationOf(deps.prisma, t.orgId, t.conversationRef);
+  await deps.bus.publish({ type: "operator_typing", orgId: conversation.orgId, conversationId: conversation.id, author: t.author });
+  return { conversationId: conversation.id };
+}
+
+/** The org's conversation; another org's is not found, as one that does not exist. */
+async function conversationOf(prisma: Db, orgId: string, ref: string): Promise<Conversation> {
+  const found = await findConversation(prisma, orgId, ref);
+  if (!found) throw notFound("Conversation");
+  return found;
+}
+
+/**
+ * Refuses, before anything is stored, a message the channel would no longer deliver: its user last wrote more
+ * than `windowMs` ago (WhatsApp's 24 hours). Refused here, the operator knows at once; sent, it would fail
+ * at the provider after the operator had been told it went.
+ */
+async function checkWindow(prisma: Db, conversationId: string, windowMs: number | null): Promise<void> {
+  if (windowMs === null) return;
+  // What the user wrote through the channel (it came with a reply address), not what an API posted as theirs.
+  const [last] = await prisma.$queryRaw<{ createdAt: Date }[]>`
+    SELECT created_at AS "createdAt" FROM messages
+    WHERE conversation_id = ${conversationId}::uuid AND role = 'user' AND reply_address IS NOT NULL
+    ORDER BY seq DESC LIMIT 1`;
+  if (last && Date.now() - last.createdAt.getTime() < windowMs) return;
+  const hours = Math.round(windowMs / 3_600_000);
+  const since = last ? `the user last wrote at ${last.createdAt.toISOString()}` : "the user has not written";
+  throw new HubError(
+    422,
+    "outside_window",
+    `Outside the ${hours}-hour window: ${since}, and after ${hours} hours only approved templates can be sent on this channel. Nothing was sent.`,
+  );
+}
