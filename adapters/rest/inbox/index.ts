@@ -22,7 +22,7 @@ import { errorHandler, jsonBody } from "../../../src/http/body";
 import { renderManagementError } from "../../../src/http/management-error";
 import { listInbox } from "../../../src/inbox";
 import type { Logger } from "../../../src/logger";
-import { postOperatorMessage } from "./messages";
+import { operatorMessageRequest, postOperatorMessage } from "./messages";
 import { handoffBody, type inboxConversation, inboxQuery, takeoverBody } from "./schema";
 
 // The operator inbox: an org's conversations by handoff state, and the handoff, takeover and release of one.
@@ -53,7 +53,22 @@ export function createInboxApi(deps: InboxDeps): Router {
     res.json({ conversations: rows.map(viewRow), total, limit: q.limit, offset: q.offset });
   });
 
-  api.post(`${PATH}/:conversationId/messages`, postOperatorMessage(deps));
+  // An operator who writes has the conversation: from then on the assistant leaves its user's messages to
+  // people (a bot answering after an agent did, Chatwoot #4410, is what this prevents). A conversation another
+  // operator has stays theirs; a message refused for its body takes nothing.
+  api.post(
+    `${PATH}/:conversationId/messages`,
+    async (req, res, next) => {
+      const body = operatorMessageRequest.safeParse(req.body ?? {});
+      const current = await conversationOf(prisma, res, req.params.conversationId);
+      if (body.success && current.handoffState !== "human") {
+        const taken = await takeOver(prisma, current.id, body.data.author ?? (await keyName(prisma, res)));
+        if (taken) await deps.onHandoff?.(eventOf("handoff.taken", taken));
+      }
+      next();
+    },
+    postOperatorMessage(deps),
+  );
 
   api.post(`${PATH}/:conversationId/handoff`, async (req, res) => {
     const { reason } = parse(handoffBody, req.body);

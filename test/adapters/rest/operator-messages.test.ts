@@ -90,9 +90,27 @@ describe("an operator's message", () => {
     expect(JSON.parse(other.firstBotMessage)).toEqual({ message: "Echo: hello" });
   });
 
+  it("takes the conversation for its operator: the assistant answers none of the user's messages until released", async () => {
+    const id = await conversation();
+    expect((await send(org, id, { content: "I have refunded your order", author: "Ana" })).status).toBe(201);
+    expect(await prisma().conversation.findUniqueOrThrow({ where: { id } })).toMatchObject({
+      handoffState: "human",
+      handoffAssignee: "Ana",
+    });
+    await org.api(`/api/conversations/${id}/messages`, { body: { content: "thanks!" } });
+    const held = await waitFor(() => prisma().message.findFirst({ where: { conversationId: id, content: "thanks!", status: "held" } }));
+    expect(await prisma().message.count({ where: { inReplyToId: held.id } })).toBe(0);
+
+    // Another operator writing does not take it from Ana.
+    expect((await send(org, id, { content: "Ben here too", author: "Ben" })).status).toBe(201);
+    expect(await prisma().conversation.findUniqueOrThrow({ where: { id } })).toMatchObject({ handoffAssignee: "Ana" });
+    expect((await org.api(`/api/inbox/${id}/release`, { body: {} })).status).toBe(200);
+  });
+
   it("answers no turn, and the assistant's next turn sees it in its history as the business speaking", async () => {
     const id = await conversation();
     await send(org, id, { content: "I have refunded your order", author: "Ana" });
+    expect((await org.api(`/api/inbox/${id}/release`, { body: {} })).status).toBe(200);
     await org.api(`/api/conversations/${id}/messages`, { body: { content: "thanks, and the invoice?" } });
     const reply = await waitFor(() =>
       prisma().message.findFirst({ where: { conversationId: id, content: "Echo: thanks, and the invoice?" } }),
