@@ -102,6 +102,8 @@ export type TurnEvent =
   | { type: "typing"; conversationId: string; turnId: string }
   | { type: "delta"; conversationId: string; turnId: string; content: string }
   | { type: "reply"; conversationId: string; turnId: string; message: WireMessage; failed: boolean }
+  /** No reply comes: a person has the conversation, and the turn was held (src/handoff.ts). */
+  | { type: "held"; conversationId: string; turnId: string }
   | { type: "outbound"; conversationId: string; message: WireMessage };
 
 /** Where a reply's knowledge came from, precisely enough to follow: stored on the reply (messages.citations). */

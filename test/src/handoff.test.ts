@@ -277,6 +277,26 @@ describe("an operator takes over while the assistant is writing", () => {
       await fake.close();
     }
   });
+
+  it("a client waiting for the reply is told at once that the message is held, not left waiting until the timeout", async () => {
+    const { startFakeOpenAI } = await import("../fakes/openai-server");
+    const fake = await startFakeOpenAI();
+    const hub = await startTestHub("postgres", { ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: fake.url, ASK_TIMEOUT_MS: "8000" });
+    try {
+      fake.setDelay(1000);
+      const asked = hub.api(ASK, {
+        body: { message: { role: "user", content: "What is the price?" }, id: "conv-wait", assistantId: "default" },
+      });
+      await waitFor(() => fake.requests.length === 1);
+      expect((await hub.api("/api/inbox/conv-wait/takeover", { body: { operator: "ana" } })).body.state).toBe("human");
+      const answer = await asked;
+      expect(answer.status).toBe(202);
+      expect(answer.body).toMatchObject({ success: true, message: null, status: "held" });
+    } finally {
+      await hub.stop();
+      await fake.close();
+    }
+  });
 });
 
 describe("waiting too long, and the handoff webhook", () => {
