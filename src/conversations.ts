@@ -265,19 +265,25 @@ export interface PendingReply {
 
 // Many turns' replies in one statement. A turn that has a reply already (a retried or recovered job) gets
 // no second one (in_reply_to_id is unique), and only turns whose reply went in are closed. A turn whose
-// conversation a person has by now (src/handoff.ts) gets no reply: it is held.
+// conversation a person has by now (src/handoff.ts) gets no reply: it is held. The conversations still in bot
+// are locked (FOR SHARE) until the commit: a takeover committed after this statement began is seen (a locked
+// row is read again at its latest version), and one that comes later waits for these replies, so no reply is
+// stored after an operator was told the conversation is theirs.
 const INSERT_REPLIES = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
                          $9::text[], $10::text[], $11::text[])
       WITH ORDINALITY AS i(turn_id, conversation_id, session_id, content, status, turn_status, tokens_used,
                            processing_ms, sources, error, citations, n)
+  ), answering AS (
+    SELECT id FROM conversations WHERE id IN (SELECT conversation_id FROM input) AND handoff_state = 'bot'
+    ORDER BY id FOR SHARE
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
                           processing_ms, sources, error, citations)
     SELECT gen_random_uuid(), i.conversation_id, i.session_id, 'assistant', i.content, i.status, i.turn_id, i.tokens_used,
            i.processing_ms, ARRAY(SELECT jsonb_array_elements_text(i.sources::jsonb)), i.error, i.citations::jsonb
-    FROM input i JOIN conversations c ON c.id = i.conversation_id AND c.handoff_state = 'bot'
+    FROM input i JOIN answering c ON c.id = i.conversation_id
     ORDER BY i.n
     ON CONFLICT (in_reply_to_id) DO NOTHING
     RETURNING *
@@ -287,8 +293,8 @@ const INSERT_REPLIES = `
     WHERE turn.id = i.turn_id
   ), held AS (
     UPDATE messages turn SET status = '${HELD}'
-    FROM input i JOIN conversations c ON c.id = i.conversation_id AND c.handoff_state <> 'bot'
-    WHERE turn.id = i.turn_id AND turn.status = 'pending'
+    FROM input i
+    WHERE turn.id = i.turn_id AND turn.status = 'pending' AND i.conversation_id NOT IN (SELECT id FROM answering)
   ), touched AS (
     UPDATE conversations SET last_activity_at = now(), updated_at = now()
     WHERE id IN (SELECT conversation_id FROM inserted)
