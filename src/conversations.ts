@@ -348,7 +348,8 @@ const turnStatus = (reply: ReplyInput) => (!reply.error ? "answered" : reply.fol
 /**
  * Stores the follow-up of a RETRYING turn and marks the turn answered, in one statement, only while it is
  * still retrying, the user has not written since in the conversation (the follow-up would answer a
- * question they moved on from) and no person has the conversation. Returns null when it stored nothing.
+ * question they moved on from) and no person has the conversation (locked until the commit, as for replies:
+ * see INSERT_REPLIES). Returns null when it stored nothing.
  * The status guard, and the unique follow_up_of_id under it, make a second follow-up of a turn impossible.
  */
 export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput, deliveredVia: string[] = []): Promise<Message | null> {
@@ -356,7 +357,7 @@ export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput
     WITH answered AS (
       UPDATE messages SET status = 'answered', error = NULL
       WHERE id = ${turn.id}::uuid AND status = ${RETRYING} AND NOT ${userWroteSince(turn)}
-        AND EXISTS (SELECT 1 FROM conversations WHERE id = ${turn.conversationId}::uuid AND handoff_state = 'bot')
+        AND EXISTS (SELECT 1 FROM conversations WHERE id = ${turn.conversationId}::uuid AND handoff_state = 'bot' FOR SHARE)
       RETURNING id
     ), touched AS (
       UPDATE conversations SET last_activity_at = now(), updated_at = now()

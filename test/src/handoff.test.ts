@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "pg";
+import { RETRYING, storeFollowUp } from "../../src/conversations";
 import { asksForPerson } from "../../src/handoff";
 import { accept } from "../../src/hub";
 import { startAskWorker } from "../../workers/ask";
@@ -301,37 +302,57 @@ describe("an operator takes over while the assistant is writing", () => {
 });
 
 describe("an operator takes over while the reply is being stored", () => {
-  it("a takeover that commits before the reply's statement does holds the turn: no reply after the operator has it", async () => {
-    const hub = await startTestHub("postgres", { ROLE: "gateway" });
-    const operator = new Client({ connectionString: hub.env.DATABASE_URL });
+  let hub: TestHub;
+  let operator: Client;
+  beforeAll(async () => {
+    hub = await startTestHub("postgres", { ROLE: "gateway" });
+    operator = new Client({ connectionString: hub.env.DATABASE_URL });
     await operator.connect();
-    try {
-      const { message: turn, conversationId } = await accept(hub.runtime.hub, {
-        orgId: hub.orgId,
-        channel: "api",
-        conversationKey: "conv-commit-race",
-        assistant: { ref: "default" },
-        role: "user",
-        content: "What is the price?",
-      });
-      // The takeover's transaction has the conversation's row, not committed yet, when the reply's statement starts.
-      await operator.query("BEGIN");
-      await operator.query("UPDATE conversations SET handoff_state = 'human', handoff_assignee = 'ana' WHERE id = $1", [conversationId]);
-      const storing = hub.runtime.turns.replies.submit({ turn, reply: { content: "the price is 10", tokensUsed: 1, sources: [] } });
-      await waitFor(async () => {
-        const { rows } = await operator.query(
-          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        );
-        return rows.length > 0;
-      });
-      await operator.query("COMMIT");
-      expect((await storing).message).toBeNull();
-      expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: turn.id } })).toBe(0);
-      expect((await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: turn.id } })).status).toBe("held");
-    } finally {
-      await operator.end();
-      await hub.stop();
-    }
+  });
+  afterAll(async () => {
+    await operator?.end();
+    await hub?.stop();
+  });
+
+  const send = (conversationKey: string) =>
+    accept(hub.runtime.hub, {
+      orgId: hub.orgId,
+      channel: "api",
+      conversationKey,
+      assistant: { ref: "default" },
+      role: "user",
+      content: "Price?",
+    });
+  /** Runs `store` while the takeover's transaction has the conversation's row, and commits the takeover once it waits. */
+  async function duringTakeover<T>(conversationId: string, store: () => Promise<T>): Promise<T> {
+    await operator.query("BEGIN");
+    await operator.query("UPDATE conversations SET handoff_state = 'human', handoff_assignee = 'ana' WHERE id = $1", [conversationId]);
+    const storing = store();
+    await waitFor(async () => {
+      const { rows } = await operator.query(
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+      );
+      return rows.length > 0;
+    });
+    await operator.query("COMMIT");
+    return storing;
+  }
+  const reply = { content: "the price is 10", tokensUsed: 1, sources: [] };
+
+  it("a takeover that commits before the reply's statement does holds the turn: no reply after the operator has it", async () => {
+    const { message: turn, conversationId } = await send("conv-commit-race");
+    const stored = await duringTakeover(conversationId, () => hub.runtime.turns.replies.submit({ turn, reply }));
+    expect(stored.message).toBeNull();
+    expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: turn.id } })).toBe(0);
+    expect((await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: turn.id } })).status).toBe("held");
+  });
+
+  it("nor is a follow-up stored after the operator has the conversation", async () => {
+    const { message, conversationId } = await send("conv-follow-up-race");
+    const turn = await hub.runtime.db.prisma.message.update({ where: { id: message.id }, data: { status: RETRYING } });
+    const stored = await duringTakeover(conversationId, () => storeFollowUp(hub.runtime.db.prisma, turn, reply));
+    expect(stored).toBeNull();
+    expect(await hub.runtime.db.prisma.message.count({ where: { followUpOfId: turn.id } })).toBe(0);
   });
 });
 
