@@ -266,9 +266,10 @@ export interface PendingReply {
 // Many turns' replies in one statement. A turn that has a reply already (a retried or recovered job) gets
 // no second one (in_reply_to_id is unique), and only turns whose reply went in are closed. A turn whose
 // conversation a person has by now (src/handoff.ts) gets no reply: it is held. The conversations still in bot
-// are locked (FOR SHARE) until the commit: a takeover committed after this statement began is seen (a locked
-// row is read again at its latest version), and one that comes later waits for these replies, so no reply is
-// stored after an operator was told the conversation is theirs.
+// are locked until the commit: a takeover committed after this statement began is seen (a locked row is read
+// again at its latest version), and one that comes later waits for these replies, so no reply is stored after
+// an operator was told the conversation is theirs. The lock is the one `touched` takes anyway (FOR NO KEY
+// UPDATE, not a share lock two batches would each hold and then both wait to upgrade).
 const INSERT_REPLIES = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
@@ -277,7 +278,7 @@ const INSERT_REPLIES = `
                            processing_ms, sources, error, citations, n)
   ), answering AS (
     SELECT id FROM conversations WHERE id IN (SELECT conversation_id FROM input) AND handoff_state = 'bot'
-    ORDER BY id FOR SHARE
+    ORDER BY id FOR NO KEY UPDATE
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
                           processing_ms, sources, error, citations)
@@ -357,7 +358,7 @@ export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput
     WITH answered AS (
       UPDATE messages SET status = 'answered', error = NULL
       WHERE id = ${turn.id}::uuid AND status = ${RETRYING} AND NOT ${userWroteSince(turn)}
-        AND EXISTS (SELECT 1 FROM conversations WHERE id = ${turn.conversationId}::uuid AND handoff_state = 'bot' FOR SHARE)
+        AND EXISTS (SELECT 1 FROM conversations WHERE id = ${turn.conversationId}::uuid AND handoff_state = 'bot' FOR NO KEY UPDATE)
       RETURNING id
     ), touched AS (
       UPDATE conversations SET last_activity_at = now(), updated_at = now()
