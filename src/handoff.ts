@@ -2,6 +2,7 @@ import type { ChannelRegistry } from "./channels";
 import { HELD, MESSAGE_FIELDS, replyStatus } from "./conversations";
 import type { Db } from "./db/database";
 import { type Conversation, type Message, Prisma } from "./generated/prisma/client";
+import type { ReplyAddress } from "./types";
 
 // Handoff to a person. A conversation is `bot` (the assistant answers), `waiting` (a person was asked for) or
 // `human` (an operator took it). Every change of state is one conditional UPDATE, so two operators, or an
@@ -117,12 +118,29 @@ export async function storeHandoffReply(
   return message ?? null;
 }
 
-/** An integrator's or operator's handoff: bot -> waiting. Null when the conversation is not in bot. */
-export async function requestHandoff(prisma: Db, conversationId: string, reason: string, summary: string): Promise<Conversation | null> {
-  const [row] = await prisma.$queryRaw<{ id: string }[]>`
-    UPDATE conversations SET ${intoWaiting(reason, summary)}
-    WHERE id = ${conversationId}::uuid AND handoff_state = 'bot' RETURNING id`;
-  return row ? prisma.conversation.findUnique({ where: { id: row.id } }) : null;
+/**
+ * An integrator's or operator's handoff: bot -> waiting, and the message that tells the user (stored with the
+ * fields of ChannelRegistry.outboundOf, to be sent once this returns), in one statement: a crash or a refused
+ * write leaves neither, and asking again does both. Null when the conversation is not in bot.
+ */
+export async function requestHandoff(
+  prisma: Db,
+  conversationId: string,
+  handoff: { reason: string; summary: string },
+  told: { content: string; status: string; replyAddress: ReplyAddress | null },
+): Promise<{ conversation: Conversation; message: Message } | null> {
+  const [message] = await prisma.$queryRaw<Message[]>`
+    WITH moved AS (
+      UPDATE conversations SET ${intoWaiting(handoff.reason, handoff.summary)}
+      WHERE id = ${conversationId}::uuid AND handoff_state = 'bot' RETURNING id
+    )
+    INSERT INTO messages (id, conversation_id, role, content, status, reply_address)
+    SELECT gen_random_uuid(), moved.id, 'assistant', ${told.content}, ${told.status},
+           ${told.replyAddress ? JSON.stringify(told.replyAddress) : null}::jsonb
+    FROM moved
+    RETURNING ${MESSAGE_FIELDS}`;
+  if (!message) return null;
+  return { conversation: await prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } }), message };
 }
 
 /**

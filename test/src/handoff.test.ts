@@ -356,6 +356,41 @@ describe("an operator takes over while the reply is being stored", () => {
   });
 });
 
+describe("an API handoff whose message cannot be stored", () => {
+  it("leaves the conversation with the assistant, so that asking again hands it off and tells the user", async () => {
+    const hub = await startTestHub("postgres", { ROLE: "gateway", HANDOFF_MESSAGE: "REFUSED" });
+    const admin = new Client({ connectionString: hub.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      await accept(hub.runtime.hub, {
+        orgId: hub.orgId,
+        channel: "api",
+        conversationKey: "conv-api-refused",
+        assistant: { ref: "default" },
+        role: "user",
+        content: "hello",
+      });
+      // Postgres refuses the handoff message once: as if the process died between the state change and the message.
+      await admin.query(`CREATE FUNCTION refuse_once() RETURNS trigger AS $$ BEGIN
+          IF NEW.content = 'REFUSED' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+      await admin.query("CREATE TRIGGER refuse_once BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_once()");
+      const handoff = () => hub.api("/api/inbox/conv-api-refused/handoff", { body: { reason: "VIP" } });
+      expect((await handoff()).status).toBe(500);
+      await admin.query("DROP TRIGGER refuse_once ON messages");
+      const again = await handoff();
+      expect(again.status).toBe(200);
+      expect(again.body.state).toBe("waiting");
+      const told = await hub.runtime.db.prisma.message.findMany({
+        where: { conversation: { externalId: "conv-api-refused" }, role: "assistant", content: "REFUSED" },
+      });
+      expect(told).toHaveLength(1);
+    } finally {
+      await admin.end();
+      await hub.stop();
+    }
+  });
+});
+
 describe("waiting too long, and the handoff webhook", () => {
   let receiver: Server;
   let url: string;
