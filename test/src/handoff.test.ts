@@ -14,6 +14,28 @@ import { waitFor } from "../support/processes";
 const ASK = "/api/ai-hub/assistant/ask";
 const HANDOFF_MESSAGE = "A person from our team will answer you here.";
 
+/** A user message in the conversation, accepted as the ask API would. */
+const hello = (hub: TestHub, conversationKey: string) =>
+  accept(hub.runtime.hub, {
+    orgId: hub.orgId,
+    channel: "api",
+    conversationKey,
+    assistant: { ref: "default" },
+    role: "user",
+    content: "hello",
+  });
+
+/**
+ * Makes Postgres refuse to store a message of this content until the returned function is called: a write that
+ * fails at that line, as when the process dies there.
+ */
+async function refuseMessages(admin: Client, content: string): Promise<() => Promise<unknown>> {
+  await admin.query(`CREATE FUNCTION refuse_message() RETURNS trigger AS $$ BEGIN
+      IF NEW.content = '${content}' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+  await admin.query("CREATE TRIGGER refuse_message BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_message()");
+  return () => admin.query("DROP TRIGGER refuse_message ON messages");
+}
+
 describe("asking for a person", () => {
   it("is recognised in English, Portuguese, Spanish, German and French, whatever the case, accents and punctuation", () => {
     for (const said of [
@@ -314,15 +336,6 @@ describe("an operator takes over while the reply is being stored", () => {
     await hub?.stop();
   });
 
-  const send = (conversationKey: string) =>
-    accept(hub.runtime.hub, {
-      orgId: hub.orgId,
-      channel: "api",
-      conversationKey,
-      assistant: { ref: "default" },
-      role: "user",
-      content: "Price?",
-    });
   /** Runs `store` while the takeover's transaction has the conversation's row, and commits the takeover once it waits. */
   async function duringTakeover<T>(conversationId: string, store: () => Promise<T>): Promise<T> {
     await operator.query("BEGIN");
@@ -340,7 +353,7 @@ describe("an operator takes over while the reply is being stored", () => {
   const reply = { content: "the price is 10", tokensUsed: 1, sources: [] };
 
   it("a takeover that commits before the reply's statement does holds the turn: no reply after the operator has it", async () => {
-    const { message: turn, conversationId } = await send("conv-commit-race");
+    const { message: turn, conversationId } = await hello(hub, "conv-commit-race");
     const stored = await duringTakeover(conversationId, () => hub.runtime.turns.replies.submit({ turn, reply }));
     expect(stored.message).toBeNull();
     expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: turn.id } })).toBe(0);
@@ -348,7 +361,7 @@ describe("an operator takes over while the reply is being stored", () => {
   });
 
   it("nor is a follow-up stored after the operator has the conversation", async () => {
-    const { message, conversationId } = await send("conv-follow-up-race");
+    const { message, conversationId } = await hello(hub, "conv-follow-up-race");
     const turn = await hub.runtime.db.prisma.message.update({ where: { id: message.id }, data: { status: RETRYING } });
     const stored = await duringTakeover(conversationId, () => storeFollowUp(hub.runtime.db.prisma, turn, reply));
     expect(stored).toBeNull();
@@ -362,21 +375,12 @@ describe("an API handoff whose message cannot be stored", () => {
     const admin = new Client({ connectionString: hub.env.DATABASE_URL });
     await admin.connect();
     try {
-      await accept(hub.runtime.hub, {
-        orgId: hub.orgId,
-        channel: "api",
-        conversationKey: "conv-api-refused",
-        assistant: { ref: "default" },
-        role: "user",
-        content: "hello",
-      });
+      await hello(hub, "conv-api-refused");
       // Postgres refuses the handoff message once: as if the process died between the state change and the message.
-      await admin.query(`CREATE FUNCTION refuse_once() RETURNS trigger AS $$ BEGIN
-          IF NEW.content = 'REFUSED' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
-      await admin.query("CREATE TRIGGER refuse_once BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_once()");
+      const allow = await refuseMessages(admin, "REFUSED");
       const handoff = () => hub.api("/api/inbox/conv-api-refused/handoff", { body: { reason: "VIP" } });
       expect((await handoff()).status).toBe(500);
-      await admin.query("DROP TRIGGER refuse_once ON messages");
+      await allow();
       const again = await handoff();
       expect(again.status).toBe(200);
       expect(again.body.state).toBe("waiting");
@@ -407,6 +411,29 @@ describe("waiting too long, and the handoff webhook", () => {
     url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
   });
   afterAll(() => new Promise((resolve) => receiver.close(resolve)));
+
+  it("a timeout message that cannot be stored is sent by a later sweep: the wait is not counted over without it", async () => {
+    const hub = await startTestHub("postgres", { ROLE: "gateway", HANDOFF_TIMEOUT_MS: "1", HANDOFF_TIMEOUT_MESSAGE: "REFUSED" });
+    const admin = new Client({ connectionString: hub.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      const prisma = hub.runtime.db.prisma;
+      await hello(hub, "conv-timeout-refused");
+      expect((await hub.api("/api/inbox/conv-timeout-refused/handoff", { body: {} })).body.state).toBe("waiting");
+      // Postgres refuses the timeout message once: as if the process died between the claim and the message.
+      const allow = await refuseMessages(admin, "REFUSED");
+      await sweepOnce(prisma, hub.runtime.askQueue, hub.runtime.turns, 0).catch(() => {});
+      await allow();
+      await sweepOnce(prisma, hub.runtime.askQueue, hub.runtime.turns, 0);
+      const c = await prisma.conversation.findFirstOrThrow({ where: { externalId: "conv-timeout-refused" } });
+      expect(await prisma.message.count({ where: { conversationId: c.id, content: "REFUSED" } })).toBe(1);
+      // HANDOFF_TIMEOUT_RELEASE's default: back to the assistant, with the user told.
+      expect(c.handoffState).toBe("bot");
+    } finally {
+      await admin.end();
+      await hub.stop();
+    }
+  });
 
   it("without release, the timeout message is sent once and the conversation keeps waiting", async () => {
     const hub = await startTestHub("postgres", {
