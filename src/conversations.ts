@@ -265,19 +265,26 @@ export interface PendingReply {
 
 // Many turns' replies in one statement. A turn that has a reply already (a retried or recovered job) gets
 // no second one (in_reply_to_id is unique), and only turns whose reply went in are closed. A turn whose
-// conversation a person has by now (src/handoff.ts) gets no reply: it is held.
+// conversation a person has by now (src/handoff.ts) gets no reply: it is held. The conversations still in bot
+// are locked until the commit: a takeover committed after this statement began is seen (a locked row is read
+// again at its latest version), and one that comes later waits for these replies, so no reply is stored after
+// an operator was told the conversation is theirs. The lock is the one `touched` takes anyway (FOR NO KEY
+// UPDATE, not a share lock two batches would each hold and then both wait to upgrade).
 const INSERT_REPLIES = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
                          $9::text[], $10::text[], $11::text[])
       WITH ORDINALITY AS i(turn_id, conversation_id, session_id, content, status, turn_status, tokens_used,
                            processing_ms, sources, error, citations, n)
+  ), answering AS (
+    SELECT id FROM conversations WHERE id IN (SELECT conversation_id FROM input) AND handoff_state = 'bot'
+    ORDER BY id FOR NO KEY UPDATE
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, session_id, role, content, status, in_reply_to_id, tokens_used,
                           processing_ms, sources, error, citations)
     SELECT gen_random_uuid(), i.conversation_id, i.session_id, 'assistant', i.content, i.status, i.turn_id, i.tokens_used,
            i.processing_ms, ARRAY(SELECT jsonb_array_elements_text(i.sources::jsonb)), i.error, i.citations::jsonb
-    FROM input i JOIN conversations c ON c.id = i.conversation_id AND c.handoff_state = 'bot'
+    FROM input i JOIN answering c ON c.id = i.conversation_id
     ORDER BY i.n
     ON CONFLICT (in_reply_to_id) DO NOTHING
     RETURNING *
@@ -287,8 +294,8 @@ const INSERT_REPLIES = `
     WHERE turn.id = i.turn_id
   ), held AS (
     UPDATE messages turn SET status = '${HELD}'
-    FROM input i JOIN conversations c ON c.id = i.conversation_id AND c.handoff_state <> 'bot'
-    WHERE turn.id = i.turn_id AND turn.status = 'pending'
+    FROM input i
+    WHERE turn.id = i.turn_id AND turn.status = 'pending' AND i.conversation_id NOT IN (SELECT id FROM answering)
   ), touched AS (
     UPDATE conversations SET last_activity_at = now(), updated_at = now()
     WHERE id IN (SELECT conversation_id FROM inserted)
@@ -342,7 +349,8 @@ const turnStatus = (reply: ReplyInput) => (!reply.error ? "answered" : reply.fol
 /**
  * Stores the follow-up of a RETRYING turn and marks the turn answered, in one statement, only while it is
  * still retrying, the user has not written since in the conversation (the follow-up would answer a
- * question they moved on from) and no person has the conversation. Returns null when it stored nothing.
+ * question they moved on from) and no person has the conversation (locked until the commit, as for replies:
+ * see INSERT_REPLIES). Returns null when it stored nothing.
  * The status guard, and the unique follow_up_of_id under it, make a second follow-up of a turn impossible.
  */
 export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput, deliveredVia: string[] = []): Promise<Message | null> {
@@ -350,7 +358,7 @@ export async function storeFollowUp(prisma: Db, turn: Message, reply: ReplyInput
     WITH answered AS (
       UPDATE messages SET status = 'answered', error = NULL
       WHERE id = ${turn.id}::uuid AND status = ${RETRYING} AND NOT ${userWroteSince(turn)}
-        AND EXISTS (SELECT 1 FROM conversations WHERE id = ${turn.conversationId}::uuid AND handoff_state = 'bot')
+        AND EXISTS (SELECT 1 FROM conversations WHERE id = ${turn.conversationId}::uuid AND handoff_state = 'bot' FOR NO KEY UPDATE)
       RETURNING id
     ), touched AS (
       UPDATE conversations SET last_activity_at = now(), updated_at = now()

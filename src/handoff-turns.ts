@@ -2,7 +2,7 @@ import { replyTo } from "./conversations";
 import type { Message } from "./generated/prisma/client";
 import { countMiss, holdTurns, resetMisses, storeHandoffReply, transcriptSummary } from "./handoff";
 import { metrics } from "./metrics";
-import { publishReply, type TurnDeps } from "./turns";
+import { publishHeld, publishReply, type TurnDeps } from "./turns";
 import type { AssistantProfile } from "./types";
 
 // A turn that ends in a handoff: the user asked for a person, the model called its handoff tool, or the
@@ -48,7 +48,7 @@ export async function handOff(
     // Answered already (a retried job: publish that again), or a person has the conversation: hold the turn.
     const existing = await replyTo(deps.prisma, turn.id);
     if (existing) await publishReply(deps, turn, orgId, existing);
-    else await holdTurns(deps.prisma, [turn.id]);
+    else if (await holdTurns(deps.prisma, [turn.id])) await publishHeld(deps, orgId, turn.conversationId, [turn.id]);
     return existing;
   }
   metrics.turnSeconds.observe({ outcome: "handoff" }, (Date.now() - turn.createdAt.getTime()) / 1000);

@@ -2,6 +2,7 @@ import type { ChannelRegistry } from "./channels";
 import { HELD, MESSAGE_FIELDS, replyStatus } from "./conversations";
 import type { Db } from "./db/database";
 import { type Conversation, type Message, Prisma } from "./generated/prisma/client";
+import type { ReplyAddress } from "./types";
 
 // Handoff to a person. A conversation is `bot` (the assistant answers), `waiting` (a person was asked for) or
 // `human` (an operator took it). Every change of state is one conditional UPDATE, so two operators, or an
@@ -117,12 +118,50 @@ export async function storeHandoffReply(
   return message ?? null;
 }
 
-/** An integrator's or operator's handoff: bot -> waiting. Null when the conversation is not in bot. */
-export async function requestHandoff(prisma: Db, conversationId: string, reason: string, summary: string): Promise<Conversation | null> {
-  const [row] = await prisma.$queryRaw<{ id: string }[]>`
-    UPDATE conversations SET ${intoWaiting(reason, summary)}
-    WHERE id = ${conversationId}::uuid AND handoff_state = 'bot' RETURNING id`;
-  return row ? prisma.conversation.findUnique({ where: { id: row.id } }) : null;
+/** The message that tells a user of a change of handoff state, with the fields of ChannelRegistry.outboundOf. */
+export interface Told {
+  content: string;
+  status: string;
+  replyAddress: ReplyAddress | null;
+}
+
+/**
+ * Changes the conversation (`set`, only `when` it holds) and stores the message that tells its user, in one
+ * statement: a crash or a refused write leaves neither, and the change is tried again with its message. The
+ * message is to be sent (ChannelRegistry.send) once stored. Null when `when` did not hold.
+ */
+async function changeAndTell(prisma: Db, conversationId: string, set: Prisma.Sql, when: Prisma.Sql, told: Told): Promise<Message | null> {
+  const [message] = await prisma.$queryRaw<Message[]>`
+    WITH changed AS (
+      UPDATE conversations SET ${set} WHERE id = ${conversationId}::uuid AND ${when} RETURNING id
+    )
+    INSERT INTO messages (id, conversation_id, role, content, status, reply_address)
+    SELECT gen_random_uuid(), changed.id, 'assistant', ${told.content}, ${told.status},
+           ${told.replyAddress ? JSON.stringify(told.replyAddress) : null}::jsonb
+    FROM changed
+    RETURNING ${MESSAGE_FIELDS}`;
+  return message ?? null;
+}
+
+/**
+ * An integrator's or operator's handoff: bot -> waiting, with the message that tells the user (changeAndTell).
+ * Null when the conversation is not in bot.
+ */
+export async function requestHandoff(
+  prisma: Db,
+  conversationId: string,
+  handoff: { reason: string; summary: string },
+  told: Told,
+): Promise<{ conversation: Conversation; message: Message } | null> {
+  const message = await changeAndTell(
+    prisma,
+    conversationId,
+    intoWaiting(handoff.reason, handoff.summary),
+    Prisma.sql`handoff_state = 'bot'`,
+    told,
+  );
+  if (!message) return null;
+  return { conversation: await prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } }), message };
 }
 
 /**
@@ -197,27 +236,6 @@ export async function transcriptSummary(prisma: Db, conversationId: string): Pro
     .join("\n");
 }
 
-/**
- * Tells the user something outside a turn (an API's handoff, the waiting-too-long message): stored as an
- * assistant message and sent through the conversation's channel (src/channels.ts): listeners get it over the
- * bus, a WhatsApp user through Twilio. Should the send fail (Redis away), the message is stored, and the
- * outbox gives it its delivery.
- */
-export async function announce(
-  channels: ChannelRegistry,
-  prisma: Db,
-  conversation: { id: string; orgId: string },
-  content: string,
-): Promise<Message> {
-  const conversationId = conversation.id;
-  const { replyAddress, status } = await channels.outboundOf(conversationId);
-  const message = await prisma.message.create({
-    data: { conversationId, role: "assistant", content, status, replyAddress: replyAddress ? { ...replyAddress } : undefined },
-  });
-  await channels.send(message, conversation.orgId).catch(() => {});
-  return message;
-}
-
 /** The handoff message of the conversation's assistant, else the hub's. */
 export async function handoffMessageOf(prisma: Db, assistantId: string | null, settings: HandoffSettings): Promise<string> {
   if (!assistantId) return settings.message;
@@ -225,29 +243,31 @@ export async function handoffMessageOf(prisma: Db, assistantId: string | null, s
   return assistant?.handoffMessage ?? settings.message;
 }
 
-/** A conversation as handoff events describe it (see eventOf in src/handoff-turns.ts). */
-export type HandoffRow = Pick<
-  Conversation,
-  "id" | "orgId" | "externalId" | "channel" | "handoffState" | "handoffReason" | "handoffSummary" | "handoffAssignee"
->;
-
 const EXPIRE_BATCH = 500;
 
 /**
  * Conversations waiting longer than the timeout that nobody took: each is claimed once (marked expired, or with
- * `timeoutRelease` put back in bot) by one conditional UPDATE, so that of several sweepers one tells its user.
+ * `timeoutRelease` put back in bot) by a conditional UPDATE that stores the timeout message with it
+ * (changeAndTell), so that of several sweepers one tells its user, and a claim never goes without its message.
+ * Returns the messages to send and the conversations as they are now, for their events.
  */
-export async function expireWaiting(prisma: Db, settings: HandoffSettings): Promise<HandoffRow[]> {
+export async function expireWaiting(
+  prisma: Db,
+  channels: ChannelRegistry,
+  settings: HandoffSettings,
+): Promise<{ message: Message; conversation: Conversation }[]> {
   const cutoff = new Date(Date.now() - settings.timeoutMs);
   const change = settings.timeoutRelease
     ? Prisma.sql`handoff_state = 'bot', handoff_since = NULL, handoff_assignee = NULL, handoff_expired_at = NULL, knowledge_misses = 0`
     : Prisma.sql`handoff_expired_at = now()`;
-  return prisma.$queryRaw<HandoffRow[]>`
-    UPDATE conversations SET ${change}, updated_at = now()
-    WHERE id IN (
-      SELECT id FROM conversations WHERE handoff_state = 'waiting' AND handoff_since < ${cutoff} AND handoff_expired_at IS NULL
-      ORDER BY handoff_since LIMIT ${EXPIRE_BATCH}
-    ) AND handoff_state = 'waiting' AND handoff_expired_at IS NULL
-    RETURNING id, org_id AS "orgId", external_id AS "externalId", channel, handoff_state AS "handoffState",
-              handoff_reason AS "handoffReason", handoff_summary AS "handoffSummary", handoff_assignee AS "handoffAssignee"`;
+  const still = Prisma.sql`handoff_state = 'waiting' AND handoff_since < ${cutoff} AND handoff_expired_at IS NULL`;
+  const due = await prisma.$queryRaw<{ id: string }[]>`
+    SELECT id FROM conversations WHERE ${still} ORDER BY handoff_since LIMIT ${EXPIRE_BATCH}`;
+  const expired: { message: Message; conversation: Conversation }[] = [];
+  for (const { id } of due) {
+    const told = { content: settings.timeoutMessage, ...(await channels.outboundOf(id)) };
+    const message = await changeAndTell(prisma, id, Prisma.sql`${change}, updated_at = now()`, still, told);
+    if (message) expired.push({ message, conversation: await prisma.conversation.findUniqueOrThrow({ where: { id } }) });
+  }
+  return expired;
 }

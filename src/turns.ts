@@ -143,6 +143,7 @@ async function finish(deps: TurnDeps, turn: Message, orgId: string, reply: Reply
   const { message, created } = await deps.replies.submit({ turn, reply });
   if (!message) {
     deps.logger.info({ turn: turn.id, conversation: turn.conversationId }, "a person has the conversation: turn held, not answered");
+    await publishHeld(deps, orgId, turn.conversationId, [turn.id]);
     return null;
   }
   if (created) {
@@ -168,6 +169,14 @@ export async function publishReply(deps: TurnDeps, turn: Message, orgId: string,
     failed: Boolean(reply.error),
   });
   await deps.channels.deliver(reply);
+}
+
+/**
+ * Tells whoever waits for these turns' replies (a REST request, a stream) that none comes: a person has the
+ * conversation. Losing this event loses nothing stored: the waiter times out, and asking again says held.
+ */
+export async function publishHeld(deps: Pick<TurnDeps, "bus">, orgId: string, conversationId: string, turnIds: string[]): Promise<void> {
+  for (const turnId of turnIds) await deps.bus.publish({ type: "held", orgId, conversationId, turnId }).catch(() => {});
 }
 
 const DELTA_EVERY_MS = 40;

@@ -116,6 +116,8 @@ export type TurnEvent = { orgId: string; conversationId: string } & (
   | { type: "typing"; turnId: string }
   | { type: "delta"; turnId: string; content: string }
   | { type: "reply"; turnId: string; message: WireMessage; failed: boolean }
+  /** No reply comes: a person has the conversation, and the turn was held (src/handoff.ts). */
+  | { type: "held"; turnId: string }
   | { type: "outbound"; message: WireMessage }
   | { type: "operator_typing"; author: MessageAuthor }
   | {

@@ -15,11 +15,11 @@ export interface WaitOptions {
   storedIn?: Db;
 }
 
-export type WaitResult = { reply: WireMessage; failed: boolean } | null;
+export type WaitResult = { reply: WireMessage; failed: boolean } | { held: true } | null;
 
 /**
  * Waits for the reply to one user message on the bus (and in the database, see storedIn). Null on
- * timeout or abort; the reply is still stored when it comes.
+ * timeout or abort; the reply is still stored when it comes. `held`: none comes, a person has the conversation.
  */
 export function awaitReply(bus: ReplyBus, conversationId: string, turnId: string, opts: WaitOptions): Promise<WaitResult> {
   return new Promise((resolve) => {
@@ -36,6 +36,7 @@ export function awaitReply(bus: ReplyBus, conversationId: string, turnId: string
       if (!("turnId" in event) || event.turnId !== turnId) return;
       if (event.type === "delta") opts.onDelta?.(event.content);
       if (event.type === "reply") finish({ reply: event.message, failed: event.failed });
+      if (event.type === "held") finish({ held: true });
     });
     const timer = setTimeout(() => finish(null), opts.timeoutMs);
     const abort = () => finish(null);

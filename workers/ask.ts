@@ -13,7 +13,7 @@ import {
   startHubWorker,
 } from "../src/queue";
 import { batchCommands } from "../src/redis";
-import { failTurn, publishReply, runTurn, type TurnDeps } from "../src/turns";
+import { failTurn, publishHeld, publishReply, runTurn, type TurnDeps } from "../src/turns";
 import { followUp } from "./follow-up";
 
 // Idempotency: a turn stores at most one reply (messages.in_reply_to_id is unique), and a job whose
@@ -63,7 +63,13 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
           prisma,
           due.map((m) => m.id),
         );
-        if (held === due.length) return;
+        if (held === due.length)
+          return publishHeld(
+            deps,
+            due[0].orgId,
+            conversationId,
+            due.map((m) => m.id),
+          );
         throw new Error("the conversation went back to the assistant while its turns were being held");
       }
       for (const [i, message] of due.entries()) {

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { RETRYING } from "../src/conversations";
 import { type Db, isDatabaseUnavailable } from "../src/db/database";
-import { announce, expireWaiting } from "../src/handoff";
+import { expireWaiting } from "../src/handoff";
 import { eventOf } from "../src/handoff-turns";
 import type { Logger } from "../src/logger";
 import { every } from "../src/periodic";
@@ -60,14 +60,14 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
 
 /**
  * Waiting conversations nobody took in time: the user is told (HANDOFF_TIMEOUT_MESSAGE), once, and with
- * HANDOFF_TIMEOUT_RELEASE the assistant has the conversation again. A crash after the claim and before the
- * message loses the message, never a user's.
+ * HANDOFF_TIMEOUT_RELEASE the assistant has the conversation again. The message is stored with the claim; a
+ * send that fails (Redis away) is made by the outbox, or read by a socket that resumes.
  */
 async function expireHandoffs(turns: TurnDeps): Promise<number> {
-  const expired = await expireWaiting(turns.prisma, turns.handoff);
-  for (const c of expired) {
-    await announce(turns.channels, turns.prisma, c, turns.handoff.timeoutMessage);
-    await turns.onHandoff?.(eventOf("handoff.timed_out", c));
+  const expired = await expireWaiting(turns.prisma, turns.channels, turns.handoff);
+  for (const { message, conversation } of expired) {
+    await turns.channels.send(message, conversation.orgId).catch(() => {});
+    await turns.onHandoff?.(eventOf("handoff.timed_out", conversation));
   }
   return expired.length;
 }

@@ -1,6 +1,8 @@
 import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Client } from "pg";
+import { RETRYING, storeFollowUp } from "../../src/conversations";
 import { asksForPerson } from "../../src/handoff";
 import { accept } from "../../src/hub";
 import { startAskWorker } from "../../workers/ask";
@@ -11,6 +13,28 @@ import { waitFor } from "../support/processes";
 
 const ASK = "/api/ai-hub/assistant/ask";
 const HANDOFF_MESSAGE = "A person from our team will answer you here.";
+
+/** A user message in the conversation, accepted as the ask API would. */
+const hello = (hub: TestHub, conversationKey: string) =>
+  accept(hub.runtime.hub, {
+    orgId: hub.orgId,
+    channel: "api",
+    conversationKey,
+    assistant: { ref: "default" },
+    role: "user",
+    content: "hello",
+  });
+
+/**
+ * Makes Postgres refuse to store a message of this content until the returned function is called: a write that
+ * fails at that line, as when the process dies there.
+ */
+async function refuseMessages(admin: Client, content: string): Promise<() => Promise<unknown>> {
+  await admin.query(`CREATE FUNCTION refuse_message() RETURNS trigger AS $$ BEGIN
+      IF NEW.content = '${content}' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+  await admin.query("CREATE TRIGGER refuse_message BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_message()");
+  return () => admin.query("DROP TRIGGER refuse_message ON messages");
+}
 
 describe("asking for a person", () => {
   it("is recognised in English, Portuguese, Spanish, German and French, whatever the case, accents and punctuation", () => {
@@ -277,6 +301,98 @@ describe("an operator takes over while the assistant is writing", () => {
       await fake.close();
     }
   });
+
+  it("a client waiting for the reply is told at once that the message is held, not left waiting until the timeout", async () => {
+    const { startFakeOpenAI } = await import("../fakes/openai-server");
+    const fake = await startFakeOpenAI();
+    const hub = await startTestHub("postgres", { ASSISTANT_PROVIDER: "openai", OPENAI_BASE_URL: fake.url, ASK_TIMEOUT_MS: "8000" });
+    try {
+      fake.setDelay(1000);
+      const asked = hub.api(ASK, {
+        body: { message: { role: "user", content: "What is the price?" }, id: "conv-wait", assistantId: "default" },
+      });
+      await waitFor(() => fake.requests.length === 1);
+      expect((await hub.api("/api/inbox/conv-wait/takeover", { body: { operator: "ana" } })).body.state).toBe("human");
+      const answer = await asked;
+      expect(answer.status).toBe(202);
+      expect(answer.body).toMatchObject({ success: true, message: null, status: "held" });
+    } finally {
+      await hub.stop();
+      await fake.close();
+    }
+  });
+});
+
+describe("an operator takes over while the reply is being stored", () => {
+  let hub: TestHub;
+  let operator: Client;
+  beforeAll(async () => {
+    hub = await startTestHub("postgres", { ROLE: "gateway" });
+    operator = new Client({ connectionString: hub.env.DATABASE_URL });
+    await operator.connect();
+  });
+  afterAll(async () => {
+    await operator?.end();
+    await hub?.stop();
+  });
+
+  /** Runs `store` while the takeover's transaction has the conversation's row, and commits the takeover once it waits. */
+  async function duringTakeover<T>(conversationId: string, store: () => Promise<T>): Promise<T> {
+    await operator.query("BEGIN");
+    await operator.query("UPDATE conversations SET handoff_state = 'human', handoff_assignee = 'ana' WHERE id = $1", [conversationId]);
+    const storing = store();
+    await waitFor(async () => {
+      const { rows } = await operator.query(
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+      );
+      return rows.length > 0;
+    });
+    await operator.query("COMMIT");
+    return storing;
+  }
+  const reply = { content: "the price is 10", tokensUsed: 1, sources: [] };
+
+  it("a takeover that commits before the reply's statement does holds the turn: no reply after the operator has it", async () => {
+    const { message: turn, conversationId } = await hello(hub, "conv-commit-race");
+    const stored = await duringTakeover(conversationId, () => hub.runtime.turns.replies.submit({ turn, reply }));
+    expect(stored.message).toBeNull();
+    expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: turn.id } })).toBe(0);
+    expect((await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: turn.id } })).status).toBe("held");
+  });
+
+  it("nor is a follow-up stored after the operator has the conversation", async () => {
+    const { message, conversationId } = await hello(hub, "conv-follow-up-race");
+    const turn = await hub.runtime.db.prisma.message.update({ where: { id: message.id }, data: { status: RETRYING } });
+    const stored = await duringTakeover(conversationId, () => storeFollowUp(hub.runtime.db.prisma, turn, reply));
+    expect(stored).toBeNull();
+    expect(await hub.runtime.db.prisma.message.count({ where: { followUpOfId: turn.id } })).toBe(0);
+  });
+});
+
+describe("an API handoff whose message cannot be stored", () => {
+  it("leaves the conversation with the assistant, so that asking again hands it off and tells the user", async () => {
+    const hub = await startTestHub("postgres", { ROLE: "gateway", HANDOFF_MESSAGE: "REFUSED" });
+    const admin = new Client({ connectionString: hub.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      await hello(hub, "conv-api-refused");
+      // Postgres refuses the handoff message once: as if the process died between the state change and the message.
+      const allow = await refuseMessages(admin, "REFUSED");
+      const handoff = () => hub.api("/api/inbox/conv-api-refused/handoff", { body: { reason: "VIP" } });
+      expect((await handoff()).status).toBe(500);
+      await allow();
+      const again = await handoff();
+      expect(again.status).toBe(200);
+      expect(again.body.state).toBe("waiting");
+      const told = await hub.runtime.db.prisma.message.findMany({
+        where: { conversation: { externalId: "conv-api-refused" }, role: "assistant", content: "REFUSED" },
+      });
+      expect(told).toHaveLength(1);
+    } finally {
+      await admin.end();
+      await hub.stop();
+    }
+  });
 });
 
 describe("waiting too long, and the handoff webhook", () => {
@@ -295,6 +411,29 @@ describe("waiting too long, and the handoff webhook", () => {
     url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
   });
   afterAll(() => new Promise((resolve) => receiver.close(resolve)));
+
+  it("a timeout message that cannot be stored is sent by a later sweep: the wait is not counted over without it", async () => {
+    const hub = await startTestHub("postgres", { ROLE: "gateway", HANDOFF_TIMEOUT_MS: "1", HANDOFF_TIMEOUT_MESSAGE: "REFUSED" });
+    const admin = new Client({ connectionString: hub.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      const prisma = hub.runtime.db.prisma;
+      await hello(hub, "conv-timeout-refused");
+      expect((await hub.api("/api/inbox/conv-timeout-refused/handoff", { body: {} })).body.state).toBe("waiting");
+      // Postgres refuses the timeout message once: as if the process died between the claim and the message.
+      const allow = await refuseMessages(admin, "REFUSED");
+      await sweepOnce(prisma, hub.runtime.askQueue, hub.runtime.turns, 0).catch(() => {});
+      await allow();
+      await sweepOnce(prisma, hub.runtime.askQueue, hub.runtime.turns, 0);
+      const c = await prisma.conversation.findFirstOrThrow({ where: { externalId: "conv-timeout-refused" } });
+      expect(await prisma.message.count({ where: { conversationId: c.id, content: "REFUSED" } })).toBe(1);
+      // HANDOFF_TIMEOUT_RELEASE's default: back to the assistant, with the user told.
+      expect(c.handoffState).toBe("bot");
+    } finally {
+      await admin.end();
+      await hub.stop();
+    }
+  });
 
   it("without release, the timeout message is sent once and the conversation keeps waiting", async () => {
     const hub = await startTestHub("postgres", {

@@ -108,10 +108,12 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
     return respond(200, { success: true, message: null, conversation_id: conversationKey, stored_message_id: accepted.message.id });
   }
   if (accepted.reply) return respond(...answer(accepted.reply, conversationKey));
+  const held = () =>
+    respond(202, { success: true, message: null, status: HELD, conversation_id: conversationKey, message_id: accepted.message.id });
   if (accepted.message.status === HELD) {
     // A person has the conversation: the message is theirs to answer, not the assistant's.
     abort.abort();
-    return respond(202, { success: true, message: null, status: HELD, conversation_id: conversationKey, message_id: accepted.message.id });
+    return held();
   }
   if (!accepted.queued || !waiting.reply) {
     abort.abort();
@@ -132,6 +134,8 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
       waited_ms: Date.now() - started,
     });
   }
+  // Held after it was queued: a person took the conversation before the assistant's reply was stored.
+  if ("held" in result) return held();
   respond(...answer(result.reply, conversationKey, result.failed));
 }
 

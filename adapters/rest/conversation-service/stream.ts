@@ -80,6 +80,10 @@ export async function streamChat(deps: ConversationServiceDeps, req: Request, re
     },
   });
   if (abort.signal.aborted) return;
+  if (result && "held" in result) {
+    send("error", { detail: "A person has the conversation now: they answer this message, not the assistant" });
+    return res.end();
+  }
   if (result) return finish(result.reply, result.failed);
   send("error", { detail: "The response is taking longer than expected; it will be stored with the conversation's messages" });
   res.end();

@@ -7,15 +7,7 @@ import { findConversation } from "../../../src/conversation-reads";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import type { Conversation } from "../../../src/generated/prisma/client";
-import {
-  announce,
-  type HandoffSettings,
-  handoffMessageOf,
-  release,
-  requestHandoff,
-  takeOver,
-  transcriptSummary,
-} from "../../../src/handoff";
+import { type HandoffSettings, handoffMessageOf, release, requestHandoff, takeOver, transcriptSummary } from "../../../src/handoff";
 import { eventOf, type HandoffEvent } from "../../../src/handoff-turns";
 import { principal, requireKey } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
@@ -74,10 +66,13 @@ export function createInboxApi(deps: InboxDeps): Router {
     const { reason } = parse(handoffBody, req.body);
     const current = await conversationOf(prisma, res, req.params.conversationId);
     const summary = await transcriptSummary(prisma, current.id);
-    const moved = await requestHandoff(prisma, current.id, reason ?? "requested through the API", summary);
+    const content = await handoffMessageOf(prisma, current.assistantId, deps.handoff);
+    const handoff = { reason: reason ?? "requested through the API", summary };
+    const moved = await requestHandoff(prisma, current.id, handoff, { content, ...(await deps.channels.outboundOf(current.id)) });
     if (!moved) throw conflict(`The conversation is ${await stateOf(prisma, current.id)} already`);
-    await announce(deps.channels, prisma, moved, await handoffMessageOf(prisma, moved.assistantId, deps.handoff));
-    await changed(deps, "handoff.requested", moved, res);
+    // Stored: should the send fail (Redis away), the outbox delivers it, and a socket that resumes reads it.
+    await deps.channels.send(moved.message, moved.conversation.orgId).catch(() => {});
+    await changed(deps, "handoff.requested", moved.conversation, res);
   });
 
   api.post(`${PATH}/:conversationId/takeover`, async (req, res) => {
