@@ -39,6 +39,7 @@ const schema = z.object({
   OPENAI_MODEL: z.string().default("gpt-4o-mini"),
   OPENAI_STREAM: bool.default(true),
   OPENAI_TIMEOUT_MS: ms.default(60_000),
+  OPENAI_ANSWER_TIMEOUT_MS: ms.default(180_000),
   OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   // A turn the assistant could not be reached for gets the fallback reply at once; its real answer follows if
   // the assistant answers within this long and the user has not written since. 0: the fallback is final.

@@ -123,6 +123,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
         model: config.OPENAI_MODEL,
         stream: config.OPENAI_STREAM,
         timeoutMs: config.OPENAI_TIMEOUT_MS,
+        answerTimeoutMs: config.OPENAI_ANSWER_TIMEOUT_MS,
         maxRetries: config.OPENAI_MAX_RETRIES,
         logger,
       }),

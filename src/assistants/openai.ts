@@ -7,8 +7,10 @@ export interface OpenAIProviderOptions {
   apiKey?: string;
   model: string;
   stream: boolean;
-  /** How long an attempt may wait for the server: for the answer, and then between two stream chunks. */
+  /** How long a streamed attempt may wait for the server: for the answer, and then between two stream chunks. */
   timeoutMs: number;
+  /** How long an unstreamed attempt may take for the whole answer (a long one from a slow model); else timeoutMs. */
+  answerTimeoutMs?: number;
   maxRetries: number;
   retryBaseMs?: number;
   logger?: { warn(obj: object, msg: string): void };
@@ -129,16 +131,18 @@ async function attemptOnce(
   signal: AbortSignal | undefined,
   onDelta: ((text: string) => void) | undefined,
 ): Promise<Answer> {
+  // Unstreamed, the server is silent until the whole answer is written: it gets the longer limit.
+  const limitMs = stream ? opts.timeoutMs : (opts.answerTimeoutMs ?? opts.timeoutMs);
   const timeout = new AbortController();
-  let timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
+  let timer = setTimeout(() => timeout.abort(), limitMs);
   const touch = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
+    timer = setTimeout(() => timeout.abort(), limitMs);
   };
   const combined = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal;
   const failure = (err: unknown, retry: boolean) =>
     timeout.signal.aborted
-      ? new AttemptError(`the OpenAI-compatible server at ${url} did not answer within ${opts.timeoutMs}ms`, retry)
+      ? new AttemptError(`the OpenAI-compatible server at ${url} did not answer within ${limitMs}ms`, retry)
       : new AttemptError(`the request to the OpenAI-compatible server at ${url} failed: ${causeOf(err)}`, retry);
   try {
     const headers: Record<string, string> = {

@@ -248,6 +248,7 @@ describe("fault drills", () => {
       ASSISTANT_PROVIDER: "openai",
       OPENAI_BASE_URL: fake.url,
       OPENAI_TIMEOUT_MS: "6000",
+      OPENAI_ANSWER_TIMEOUT_MS: "6000",
       OPENAI_MAX_RETRIES: "0",
       MODEL_RETRY_FOR_MS: "0",
     });

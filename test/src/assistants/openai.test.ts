@@ -74,6 +74,15 @@ describe("openai provider", () => {
     expect(reply.tokensUsed).toBeGreaterThan(0);
   });
 
+  it("gives a whole answer asked unstreamed its own, longer time limit", async () => {
+    fake.setDelay(400);
+    const reply = await provider({ timeoutMs: 200, answerTimeoutMs: 5000, maxRetries: 0 }).reply(ask("Slow?"));
+    expect(reply.content).toBe("Echo: Slow?");
+    fake.hangNext(1);
+    const error = await failure(provider({ timeoutMs: 5000, answerTimeoutMs: 200, maxRetries: 0 }).reply(ask("Anyone?")));
+    expect(error.message).toContain("did not answer within 200ms");
+  });
+
   it("asks for the whole answer at once when nobody watches it being written", async () => {
     const reply = await provider().reply(ask("Opening hours?"));
     expect(reply.content).toBe("Echo: Opening hours?");
