@@ -78,11 +78,11 @@ export function normalize(text: string): string {
 /** Whether the text contains one of the phrases as whole words. */
 export function asksForPerson(text: string, phrases: string[]): boolean {
   const said = ` ${normalize(text)} `;
-  return (phrases.length ? phrases : DEFAULT_HANDOFF_PHRASES).some((p) => {
-    const phrase = normalize(p);
-    return phrase !== "" && said.includes(` ${phrase} `);
-  });
+  return (phrases.length ? phrases.map(normalize) : DEFAULTS_NORMALIZED).some((phrase) => phrase !== "" && said.includes(` ${phrase} `));
 }
+
+// Every turn is checked against them: normalized once.
+const DEFAULTS_NORMALIZED = DEFAULT_HANDOFF_PHRASES.map(normalize);
 
 /** What changes with a handoff: into waiting, from bot only. Shared by the API's and a turn's handoff. */
 const intoWaiting = (reason: string, summary: string) => Prisma.sql`

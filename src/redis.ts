@@ -97,9 +97,20 @@ export type RedisCall = (...command: RedisCommand) => Promise<unknown>;
  * refuses fails alone; a connection that fails fails the pipeline's every command.
  */
 export function batchCommands(redis: Redis): RedisCall {
-  const batch = new Batcher<RedisCommand, [Error | null, unknown]>(
-    async (commands) => (await redis.pipeline(commands).exec()) ?? commands.map(() => [new Error("redis gave no answer"), null]),
-  );
+  const batch = new Batcher<RedisCommand, [Error | null, unknown]>(async (commands) => {
+    // One command alone goes as it is: an ioredis pipeline copies every script defined on its connection
+    // (BullMQ's dozens) when it is made, which cost more than the command at a low rate.
+    if (commands.length === 1) {
+      const [name, ...args] = commands[0];
+      return [
+        await redis.call(name, ...args).then(
+          (answer) => [null, answer] as [null, unknown],
+          (err: Error) => [err, null] as [Error, null],
+        ),
+      ];
+    }
+    return (await redis.pipeline(commands).exec()) ?? commands.map(() => [new Error("redis gave no answer"), null]);
+  });
   return async (...command) => {
     const [err, answer] = await batch.submit(command);
     if (err) throw err;
