@@ -1,6 +1,6 @@
 import { startPrivateRedis, waitFor } from "../support/processes";
 import { postWebhook, whatsapp } from "../support/twilio";
-import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
+import { delivered, startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 
 // Fault drill: Twilio answers 503, so replies are being retried, when Redis restarts with nothing kept (no
 // persistence): every delivery job is gone. Postgres is the record: once Twilio is back, every reply is sent
@@ -83,13 +83,7 @@ describe("Redis restarted empty while Twilio sends are being retried", () => {
       redis = await startPrivateRedis(redis.port);
     }
     expect(res).toMatchObject({ status: 201, body: { status: "unsent", author: { name: "Ana" } } });
-    const prisma = hub.runtime.db.prisma;
-    await waitFor(
-      async () => (await prisma.message.findUniqueOrThrow({ where: { id: res.body.id } })).status !== "unsent",
-      30_000,
-      "the outbox to send it",
-    );
-    await waitFor(async () => ["completed", "unknown"].includes(await hub.runtime.deliverQueue.getJobState(res.body.id)));
+    await delivered(hub, res.body.id);
     expect(twilio.sends.filter((s) => s.to === `whatsapp:${user}`).map((s) => s.body)).toEqual([
       "Echo: hello",
       "Ana here, while Redis is away",
