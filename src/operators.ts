@@ -4,6 +4,7 @@ import { findConversation } from "./conversation-reads";
 import type { Db } from "./db/database";
 import { HubError, notFound } from "./errors";
 import type { Conversation, Message } from "./generated/prisma/client";
+import type { Logger } from "./logger";
 import type { MessageAuthor } from "./types";
 
 // What an operator (a person of the org, behind the assistant) does in a conversation: writes to the user
@@ -17,7 +18,9 @@ import type { MessageAuthor } from "./types";
 // If the process dies after the message is stored and before it is sent: an API channel's (Twilio) is stored
 // UNSENT and the outbox delivers it; a socket that reconnects reads it with the messages it missed. A client
 // that sends the request again with the same Idempotency-Key gets the stored message, sent again (at most
-// once per listener and channel, see ChannelRegistry.send), not a second one.
+// once per listener and channel, see ChannelRegistry.send), not a second one. With Redis away the message is
+// stored and the send fails: the caller is told it was stored (on its way), not an error that would make a
+// client without an Idempotency-Key write it again, and so send it twice.
 
 /** The name an operator goes under when their client names none. */
 export const DEFAULT_OPERATOR_NAME = "Operator";
@@ -26,6 +29,7 @@ export interface OperatorDeps {
   prisma: Db;
   channels: ChannelRegistry;
   bus: ReplyBus;
+  logger: Logger;
 }
 
 export interface OperatorMessage {
@@ -74,8 +78,11 @@ export async function sendOperatorMessage(deps: OperatorDeps, m: OperatorMessage
       message = stored;
     }
   }
-  await deps.channels.send(message, conversation.orgId);
-  return { message, duplicate };
+  const stored = message;
+  await deps.channels
+    .send(stored, conversation.orgId)
+    .catch((err) => deps.logger.warn({ message: stored.id, err: err.message }, "operator message stored, its send left to the outbox"));
+  return { message: stored, duplicate };
 }
 
 /** Shows the conversation's listeners (the user's widget, the org's operators) that an operator is writing. */

@@ -49,7 +49,7 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
     attach(server: Server) {
       const operators = operatorSocketServer({
         keys: deps.keys,
-        operators: { prisma: hub.prisma, bus: deps.bus, channels: deps.channels },
+        operators: { prisma: hub.prisma, bus: deps.bus, channels: deps.channels, logger: hub.logger },
         logger: hub.logger,
         allowedOrigins: deps.allowedOrigins,
         maxFrameBytes: deps.maxFrameBytes,

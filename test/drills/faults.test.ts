@@ -1,10 +1,15 @@
 import { type FakeOpenAI, startFakeOpenAI } from "../fakes/openai-server";
+import { startFakeTwilio } from "../fakes/twilio-server";
 import { startTestHub, type TestHub } from "../support/hub";
 import { type HubProcess, spawnHub, startPrivatePostgres, startPrivateRedis, waitFor } from "../support/processes";
 import { type Command, startRedisProxy } from "../support/redis-proxy";
+import { postWebhook, twilioEnv, whatsapp } from "../support/twilio";
+import { delivered } from "../support/twilio-hub";
 
 // Fault drills: a burst of turns while a process, Redis or Postgres dies, or the assistant misbehaves.
 // What must hold every time: each accepted message is answered exactly once, in its conversation's order.
+// A conversation a person has taken (issue #14) loses nothing either: what its user writes around the fault is
+// all stored, held, and answered by nobody but the operator, whose message goes out once.
 
 const ASK = "/api/ai-hub/assistant/ask";
 
@@ -74,6 +79,34 @@ async function expectAnsweredOnce(hub: TestHub, sent: Sent[]) {
   for (const seqs of byConversation.values()) expect([...seqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(seqs);
 }
 
+/**
+ * A conversation of the ask API that an operator has taken: answered once by the assistant, then taken over.
+ * Its user's messages from then on must be held.
+ */
+async function takenOver(hub: TestHub, url: string, conversation: string) {
+  const hello = { id: `${conversation}-hello`, conversation, content: `hello from ${conversation}` };
+  expect((await collect(url, hub.key, hello)).message.content).toBe(`Echo: ${hello.content}`);
+  expect((await hub.api(`/api/inbox/${conversation}/takeover`, { body: { operator: "Ana" } })).body.state).toBe("human");
+}
+
+/** The held messages `sent` to a taken-over conversation: each stored once, held, answered by nobody. */
+async function expectHeld(hub: TestHub, fake: FakeOpenAI, conversation: string, sent: Sent[]) {
+  const prisma = hub.runtime.db.prisma;
+  const users = await prisma.message.findMany({
+    where: { conversation: { orgId: hub.orgId, externalId: conversation }, role: "user", status: { not: "answered" } },
+    orderBy: { seq: "asc" },
+  });
+  // Sent at once: stored in any order.
+  const byId = (a: string[], b: string[]) => a[0].localeCompare(b[0]);
+  expect(users.map((u) => [u.externalId as string, u.status]).sort(byId)).toEqual(sent.map((m) => [m.id, "held"]).sort(byId));
+  expect(await prisma.message.count({ where: { inReplyToId: { in: users.map((u) => u.id) } } })).toBe(0);
+  const asked = fake.requests.map((r) => r.body.messages.at(-1)?.content);
+  for (const m of sent) expect(asked).not.toContain(m.content);
+}
+
+const heldBurst = (tag: string, count: number, conversation: string): Sent[] =>
+  Array.from({ length: count }, (_, i) => ({ id: `${tag}-${i}`, conversation, content: `held ${tag} ${i}` }));
+
 describe("fault drills", () => {
   let fake: FakeOpenAI;
   beforeEach(async () => {
@@ -81,7 +114,7 @@ describe("fault drills", () => {
   });
   afterEach(() => fake.close());
 
-  it("a worker killed (SIGKILL) during a burst: every turn answered exactly once", async () => {
+  it("a worker killed (SIGKILL) during a burst: every turn answered exactly once, a taken-over one's held", async () => {
     const gateway = await startTestHub("postgres", {
       ROLE: "gateway",
       ASSISTANT_PROVIDER: "openai",
@@ -92,15 +125,21 @@ describe("fault drills", () => {
     const workers: HubProcess[] = [];
     try {
       workers.push(await spawnHub(workerEnv), await spawnHub(workerEnv));
+      await takenOver(gateway, gateway.url, "kill-human");
       fake.setDelay(100);
       const sent = burst("kill", 40, 8);
+      const held = heldBurst("kill-held", 6, "kill-human");
       const results = Promise.all(sent.map((m) => send(gateway.url, gateway.key, m)));
+      const heldBefore = Promise.all(held.slice(0, 3).map((m) => send(gateway.url, gateway.key, m)));
       await waitFor(async () => fake.requests.length >= 10, 30_000, "part of the burst to be answered");
       workers[0].proc.kill("SIGKILL");
+      const heldAfter = await Promise.all(held.slice(3).map((m) => send(gateway.url, gateway.key, m)));
       const responses = await results;
       expect(responses.map((r) => r.status)).toEqual(sent.map(() => 200));
       for (const [i, r] of responses.entries()) expect(r.body.message.content).toBe(`Echo: ${sent[i].content}`);
       await expectAnsweredOnce(gateway, sent);
+      for (const r of [...(await heldBefore), ...heldAfter]) expect(r).toMatchObject({ status: 202, body: { status: "held" } });
+      await expectHeld(gateway, fake, "kill-human", held);
     } finally {
       for (const w of workers) w.proc.kill("SIGKILL");
       await gateway.stop();
@@ -172,8 +211,9 @@ describe("fault drills", () => {
     }
   });
 
-  it("Redis restarted during a burst: every accepted message answered once after it returns", async () => {
+  it("Redis restarted during a burst: every accepted message answered once after it returns, or held; an operator's sent once", async () => {
     let redis = await startPrivateRedis();
+    const twilio = await startFakeTwilio();
     const hub = await startTestHub("postgres", {
       REDIS_URL: redis.url,
       ASSISTANT_PROVIDER: "openai",
@@ -181,11 +221,31 @@ describe("fault drills", () => {
       ASK_TIMEOUT_MS: "3000",
       SWEEP_INTERVAL_MS: "300",
       SWEEP_AFTER_MS: "1000",
+      ...twilioEnv(twilio),
     });
+    // A WhatsApp user whose conversation an operator has taken: the operator writes while Redis is away.
+    const user = "+351912000001";
+    const whatsApp = `whatsapp_${user}`;
+    const write = (body: string) => postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", whatsapp(user, "+14155238886", body));
+    const operatorSays = (content: string, key: string) =>
+      hub.api(`/api/inbox/${encodeURIComponent(whatsApp)}/messages`, {
+        body: { content, author: "Ana" },
+        headers: { "idempotency-key": key },
+      });
+    const sentToUser = (body: string) => twilio.sends.filter((m) => m.to === `whatsapp:${user}` && m.body === body);
     try {
+      await takenOver(hub, hub.url, "redis-human");
+      expect((await write("hi")).status).toBe(200);
+      await waitFor(() => sentToUser("Echo: hi").length === 1, 30_000, "the WhatsApp user's answer");
+      expect((await hub.api(`/api/inbox/${encodeURIComponent(whatsApp)}/takeover`, { body: { operator: "Ana" } })).body.state).toBe(
+        "human",
+      );
+
       fake.setDelay(50);
       const before = burst("redis-a", 20, 5);
+      const held = heldBurst("redis-held", 6, "redis-human");
       const first = Promise.all(before.map((m) => send(hub.url, hub.key, m)));
+      const heldBefore = await Promise.all(held.slice(0, 2).map((m) => send(hub.url, hub.key, m)));
       await waitFor(async () => fake.requests.length >= 5, 30_000, "part of the burst to be answered");
       await redis.stop();
       const during = burst("redis-b", 10, 5);
@@ -195,16 +255,35 @@ describe("fault drills", () => {
         expect(r.status).toBe(503);
         expect(r.body).toMatchObject({ success: false, message_id: expect.any(String), retry_after: expect.any(Number) });
       }
+      // A held message needs no queue: stored and acknowledged as ever. The operator's message is stored, and
+      // goes out once Redis is back (the outbox); a retry of the request is that same message.
+      const heldDuring = await Promise.all(held.slice(2, 4).map((m) => send(hub.url, hub.key, m)));
+      expect((await write("anyone there?")).status).toBe(200);
+      const operator = await operatorSays("Ana here, one moment", "during-1");
       redis = await startPrivateRedis(redis.port);
+      expect(operator).toMatchObject({ status: 201, body: { status: "unsent" } });
       for (const r of await first) expect([200, 202, 503]).toContain(r.status);
+      const heldAfter = await Promise.all(held.slice(4).map((m) => send(hub.url, hub.key, m)));
+      expect((await operatorSays("Ana here, one moment", "during-1")).body.id).toBe(operator.body.id);
 
       const all = [...before, ...during];
       for (const m of all) expect((await collect(hub.url, hub.key, m)).message.content).toBe(`Echo: ${m.content}`);
       await expectAnsweredOnce(hub, all);
+      for (const r of [...heldBefore, ...heldDuring, ...heldAfter]) expect(r).toMatchObject({ status: 202, body: { status: "held" } });
+      await expectHeld(hub, fake, "redis-human", held);
+
+      await delivered(hub, operator.body.id);
+      expect(sentToUser("Ana here, one moment")).toHaveLength(1);
+      const whatsAppHeld = await hub.runtime.db.prisma.message.findFirstOrThrow({
+        where: { conversation: { externalId: whatsApp }, content: "anyone there?" },
+      });
+      expect(whatsAppHeld.status).toBe("held");
+      expect(twilio.sends.filter((m) => m.to === `whatsapp:${user}`).map((m) => m.body)).toEqual(["Echo: hi", "Ana here, one moment"]);
       expect((await fetch(`${hub.url}/readyz`)).status).toBe(200);
     } finally {
       await hub.stop();
       await redis.stop();
+      await twilio.close();
     }
   });
 

@@ -1,6 +1,6 @@
 import { startPrivateRedis, waitFor } from "../support/processes";
 import { postWebhook, whatsapp } from "../support/twilio";
-import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
+import { delivered, startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 
 // Fault drill: Twilio answers 503, so replies are being retried, when Redis restarts with nothing kept (no
 // persistence): every delivery job is gone. Postgres is the record: once Twilio is back, every reply is sent
@@ -65,5 +65,28 @@ describe("Redis restarted empty while Twilio sends are being retried", () => {
       "every reply sent after Redis lost its jobs",
     );
     for (const user of USERS) expect(sendsTo(user)).toEqual([`Echo: first from ${user}`, `Echo: second from ${user}`]);
+  });
+
+  it("takes an operator's message written while Redis is away (201, stored), and sends it once when Redis returns", async () => {
+    const { hub, twilio } = setup;
+    const user = "+15556100009";
+    const ref = encodeURIComponent(`whatsapp_${user}`);
+    expect((await postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", whatsapp(user, HUB_NUMBER, "hello"))).status).toBe(200);
+    await waitFor(() => twilio.sends.some((s) => s.to === `whatsapp:${user}` && s.body === "Echo: hello"), 30_000, "the reply");
+
+    await redis.stop();
+    let res: Awaited<ReturnType<typeof hub.api>>;
+    try {
+      // Told it is stored: a client told it failed would write it again, and the user would get it twice.
+      res = await hub.api(`/api/inbox/${ref}/messages`, { body: { content: "Ana here, while Redis is away", author: "Ana" } });
+    } finally {
+      redis = await startPrivateRedis(redis.port);
+    }
+    expect(res).toMatchObject({ status: 201, body: { status: "unsent", author: { name: "Ana" } } });
+    await delivered(hub, res.body.id);
+    expect(twilio.sends.filter((s) => s.to === `whatsapp:${user}`).map((s) => s.body)).toEqual([
+      "Echo: hello",
+      "Ana here, while Redis is away",
+    ]);
   });
 });

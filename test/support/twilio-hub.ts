@@ -2,6 +2,7 @@ import { type FakeOpenAI, startFakeOpenAI } from "../fakes/openai-server";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
 import type { DbKind } from "./databases";
 import { startTestHub, type TestHub } from "./hub";
+import { waitFor } from "./processes";
 import { twilioEnv } from "./twilio";
 
 export interface TwilioHub {
@@ -24,4 +25,18 @@ export async function startTwilioHub(kind: DbKind, env: Record<string, string> =
       await Promise.all([openai.close(), twilio.close()]);
     },
   };
+}
+
+/**
+ * Waits until a stored business-side message has gone to Twilio and its delivery job is settled (done, or gone
+ * with a Redis that restarted empty): after this, a second send of it would have shown.
+ */
+export async function delivered(hub: TestHub, messageId: string): Promise<void> {
+  const prisma = hub.runtime.db.prisma;
+  await waitFor(
+    async () => (await prisma.message.findUniqueOrThrow({ where: { id: messageId } })).status !== "unsent",
+    30_000,
+    `message ${messageId} to be sent`,
+  );
+  await waitFor(async () => ["completed", "unknown"].includes(await hub.runtime.deliverQueue.getJobState(messageId)));
 }
