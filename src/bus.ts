@@ -46,8 +46,13 @@ export class ReplyBus {
   }
 
   async publish(event: TurnEvent): Promise<void> {
-    if (this.subscriber) this.deliver(event);
-    await this.publisher("publish", this.channel, this.ownPrefix + JSON.stringify(event).slice(1));
+    // Handed to Redis first: a local listener that throws cannot keep the event from the other gateways.
+    const published = this.publisher("publish", this.channel, this.ownPrefix + JSON.stringify(event).slice(1));
+    try {
+      if (this.subscriber) this.deliver(event);
+    } finally {
+      await published;
+    }
   }
 
   private deliver(event: TurnEvent) {
