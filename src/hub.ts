@@ -4,7 +4,7 @@ import { type AssistantLookup, assistantNotFound } from "./assistants/store";
 import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
 import { HELD, type Inserted, type PendingInbound, replyTo, type TurnOptions, toWire } from "./conversations";
-import type { Db } from "./db/database";
+import type { Db, Sql } from "./db/database";
 import { HubError, invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
@@ -26,6 +26,8 @@ export interface Accepted {
 
 export interface HubDeps {
   prisma: Db;
+  /** Statements straight to the driver, for the hot path's own (src/outbound.ts). */
+  sql: Sql;
   assistants: AssistantLookup;
   queue: Queue<AskJob>;
   /** Inbound messages are stored in batches (src/batch.ts), and their turns queued in batches. */

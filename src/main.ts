@@ -146,7 +146,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     });
     // One deliver worker and one outbox for every channel that sends through an API.
     if (rt.channels.deliveredVia.length) {
-      const deliverDeps = { prisma: rt.db.prisma, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger };
+      const deliverDeps = { prisma: rt.db.prisma, sql: rt.db.sql, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,

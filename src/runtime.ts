@@ -93,6 +93,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   const assistants = new AssistantLookup(db.prisma);
   const hub: HubDeps = {
     prisma: db.prisma,
+    sql: db.sql,
     assistants,
     queue: askQueue,
     inserts: new Batcher((items) => insertInbound(db, items), isItemError),
