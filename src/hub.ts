@@ -40,6 +40,8 @@ export interface HubDeps {
   backlog: Backlog;
   /** Above this many turns waiting for a worker, new messages are refused (503) rather than queued. */
   maxBacklog: number;
+  /** Each channel's burst window (AskJob.burstMs); a channel not named answers each message alone. */
+  burstMs: Record<string, number>;
 }
 
 export interface AcceptHooks {
@@ -93,7 +95,8 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
 
   hooks.beforeQueue?.(accepted);
   try {
-    await deps.enqueues.submit(askJob(message));
+    const burstMs = deps.burstMs[m.channel];
+    await deps.enqueues.submit(burstMs ? { ...askJob(message), burstMs } : askJob(message));
     accepted.queued = true;
   } catch (err) {
     deps.logger.warn({ turn: message.id, err: (err as Error).message }, "queue unreachable; message kept pending");

@@ -104,6 +104,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     messagesPerMinute: config.RATE_LIMIT_PER_MINUTE,
     backlog: new Backlog(askQueue),
     maxBacklog: config.MAX_QUEUE_BACKLOG,
+    burstMs: { whatsapp: config.WHATSAPP_BURST_MS, sms: config.SMS_BURST_MS, ws: config.WS_BURST_MS },
   };
   const channels = new ChannelRegistry({ prisma: db.prisma, bus, deliverQueue });
   const turns: TurnDeps = {
