@@ -76,8 +76,7 @@ export function operatorSocketServer(deps: OperatorSocketDeps) {
       return socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     const secret = keyOf(req);
     const cookie = secret ? null : cookieOf(req.headers, CONSOLE_COOKIE);
-    if (cookie && !sameOrigin(req.headers))
-      return socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    if (cookie && !sameOrigin(req.headers)) return socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     wss.handleUpgrade(req, socket, head, (ws) => {
       heartbeat.track(ws);
       ws.on("error", () => {});
@@ -110,7 +109,13 @@ export function operatorSocketServer(deps: OperatorSocketDeps) {
     });
   };
 
-  const receive = async (ws: WebSocket, principal: { orgId: string; email?: string }, typed: Map<string, number>, data: RawData, isBinary: boolean) => {
+  const receive = async (
+    ws: WebSocket,
+    principal: { orgId: string; email?: string },
+    typed: Map<string, number>,
+    data: RawData,
+    isBinary: boolean,
+  ) => {
     const parsed = isBinary ? null : parse(data.toString());
     if (!parsed?.success) {
       const issues = parsed ? fieldIssues(parsed.error.issues) : [];

@@ -13,7 +13,10 @@ import { hashPassword, UNUSABLE_HASH, verifyPassword } from "./passwords";
 export const OPERATOR_ROLES = ["admin", "agent"] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
-export const operatorEmail = z.email().max(254).transform((e) => e.toLowerCase());
+export const operatorEmail = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
 export const operatorPassword = z.string().min(10, "the password needs at least 10 characters").max(200);
 
 /** Who a console request comes from. */

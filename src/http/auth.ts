@@ -25,7 +25,8 @@ export interface Caller {
   operator?: OperatorIdentity;
 }
 
-export const caller = (res: Response): Caller => (res.locals.operator ? { orgId: res.locals.operator.orgId, operator: res.locals.operator } : principal(res));
+export const caller = (res: Response): Caller =>
+  res.locals.operator ? { orgId: res.locals.operator.orgId, operator: res.locals.operator } : principal(res);
 
 /** The console's session cookie (see adapters/rest/console). */
 export const CONSOLE_COOKIE = "hub_console";

@@ -17,7 +17,8 @@ const VENDOR: Record<string, string> = {
 export function consoleRouter(consoleDir: string): Router {
   const router = Router();
   // The page's import map is its one inline script: allowed by its hash, so no other inline script runs.
-  const importMap = /<script type="importmap">([\s\S]*?)<\/script>/.exec(readFileSync(path.join(consoleDir, "index.html"), "utf8"))?.[1] ?? "";
+  const importMap =
+    /<script type="importmap">([\s\S]*?)<\/script>/.exec(readFileSync(path.join(consoleDir, "index.html"), "utf8"))?.[1] ?? "";
   const mapHash = createHash("sha256").update(importMap).digest("base64");
   router.use("/console", (_req, res, next) => {
     // The console runs only its own scripts and talks only to its own origin; no other site may frame it.

@@ -87,7 +87,11 @@ export function createConsoleApi(deps: ConsoleDeps): Router {
   api.get(`${PATH}/conversations/:conversationId`, requireKeyOrOperator(deps.keys, sessions), async (req, res) => {
     const found = await findConversation(prisma, caller(res).orgId, String(req.params.conversationId));
     if (!found) throw notFound("Conversation");
-    const rows = await prisma.message.findMany({ where: { conversationId: found.id }, orderBy: { seq: "desc" }, take: TRANSCRIPT_MESSAGES });
+    const rows = await prisma.message.findMany({
+      where: { conversationId: found.id },
+      orderBy: { seq: "desc" },
+      take: TRANSCRIPT_MESSAGES,
+    });
     const body: z.output<typeof transcript> = {
       conversation: {
         id: found.id,

@@ -35,7 +35,9 @@ export const transcriptMessage = z.object({
         "or queued, then the provider's sent, delivered, read, failed (Twilio)",
     ),
   author: z.object({ kind: z.enum(["user", "assistant", "operator", "system"]), name: z.string().optional() }),
-  sources: z.array(z.object({ title: z.string().optional(), heading: z.string().nullable().optional(), url: z.string().nullable().optional() })),
+  sources: z.array(
+    z.object({ title: z.string().optional(), heading: z.string().nullable().optional(), url: z.string().nullable().optional() }),
+  ),
   error: z.string().nullable(),
   createdAt: z.string(),
 });
@@ -64,7 +66,8 @@ const TEXT: Record<number, string> = {
   409: "`conflict`",
   429: "`rate_limited`: too many login attempts for the email or from the address",
 };
-const cookieAuth = "The console's session cookie (`hub_console`, from login); a request that changes state also needs the hub's own Origin.";
+const cookieAuth =
+  "The console's session cookie (`hub_console`, from login); a request that changes state also needs the hub's own Origin.";
 
 export const consoleOperations: Operation[] = [
   {
