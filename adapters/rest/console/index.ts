@@ -7,6 +7,7 @@ import { authorField } from "../../../src/conversations";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, HubError, invalid, notFound, unauthorized } from "../../../src/errors";
 import type { Message } from "../../../src/generated/prisma/client";
+import { handoffView } from "../../../src/handoff";
 import { CONSOLE_COOKIE, caller, operatorOf, requireKeyOrOperator, sameOrigin } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import { renderManagementError } from "../../../src/http/management-error";
@@ -93,15 +94,7 @@ export function createConsoleApi(deps: ConsoleDeps): Router {
       take: TRANSCRIPT_MESSAGES,
     });
     const body: z.output<typeof transcript> = {
-      conversation: {
-        id: found.id,
-        externalId: found.externalId,
-        channel: found.channel,
-        state: found.handoffState as "bot" | "waiting" | "human",
-        waitingSince: found.handoffSince?.toISOString() ?? null,
-        assignee: found.handoffAssignee,
-        reason: found.handoffReason,
-      },
+      conversation: handoffView(found),
       messages: rows.reverse().map(messageView),
     };
     res.json(body);

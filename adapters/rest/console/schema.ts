@@ -51,6 +51,7 @@ export const transcript = z.object({
     waitingSince: z.string().nullable(),
     assignee: z.string().nullable(),
     reason: z.string().nullable(),
+    summary: z.string().nullable(),
   }),
   messages: z.array(transcriptMessage).describe("The latest 200 messages, oldest first"),
 });

@@ -8,7 +8,15 @@ import { findConversation } from "../../../src/conversation-reads";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import type { Conversation } from "../../../src/generated/prisma/client";
-import { type HandoffSettings, handoffMessageOf, release, requestHandoff, takeOver, transcriptSummary } from "../../../src/handoff";
+import {
+  type HandoffSettings,
+  handoffMessageOf,
+  handoffView,
+  release,
+  requestHandoff,
+  takeOver,
+  transcriptSummary,
+} from "../../../src/handoff";
 import { eventOf, type HandoffEvent } from "../../../src/handoff-turns";
 import { caller, requireKeyOrOperator } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
@@ -133,18 +141,7 @@ const callerName = async (prisma: Db, res: Response) => {
 
 const conflict = (message: string) => new HubError(409, "conflict", message);
 
-function view(c: Conversation): z.output<typeof inboxConversation> {
-  return {
-    id: c.id,
-    externalId: c.externalId,
-    channel: c.channel,
-    state: c.handoffState as "bot" | "waiting" | "human",
-    waitingSince: c.handoffSince?.toISOString() ?? null,
-    assignee: c.handoffAssignee,
-    reason: c.handoffReason,
-    summary: c.handoffSummary,
-  };
-}
+const view = (c: Conversation): z.output<typeof inboxConversation> => handoffView(c);
 
 function viewRow(r: Awaited<ReturnType<typeof listInbox>>["rows"][number]): z.output<typeof inboxConversation> {
   const last = r.lastMessage;
