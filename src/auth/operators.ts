@@ -59,6 +59,8 @@ export class OperatorSessions {
     const ok = await verifyPassword(password, found?.passwordHash ?? UNUSABLE_HASH);
     if (!found || !ok) return null;
     const token = randomBytes(32).toString("base64url");
+    // The operator's sessions that lapsed unused go as a new one starts: their rows do not pile up.
+    await this.prisma.operatorSession.deleteMany({ where: { operatorId: found.id, expiresAt: { lt: new Date() } } });
     const session = await this.prisma.operatorSession.create({
       data: { operatorId: found.id, tokenHash: hashSecret(token), expiresAt: new Date(Date.now() + this.ttlMs) },
     });
