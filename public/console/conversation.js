@@ -32,6 +32,8 @@ export function Conversation({ id, me }) {
   useEffect(
     () =>
       onLive((frame) => {
+        // (Re)connected: what changed while the socket was away is read again.
+        if (frame.type === "status" && frame.status === "connected") return load();
         if (frame.conversationId !== id && frame.conversationId !== data?.conversation.id) return;
         if (frame.type === "typing") {
           if (frame.author.kind === "operator" && frame.author.name === me.email) return;
