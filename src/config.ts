@@ -64,6 +64,11 @@ const schema = z.object({
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).
   ASK_TIMEOUT_MS: ms.default(120_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  // The console (issue #15): how long a session lasts unused (each use moves it on), and the login attempts
+  // allowed a minute for one email and from one address, against password guessing.
+  CONSOLE_SESSION_HOURS: z.coerce.number().positive().default(12),
+  CONSOLE_LOGINS_PER_EMAIL_PER_MINUTE: z.coerce.number().int().positive().default(5),
+  CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().positive().default(20),
   // Turns a worker process runs at once. A turn mostly waits on the assistant (seconds for an LLM), holding
   // only memory and a socket: with 64, a 2-second model capped a worker at 32 turns/s on an idle machine.
   // Past this, the model's own limits (429 and Retry-After) and MAX_QUEUE_BACKLOG bound the work.

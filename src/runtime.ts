@@ -4,6 +4,7 @@ import { createKnowledgeProvider } from "./assistants/knowledge";
 import { createOpenAIProvider } from "./assistants/openai";
 import { AssistantLookup } from "./assistants/store";
 import { KeyRing } from "./auth/keys";
+import { OperatorSessions } from "./auth/operators";
 import { Batcher } from "./batch";
 import { ReplyBus } from "./bus";
 import { ChannelRegistry } from "./channels";
@@ -51,6 +52,8 @@ export interface Runtime {
   queues: Queue[];
   bus: ReplyBus;
   keys: KeyRing;
+  /** The console's signed-in operators (issue #15). */
+  operatorSessions: OperatorSessions;
   hub: HubDeps;
   turns: TurnDeps;
   /** The channels plugged in (src/main.ts), and through them where each business-side message is sent. */
@@ -175,6 +178,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     queues: [askQueue, deliverQueue, ingestQueue, webhookQueue],
     bus,
     keys: new KeyRing(db.prisma),
+    operatorSessions: new OperatorSessions(db.prisma, config.CONSOLE_SESSION_HOURS * 3_600_000),
     hub,
     turns,
     channels,
