@@ -90,6 +90,11 @@ const schema = z.object({
   // (X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>), and retried with backoff.
   HANDOFF_WEBHOOK_URL: z.url().optional(),
   HANDOFF_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  // End-user tokens (the widget's signed-in users): when set, a token's `aud` and `iss` must be these; a token
+  // whose `exp` (or `nbf`) is off by no more than the tolerance still counts, for clocks that differ a little.
+  END_USER_TOKEN_AUDIENCE: z.string().optional(),
+  END_USER_TOKEN_ISSUER: z.string().optional(),
+  END_USER_TOKEN_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(0),
   // The /ws channel. Browser origins besides the hub's own that may open a socket ("*" for any), comma-separated.
   WS_ALLOWED_ORIGINS: z
     .string()
