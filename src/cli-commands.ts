@@ -109,7 +109,7 @@ const COMMANDS: Record<string, Command> = {
     const org = await p.org.findUniqueOrThrow({ where: { id: orgId } });
     if (!org.jwtSecret) throw new Error("the org has no end-user secret yet: run `secret set` first");
     const exp = Math.floor(Date.now() / 1000) + Number(o.ttl ?? 3600);
-    out(signEndUserToken(org.jwtSecret, { sub: need(o.user, "--user"), org_id: orgId, exp }));
+    out(await signEndUserToken(org.jwtSecret, { sub: need(o.user, "--user"), org_id: orgId, exp }));
   },
   "assistant create": async ({ p, o, orgId, out }) => {
     const assistant = await p.assistant.create({

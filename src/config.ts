@@ -14,6 +14,8 @@ const list = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+/** Browser origins, comma-separated, as a browser sends them (no trailing slash). */
+const origins = list.transform((v) => v.map((o) => o.replace(/\/$/, "")));
 /** An IP address, or a network in CIDR notation (10.0.0.0/8, fd00::/8). */
 const addressOrNetwork = z.string().refine((v) => {
   const [ip, bits, ...rest] = v.split("/");
@@ -102,16 +104,16 @@ const schema = z.object({
   // (X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>), and retried with backoff.
   HANDOFF_WEBHOOK_URL: z.url().optional(),
   HANDOFF_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  // End-user tokens (the widget's signed-in users): when set, a token's `aud` and `iss` must be these; a token
+  // whose `exp` (or `nbf`) is off by no more than the tolerance still counts, for clocks that differ a little.
+  END_USER_TOKEN_AUDIENCE: z.string().optional(),
+  END_USER_TOKEN_ISSUER: z.string().optional(),
+  END_USER_TOKEN_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(0),
   // The /ws channel. Browser origins besides the hub's own that may open a socket ("*" for any), comma-separated.
-  WS_ALLOWED_ORIGINS: z
-    .string()
-    .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((o) => o.trim().replace(/\/$/, ""))
-        .filter(Boolean),
-    ),
+  WS_ALLOWED_ORIGINS: origins,
+  // Browser origins whose scripts may call the HTTP APIs (CORS; "*" for any), comma-separated. None by default:
+  // the widget uses /ws only, and API keys belong on servers.
+  CORS_ALLOWED_ORIGINS: origins,
   WS_MAX_FRAME_BYTES: z.coerce
     .number()
     .int()

@@ -229,6 +229,11 @@ function createChannels(rt: Runtime): Channel[] {
       keys,
       sessions: rt.operatorSessions,
       bus,
+      endUserTokens: {
+        audience: config.END_USER_TOKEN_AUDIENCE,
+        issuer: config.END_USER_TOKEN_ISSUER,
+        clockToleranceSeconds: config.END_USER_TOKEN_CLOCK_TOLERANCE_S,
+      },
       allowedOrigins: config.WS_ALLOWED_ORIGINS,
       maxFrameBytes: config.WS_MAX_FRAME_BYTES,
       heartbeatMs: config.WS_HEARTBEAT_MS,

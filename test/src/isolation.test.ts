@@ -563,7 +563,7 @@ interface SocketAttempt {
 const withKey = (c: Ctx, query: Record<string, string>) => ({ query, headers: { authorization: `Bearer ${c.b.key}` } });
 const bToken = async (c: Ctx, claims: Record<string, unknown>) => {
   const secret = (await c.b.api("/api/ws/end-user-secret", { body: {} })).body.end_user_secret;
-  return signEndUserToken(secret, { sub: "alice", exp: hour(), ...claims });
+  return await signEndUserToken(secret, { sub: "alice", exp: hour(), ...claims });
 };
 
 const SOCKETS: SocketAttempt[] = [
@@ -804,7 +804,7 @@ async function seedOrgA(hub: TestHub, org: TestOrg, twilio: FakeTwilio): Promise
 
   const secret = (await org.api("/api/ws/end-user-secret", { body: {} })).body.end_user_secret;
   const user = await connect(hub.url, {
-    token: signEndUserToken(secret, { sub: "alice", exp: hour(), org_id: org.orgId }),
+    token: await signEndUserToken(secret, { sub: "alice", exp: hour(), org_id: org.orgId }),
     assistant_id: A_BOT,
   });
   const userStatus = await user.next(isType("status"));
