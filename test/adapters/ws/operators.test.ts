@@ -158,7 +158,7 @@ describe("the operators' socket", () => {
     ["a wrong key", { headers: { authorization: "Bearer hub_not_a_key" } }],
   ])("with %s sends an error and closes with 4401", async (_what, options) => {
     const socket = track(await connectTo(hub.url, PATH, {}, options));
-    expect(await socket.next()).toEqual({ type: "error", error: "unauthorized", message: "Invalid or missing API key" });
+    expect(await socket.next()).toEqual({ type: "error", error: "unauthorized", message: "Invalid or missing API key or console session" });
     expect((await socket.closed).code).toBe(4401);
   });
 
