@@ -1,6 +1,6 @@
-import { Router } from "express";
+import path from "node:path";
+import express, { Router } from "express";
 import { z } from "zod";
-import { renderReference } from "./reference";
 
 /**
  * One HTTP operation as an API folder declares it, with the same zod schemas its handler parses with: the
@@ -10,18 +10,27 @@ export interface Operation {
   method: "get" | "post" | "put" | "patch" | "delete";
   /** OpenAPI style: `/api/conversations/{id}/history`. */
   path: string;
+  /** Unique in the document: the name a generated client gives the call. */
+  operationId: string;
   tag: string;
   summary: string;
   description?: string;
-  /** Bearer API key required (the default). */
-  auth?: boolean;
+  /** Bearer API key required (the default); false: public; or the other security schemes it takes. */
+  auth?: boolean | string[];
   deprecated?: boolean;
   pathParams?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
   /** Request bodies in other media types than JSON (a file upload), by media type. */
   otherBodies?: Record<string, z.ZodType>;
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** By status; `default`: any other answer (a socket's refused upgrade). */
+  responses: { [status: number]: Response; default?: Response };
+}
+
+interface Response {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
 }
 
 type JsonSchema = Record<string, unknown>;
@@ -44,11 +53,13 @@ function parameters(schema: z.ZodObject | undefined, where: "query" | "path") {
 
 function operationObject(op: Operation) {
   return {
+    operationId: op.operationId,
     tags: [op.tag],
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     ...(op.deprecated ? { deprecated: true } : {}),
     ...(op.auth === false ? { security: [] } : {}),
+    ...(Array.isArray(op.auth) ? { security: op.auth.map((scheme) => ({ [scheme]: [] })) } : {}),
     parameters: [...parameters(op.pathParams, "path"), ...parameters(op.query, "query")],
     ...(op.body || op.otherBodies ? { requestBody: { required: true, content: requestContent(op) } } : {}),
     responses: Object.fromEntries(
@@ -68,8 +79,16 @@ function requestContent(op: Operation) {
   return Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema: jsonSchema(schema, "input") }]));
 }
 
+export interface DocumentInfo {
+  title: string;
+  version: string;
+  description: string;
+  /** What each tag groups, by tag name: every operation's tag needs one. */
+  tags: Record<string, string>;
+}
+
 /** The OpenAPI 3.1 document of the given operations. */
-export function openApiDocument(info: { title: string; version: string; description?: string }, operations: Operation[]) {
+export function openApiDocument({ tags, ...info }: DocumentInfo, operations: Operation[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
     paths[op.path] ??= {};
@@ -77,25 +96,44 @@ export function openApiDocument(info: { title: string; version: string; descript
   }
   return {
     openapi: "3.1.0",
-    info,
-    components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "An API key of the org" } } },
+    info: { ...info, license: { name: "MIT", identifier: "MIT" } },
+    // Relative: calls go to the host the document was read from, whatever name or proxy that was.
+    servers: [{ url: "/", description: "This hub" }],
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", description: "An API key of the org" },
+        metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN, for /metrics" },
+        twilioSignature: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Twilio-Signature",
+          description: "Twilio's signature of the request, with the account's auth token (TWILIO_AUTH_TOKEN)",
+        },
+      },
+    },
     security: [{ bearerAuth: [] }],
-    tags: [...new Set(operations.map((op) => op.tag))].map((name) => ({ name })),
+    tags: [...new Set(operations.map((op) => op.tag))].map((name) => ({ name, description: tags[name] })),
     paths,
   };
 }
 
 export type OpenApiDocument = ReturnType<typeof openApiDocument>;
 
-/** `GET /openapi.json` and the reference page rendered from it at `GET /docs`; both public, like the API's shape. */
+const swaggerUiDir = path.dirname(require.resolve("swagger-ui-dist/package.json"));
+
+/**
+ * `GET /openapi.json`, and at `GET /docs` the interactive reference (Swagger UI, served from the installed
+ * package with the page's own script beside it: no CDN); all public, like the API's shape.
+ */
 export function createApiDocs(doc: OpenApiDocument): Router {
-  const html = renderReference(doc);
   const router = Router();
   router.get("/openapi.json", (_req, res) => {
     res.json(doc);
   });
   router.get("/docs", (_req, res) => {
-    res.type("html").send(html);
+    res.sendFile(path.join(__dirname, "docs", "index.html"));
   });
+  router.use("/docs/assets", express.static(path.join(__dirname, "docs"), { index: false }));
+  router.use("/docs/assets", express.static(swaggerUiDir, { index: false }));
   return router;
 }

@@ -31,6 +31,7 @@ export const askOperations: Operation[] = [
     tag: "AI Hub ask",
     method: "post",
     path: "/api/ai-hub/assistant/ask",
+    operationId: "askAssistant",
     summary: "Ask an assistant: one message in, the reply out (JSON, or SSE with `Accept: text/event-stream`)",
     description:
       "The same `message.id` sent again returns the stored reply. `role: system` messages are stored as context. " +

@@ -124,11 +124,14 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
     deprecated: alias || undefined,
     description: alias ? `The older path (seed 000) of the same operation under \`/api${prefix}\`.` : undefined,
   };
+  // The older paths' operations are named apart: an operationId is unique in the document.
+  const id = (name: string) => (alias ? `${name}Unprefixed` : name);
   return [
     {
       ...common,
       method: "post",
       path: `${prefix}/start`,
+      operationId: id("startConversation"),
       summary: "Start a conversation with a bot",
       body: startRequest,
       responses: { 201: { description: "Started", schema: startResponse }, ...errors(400, 401, 404, 429) },
@@ -137,6 +140,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "post",
       path: `${prefix}/{id}/messages`,
+      operationId: id("sendMessage"),
       summary: "Send a message in a conversation (answered by the bot; read the reply with history)",
       pathParams: idParam,
       body: messageRequest,
@@ -150,6 +154,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "get",
       path: `${prefix}/{id}/history`,
+      operationId: id("getHistory"),
       summary: "A conversation's messages, oldest first",
       pathParams: idParam,
       query: historyQuery,
@@ -159,6 +164,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "get",
       path: prefix,
+      operationId: id("listConversations"),
       summary: "List conversations, latest activity first",
       query: listQuery,
       responses: { 200: { description: "One page and the total", schema: listResponse }, ...errors(400, 401, 429) },
@@ -167,6 +173,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "patch",
       path: `${prefix}/{id}`,
+      operationId: id("updateConversation"),
       summary: "Archive a conversation, or make it active again",
       pathParams: idParam,
       body: updateRequest,
