@@ -6,7 +6,11 @@ import { OPERATORS_PATH } from "./operators";
 // a GET that upgrades (101), its frames described in prose; the protocols are in frames.ts and operators.ts.
 
 const tag = "WebSocket";
-const secretError = z.object({ error: z.string(), message: z.string(), issues: z.array(z.object({ field: z.string(), message: z.string() })).optional() });
+const secretError = z.object({
+  error: z.string(),
+  message: z.string(),
+  issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
 
 export const wsOperations: Operation[] = [
   {
@@ -16,7 +20,7 @@ export const wsOperations: Operation[] = [
     operationId: "connectSocket",
     summary: "The chat socket (General Bots' /ws protocol): upgrade with `Connection: Upgrade`, `Upgrade: websocket`",
     description:
-      "Client frames: `{type: \"message\", content, session_id?, id?}`, `typing`, `ping`. Server frames: `status` (first: " +
+      'Client frames: `{type: "message", content, session_id?, id?}`, `typing`, `ping`. Server frames: `status` (first: ' +
       "`connected`, with `session_id` and `conversation_id`), `message`, `typing`, `delta` (with `stream=1`), `error`, `pong`. " +
       "No credential: an anonymous visitor. A refused credential gets an `error` frame, then close code 4000 + the HTTP status.",
     auth: false,
@@ -42,7 +46,7 @@ export const wsOperations: Operation[] = [
     summary: "The operators' socket: the org's conversations' messages and handoffs as they happen, and operator typing",
     description:
       "Authenticate with `Authorization: Bearer <API key>`. Server frames: `status` (`connected`, with `orgId`), the org's " +
-      "message and handoff events, `error`. Client frames: `{type: \"typing\", conversationId}`. An invalid key gets an " +
+      'message and handoff events, `error`. Client frames: `{type: "typing", conversationId}`. An invalid key gets an ' +
       "`error` frame, then close code 4401.",
     responses: {
       101: { description: "Switching protocols: the socket is open" },

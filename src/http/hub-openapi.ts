@@ -28,7 +28,10 @@ export const hubOperations: Operation[] = [
     auth: false,
     responses: {
       200: { description: "Ready", schema: z.object({ status: z.literal("ready"), redis: problem, database: problem }) },
-      503: { description: "Not ready: what is not", schema: z.object({ status: z.literal("unavailable"), redis: problem, database: problem }) },
+      503: {
+        description: "Not ready: what is not",
+        schema: z.object({ status: z.literal("unavailable"), redis: problem, database: problem }),
+      },
     },
   },
   {

@@ -70,7 +70,9 @@ const folder = z.object({
 });
 const folderWithDocuments = folder.extend({
   documents: z.array(
-    documentState.pick({ id: true, title: true, status: true, format: true, sourceUrl: true, createdAt: true }).extend({ passages: z.number().int() }),
+    documentState
+      .pick({ id: true, title: true, status: true, format: true, sourceUrl: true, createdAt: true })
+      .extend({ passages: z.number().int() }),
   ),
 });
 const textDocument = z.object({
@@ -137,7 +139,10 @@ export const managementOperations: Operation[] = [
     operationId: "listFolders",
     summary: "List the org's knowledge folders",
     responses: {
-      ...ok("The org's folders, oldest first, each with its number of documents", z.object({ folders: z.array(folder.extend({ documents: z.number().int() })) })),
+      ...ok(
+        "The org's folders, oldest first, each with its number of documents",
+        z.object({ folders: z.array(folder.extend({ documents: z.number().int() })) }),
+      ),
       ...errors(401),
     },
   },
