@@ -79,6 +79,17 @@ function requestContent(op: Operation) {
   return Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema: jsonSchema(schema, "input") }]));
 }
 
+const SECURITY_SCHEMES = {
+  bearerAuth: { type: "http", scheme: "bearer", description: "An API key of the org" },
+  metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN, for /metrics" },
+  twilioSignature: {
+    type: "apiKey",
+    in: "header",
+    name: "X-Twilio-Signature",
+    description: "Twilio's signature of the request, with the account's auth token (TWILIO_AUTH_TOKEN)",
+  },
+};
+
 export interface DocumentInfo {
   title: string;
   version: string;
@@ -90,6 +101,7 @@ export interface DocumentInfo {
 /** The OpenAPI 3.1 document of the given operations. */
 export function openApiDocument({ tags, ...info }: DocumentInfo, operations: Operation[]) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const used = new Set(["bearerAuth", ...operations.flatMap((op) => (Array.isArray(op.auth) ? op.auth : []))]);
   for (const op of operations) {
     paths[op.path] ??= {};
     paths[op.path][op.method] = operationObject(op);
@@ -99,18 +111,8 @@ export function openApiDocument({ tags, ...info }: DocumentInfo, operations: Ope
     info: { ...info, license: { name: "MIT", identifier: "MIT" } },
     // Relative: calls go to the host the document was read from, whatever name or proxy that was.
     servers: [{ url: "/", description: "This hub" }],
-    components: {
-      securitySchemes: {
-        bearerAuth: { type: "http", scheme: "bearer", description: "An API key of the org" },
-        metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN, for /metrics" },
-        twilioSignature: {
-          type: "apiKey",
-          in: "header",
-          name: "X-Twilio-Signature",
-          description: "Twilio's signature of the request, with the account's auth token (TWILIO_AUTH_TOKEN)",
-        },
-      },
-    },
+    // The schemes the operations name (a channel not configured names none of its own).
+    components: { securitySchemes: Object.fromEntries(Object.entries(SECURITY_SCHEMES).filter(([name]) => used.has(name))) },
     security: [{ bearerAuth: [] }],
     tags: [...new Set(operations.map((op) => op.tag))].map((name) => ({ name, description: tags[name] })),
     paths,
