@@ -20,12 +20,16 @@ export const wsOperations: Operation[] = [
     operationId: "connectSocket",
     summary: "The chat socket (General Bots' /ws protocol): upgrade with `Connection: Upgrade`, `Upgrade: websocket`",
     description:
-      'Client frames: `{type: "message", content, session_id?, id?}`, `typing`, `ping`. Server frames: `status` (first: ' +
-      "`connected`, with `session_id` and `conversation_id`), `message`, `typing`, `delta` (with `stream=1`), `error`, `pong`. " +
-      "No credential: an anonymous visitor. A refused credential gets an `error` frame, then close code 4000 + the HTTP status.",
+      "JSON text frames (adapters/ws/frames.ts). Client: `{type: 'message', content, session_id?, id?, assistant_id?}`. " +
+      "Server, the seed's five types: `status` (first: `connected`, with `session_id` and `conversation_id`; later `expired`, " +
+      "`closing`), `message` (`sender` user or bot), `typing`, `suggestion`, `error` (`code` from the seed's table); plus " +
+      "`delta` with `stream=1`. No credential: an anonymous visitor. A refused credential gets an `error` frame, then close " +
+      "code 4000 + the HTTP status (4401).",
     auth: false,
     query: z.object({
       token: z.string().optional().describe("An end-user JWT signed with the org's end-user secret (or send `Authorization: Bearer`)"),
+      org: z.string().optional().describe("An anonymous visitor's org (default: the default org)"),
+      user_id: z.string().optional().describe("With an API key as `Authorization: Bearer`: the user the server speaks for"),
       assistant_id: z.string().optional().describe("The assistant to talk to (default: `default`)"),
       session_id: z.string().optional().describe("Resume this session"),
       last_message_id: z.string().optional().describe("Catch up with the messages after this one"),
@@ -45,9 +49,9 @@ export const wsOperations: Operation[] = [
     operationId: "connectOperatorSocket",
     summary: "The operators' socket: the org's conversations' messages and handoffs as they happen, and operator typing",
     description:
-      "Authenticate with `Authorization: Bearer <API key>`. Server frames: `status` (`connected`, with `orgId`), the org's " +
-      'message and handoff events, `error`. Client frames: `{type: "typing", conversationId}`. An invalid key gets an ' +
-      "`error` frame, then close code 4401.",
+      "The org's API key as `Authorization: Bearer`, or from a browser as the subprotocols `hub.operators`, `bearer.<key>`. " +
+      "Server frames: `status` (`connected`, with `orgId`), `message`, `typing`, `state` (handoffs), `error`. Client frames: " +
+      "`{type: 'typing', conversationId, author?}`. A missing or invalid key gets an `error` frame, then close code 4401.",
     responses: {
       101: { description: "Switching protocols: the socket is open" },
       default: { description: "Not upgraded: without the Upgrade headers, the hub's JSON 404" },
