@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { managementError } from "../../src/http/management-error";
+import { managementErrors } from "../../src/http/management-error";
 import type { Operation } from "../../src/http/openapi";
 import { incomingMessage, statusCallback } from "./inbound";
 import { bindingRequest } from "./numbers-api";
@@ -23,14 +23,10 @@ const binding = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: ERROR_TEXT[s], schema: managementError }]));
-const ERROR_TEXT: Record<number, string> = {
-  400: "`invalid_message`",
-  401: "`unauthorized`",
+const errors = managementErrors({
   403: "`forbidden`: the number is assigned to another org",
   404: "`not_found`: no such assistant, org or binding",
-};
+});
 
 export const twilioOperations: Operation[] = [
   {

@@ -33,6 +33,12 @@ interface Response {
   contentType?: string;
 }
 
+/** An API's error responses, one body schema for all, described by status: `errors(400, 401)`. */
+export const errorResponses =
+  (schema: z.ZodType, descriptions: Record<number, string>) =>
+  (...statuses: number[]): Operation["responses"] =>
+    Object.fromEntries(statuses.map((status) => [status, { description: descriptions[status], schema }]));
+
 type JsonSchema = Record<string, unknown>;
 
 // Requests are described as clients send them (before defaults and transforms), responses as the hub sends them.

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Operation } from "../../../src/http/openapi";
+import { errorResponses, type Operation } from "../../../src/http/openapi";
 import { citationList } from "../../../src/knowledge/citations";
 
 // The Conversation Service (seed 004): every call takes `org_id` in the query and a Bearer key of that org.
@@ -98,15 +98,13 @@ export const errorResponse = z.object({
   issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: ERROR_TEXT[s], schema: errorResponse }]));
-const ERROR_TEXT: Record<number, string> = {
+const errors = errorResponses(errorResponse, {
   400: "Bad Request - Invalid input or validation error",
   401: "Unauthorized - Invalid or missing token",
   403: "Forbidden - org_id is not the key's organization",
   404: "Not Found - Resource doesn't exist",
   429: "Too Many Requests - Rate limit exceeded",
-};
+});
 
 const tag = "Conversation Service";
 export const conversationServiceOperations: Operation[] = [

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isUuid } from "../../../src/assistants/store";
 import type { HistoryBound } from "../../../src/conversation-reads";
-import type { Operation } from "../../../src/http/openapi";
+import { errorResponses, type Operation } from "../../../src/http/openapi";
 
 // The General Bots Conversations API (seed 001; seed 000 has the same paths without `/api`): requests as
 // the handlers parse them, responses as they are sent, and the operations the OpenAPI document lists.
@@ -106,15 +106,13 @@ export const errorResponse = z.object({
   retry_after: z.number().int().optional(),
 });
 
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { description: ERROR_TEXT[s], schema: errorResponse }])) as Operation["responses"];
-const ERROR_TEXT: Record<number, string> = {
+const errors = errorResponses(errorResponse, {
   400: "`invalid_message`: malformed input",
   401: "`unauthorized`: authentication required",
   403: "`forbidden`: no access to conversation",
   404: "`not_found`: conversation (or bot) doesn't exist",
   429: "`rate_limited`: too many requests (messages 60, history 100, list 30 a minute per key)",
-};
+});
 
 /** The operations under one prefix: `/api/conversations`, or the older `/conversations`. */
 export function generalBotsOperations(prefix: string, alias = false): Operation[] {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { managementError } from "../../../src/http/management-error";
+import { managementErrors } from "../../../src/http/management-error";
 import type { Operation } from "../../../src/http/openapi";
 
 // The operator inbox's request and response shapes, and its operations for the OpenAPI document.
@@ -50,14 +50,10 @@ const tag = "Operator inbox";
 const conversationId = z.object({
   conversationId: z.string().describe("The conversation's id, or the id its channel knows it by (`whatsapp_+351…`)"),
 });
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: TEXT[s], schema: managementError }]));
-const TEXT: Record<number, string> = {
-  400: "`invalid_message`",
-  401: "`unauthorized`",
+const errors = managementErrors({
   404: "`not_found`: no such conversation in the key's org",
   409: "`conflict`: the conversation is not in a state this applies to (handed off already, taken by another operator, not handed off)",
-};
+});
 
 export const inboxOperations: Operation[] = [
   {

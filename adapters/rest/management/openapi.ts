@@ -2,24 +2,18 @@ import { z } from "zod";
 import type { Operation } from "../../../src/http/openapi";
 import { createAssistant, updateAssistant } from "./assistants";
 import { newDocument, newUrlDocument } from "./documents";
-import { managementError } from "./errors";
+import { managementErrors } from "./errors";
 import { folderChange, newFolder } from "./folders";
 import { meResponse } from "./me";
 
 // The management API's operations for the OpenAPI document, with the schemas its handlers parse with.
 
 const id = z.object({ id: z.string().describe("The id (an assistant may also be named by its name)") });
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: TEXT[s], schema: managementError }]));
-const TEXT: Record<number, string> = {
-  400: "`invalid_message`",
-  401: "`unauthorized`",
-  404: "`not_found`",
-  409: "`conflict`",
+const errors = managementErrors({
   413: "`payload_too_large`: past INGEST_MAX_BYTES; nothing is stored",
   415: "`invalid_message`: a type not supported; the message names those that are",
   422: "`invalid_message`: a corrupt or password-protected file, or a URL that cannot be fetched; nothing is stored",
-};
+});
 const ok = (description: string, schema?: z.ZodType, status = 200): Operation["responses"] => ({ [status]: { description, schema } });
 
 const binary = z.string().meta({ format: "binary" });
