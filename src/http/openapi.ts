@@ -128,6 +128,7 @@ export function openApiDocument({ tags, ...info }: DocumentInfo, operations: Ope
 export type OpenApiDocument = ReturnType<typeof openApiDocument>;
 
 const swaggerUiDir = path.dirname(require.resolve("swagger-ui-dist/package.json"));
+const SWAGGER_UI_FILES = /^\/(swagger-ui-bundle\.js|swagger-ui\.css|favicon-\d+x\d+\.png)(\.map)?$/;
 
 /**
  * `GET /openapi.json`, and at `GET /docs` the interactive reference (Swagger UI, served from the installed
@@ -142,6 +143,8 @@ export function createApiDocs(doc: OpenApiDocument): Router {
     res.sendFile(path.join(__dirname, "docs", "index.html"));
   });
   router.use("/docs/assets", express.static(path.join(__dirname, "docs"), { index: false }));
-  router.use("/docs/assets", express.static(swaggerUiDir, { index: false }));
+  // Swagger UI's bundle, styles and icons only: its package's own pages would load the petstore example.
+  const swaggerUi = express.static(swaggerUiDir, { index: false });
+  router.use("/docs/assets", (req, res, next) => (SWAGGER_UI_FILES.test(req.path) ? swaggerUi(req, res, next) : next()));
   return router;
 }

@@ -168,6 +168,8 @@ describe("the OpenAPI document and the API reference page", () => {
     );
     expect(assets.filter((a) => !a.startsWith("/"))).toEqual([]);
     for (const asset of assets) expect((await fetch(hub.url + asset)).status).toBe(200);
+    // Not the package's own set-up, which would load the petstore example.
+    expect((await fetch(`${hub.url}/docs/assets/swagger-initializer.js`)).status).toBe(404);
     const setup = await (await fetch(`${hub.url}/docs/assets/docs.js`)).text();
     expect(setup).toContain('url: "/openapi.json"');
     expect(setup).toContain("validatorUrl: null");
