@@ -131,6 +131,13 @@ describe("live responses match the OpenAPI document", () => {
       body: { message: { id: "contract-1", content: "Hello" }, id: "contract-ask", assistantId: "default" },
     });
     expect(asked.status).toBe(200);
+    const system = { message: { role: "system", content: "The user is on the pricing page." }, id: "contract-ask", assistantId: "default" };
+    await call("post", "/api/ai-hub/assistant/ask", { body: system });
+    await hub.api("/api/inbox/contract-ask/takeover", { body: { operator: "Ana" } });
+    const held = await call("post", "/api/ai-hub/assistant/ask", {
+      body: { message: { content: "A person?" }, id: "contract-ask", assistantId: "default" },
+    });
+    expect(held.status).toBe(202);
     await call("post", "/api/ai-hub/assistant/ask", { body: { message: {}, assistantId: "default" } });
     await call("post", "/api/ai-hub/assistant/ask", { body: { message: { content: "Hi" }, assistantId: "nobody" } });
     await call("post", "/api/ai-hub/assistant/ask", { body: { message: { content: "Hi" }, assistantId: "default" }, key: null });
