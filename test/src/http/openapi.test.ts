@@ -8,8 +8,8 @@ import { startTestHub, type TestHub } from "../../support/hub";
 import { routesOf } from "../../support/routes";
 import { twilioEnv } from "../../support/twilio";
 
-/** Routes that are no API: bull-board's own UI and calls, the widget's copies of its libraries. */
-const NOT_API = ["/admin/queues", "/widget/vendor/"];
+/** Routes that are no API: bull-board's own UI and calls, the widget's and the console's copies of their libraries. */
+const NOT_API = ["/admin/queues", "/widget/vendor/", "/console/vendor/"];
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
 describe("the OpenAPI document and the API reference page", () => {
@@ -117,6 +117,27 @@ describe("the OpenAPI document and the API reference page", () => {
     ];
     expect(operations).toEqual(expect.arrayContaining(expected));
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+
+  it("describes the console's routes with operation ids and response schemas", () => {
+    const paths = doc.paths as Record<string, Record<string, any>>;
+    const consoleOps = Object.entries(paths)
+      .filter(([path]) => path.startsWith("/api/console/"))
+      .flatMap(([, methods]) => Object.values(methods));
+    expect(consoleOps.map((op) => op.operationId).sort()).toEqual([
+      "consoleAddOperator",
+      "consoleConversation",
+      "consoleListOperators",
+      "consoleLogin",
+      "consoleLogout",
+      "consoleMe",
+      "consoleRemoveOperator",
+    ]);
+    for (const op of consoleOps) expect(op).toMatchObject({ tags: ["Console"], summary: expect.any(String) });
+    expect(paths["/api/console/login"].post.responses[200].content["application/json"].schema.properties.operator).toBeDefined();
+    expect(
+      paths["/api/console/conversations/{conversationId}"].get.responses[200].content["application/json"].schema.properties.messages,
+    ).toBeDefined();
   });
 
   it("states the documents' defaults and maxima, from the schemas that validate requests", () => {
