@@ -1,6 +1,7 @@
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { type FakeTwilio, startFakeTwilio } from "../../fakes/twilio-server";
+import { addOperator, PASSWORD, signIn } from "../../support/console";
 import { startTestHub, type TestHub } from "../../support/hub";
 import { createTestOrg } from "../../support/orgs";
 import { waitFor } from "../../support/processes";
@@ -220,6 +221,31 @@ describe("live responses match the OpenAPI document", () => {
     await call("post", "/webhooks/twilio/status", { form: { MessageSid: message.MessageSid, MessageStatus: "delivered" }, key: null });
     await call("delete", "/api/twilio/numbers/{number}", { params: { number } });
     await call("delete", "/api/twilio/numbers/{number}", { params: { number } });
+  });
+
+  it("the console's API, signed in with an operator's cookie", async () => {
+    const admin = await addOperator(hub, hub.orgId, "admin");
+    await call("post", "/api/console/login", { key: null, body: { email: admin.email, password: "wrong password" } });
+    const { cookie } = await signIn(hub, admin.email);
+    const asAdmin = { key: null, headers: { cookie, origin: hub.url } };
+    await call("get", "/api/console/me", asAdmin);
+    await call("get", "/api/console/operators", asAdmin);
+    const added = await call("post", "/api/console/operators", {
+      ...asAdmin,
+      body: { email: "ana@example.test", password: PASSWORD, role: "agent" },
+    });
+    expect(added.status).toBe(201);
+    await call("post", "/api/console/operators", { ...asAdmin, body: { email: "not an email" } });
+    const removed = await call("delete", "/api/console/operators/{operatorId}", { ...asAdmin, params: { operatorId: added.body.id } });
+    expect(removed.status).toBe(204);
+    const started = await hub.api("/api/conversations/start", { body: { bot_id: "default", initial_message: "Hello" } });
+    await call("get", "/api/console/conversations/{conversationId}", {
+      ...asAdmin,
+      params: { conversationId: started.body.conversation_id },
+    });
+    await call("get", "/api/console/conversations/{conversationId}", { ...asAdmin, params: { conversationId: "nobody" } });
+    await call("post", "/api/console/logout", asAdmin);
+    await call("get", "/api/console/me", asAdmin);
   });
 
   it("the end-user secret, and the socket path without an upgrade", async () => {
