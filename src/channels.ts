@@ -6,6 +6,7 @@ import type { ReplyBus } from "./bus";
 import { toWire } from "./conversations";
 import type { Db } from "./db/database";
 import type { Message, OutboundPart } from "./generated/prisma/client";
+import type { Operation } from "./http/openapi";
 import { UNSENT } from "./outbound";
 import { type DeliverJob, enqueueDeliveries } from "./queue";
 import type { ReplyAddress } from "./types";
@@ -24,6 +25,8 @@ export interface Channel {
   name: string;
   /** Its HTTP routes: inbound webhooks and APIs, and its own settings' routes. */
   routers: Router[];
+  /** Its routes and sockets in the OpenAPI document (a channel not configured serves and shows none). */
+  operations?: Operation[];
   /** Serves its socket protocol on the gateway's HTTP server; close() before the server closes. */
   attach?(server: Server): { close(): Promise<void> };
   /** Sends through a provider's API the messages whose reply address names its `via`. */

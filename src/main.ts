@@ -34,6 +34,7 @@ import type { Database } from "./db/database";
 import { DirectoryInUse } from "./db/lock";
 import { createApp } from "./http/app";
 import { consoleRouter } from "./http/console";
+import { hubOperations } from "./http/hub-openapi";
 import { metricsApp } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { widgetRouter } from "./http/widget";
@@ -126,7 +127,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         loginsPerAddress: config.CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE,
         logger: rt.logger,
       }),
-      createApiDocs(apiDocument()),
+      createApiDocs(apiDocument(channels)),
       ...channels.flatMap((channel) => channel.routers),
       consoleRouter(path.join(__dirname, "../public/console")),
       widgetRouter(path.join(__dirname, "../public")),
@@ -276,14 +277,32 @@ async function listen(handler: RequestListener, port: number, host: string, sett
   return server;
 }
 
-/** The OpenAPI document of every REST API, from the zod schemas their handlers parse with. */
-function apiDocument() {
+/** The OpenAPI document of every route and socket, from the zod schemas their handlers parse with. */
+function apiDocument(channels: Channel[]) {
   return openApiDocument(
     {
       title: "AI hub",
       version: "0.1.0",
       description:
-        "The hub's REST APIs: the AI Hub ask API, the management API, and the conversation APIs of General Bots, botuj and the Conversation Service, all over one store.",
+        "A messaging hub for AI assistants. Its REST APIs (the AI Hub ask API, the management API, the operator inbox, and the " +
+        "conversation APIs of General Bots, botuj and the Conversation Service, all over one store), its sockets, and Twilio's webhooks. " +
+        "Authenticate with `Authorization: Bearer <API key>` (see README: an org's first key comes from BOOTSTRAP_API_KEY or `npm run cli`).",
+      tags: {
+        "AI Hub ask": "One message in, the assistant's reply out: JSON, or server-sent events (seed 002).",
+        "General Bots conversations":
+          "Start a conversation with a bot, send messages, read its history (seed 001; the unprefixed paths are seed 000's).",
+        "botuj conversations": "The org's conversations as botuj lists them, page by page (seed 003).",
+        "Conversation Service": "Org-scoped conversations, chat sessions and streamed chat; every call names its `org_id` (seed 004).",
+        "Management: keys": "Who an API key belongs to.",
+        "Management: assistants": "The org's assistants: instructions, provider, model, knowledge folders, handoff.",
+        "Management: knowledge folders": "The documents assistants answer from: text, files and web pages, searched per folder.",
+        "Operator inbox": "Conversations a person was asked for: hand off, take over, write to the user, hand back.",
+        Twilio: "WhatsApp and SMS through Twilio: its webhooks, and which assistant answers each receiving number.",
+        WebSocket: "The chat widget's socket, the operators' socket, and the secret end-user tokens are signed with.",
+        Console:
+          "The operator console's API (/console): operators sign in with email and password to a session cookie; operators and transcripts.",
+        Hub: "Probes, metrics and this document.",
+      },
     },
     [
       ...askOperations,
@@ -295,6 +314,8 @@ function apiDocument() {
       ...inboxOperations,
       ...operatorMessageOperations,
       ...consoleOperations,
+      ...channels.flatMap((channel) => channel.operations ?? []),
+      ...hubOperations,
     ],
   );
 }

@@ -3,6 +3,7 @@ import type { Channel } from "../../src/channels";
 import type { HubDeps } from "../../src/hub";
 import { NumberRoutes } from "./numbers";
 import { twilioNumbersApi } from "./numbers-api";
+import { twilioOperations } from "./openapi";
 import { createTwilioSender } from "./sender";
 import { twilioWebhooks } from "./webhooks";
 
@@ -28,6 +29,7 @@ export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
       twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes }),
       twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, routes }),
     ],
+    operations: twilioOperations,
     sender: createTwilioSender(deps),
   };
 }

@@ -18,7 +18,10 @@ import { type Binder, bindNumber, listNumbers, type NumberRoutes, unbindNumber }
 // may rebind a number assigned to it to another of its assistants, or give it back (see numbers.ts).
 
 const PATH = "/api/twilio/numbers";
-const binding = z.strictObject({ assistant: z.string().trim().min(1).max(100), org_id: z.uuid().optional() });
+export const bindingRequest = z.strictObject({
+  assistant: z.string().trim().min(1).max(100).describe("The assistant's id or name"),
+  org_id: z.uuid().optional().describe("The org the number is assigned to (a key of the default org only)"),
+});
 
 export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logger; routes: NumberRoutes }): Router {
   const router = Router();
@@ -31,7 +34,7 @@ export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logg
     res.json({ numbers: await listNumbers(deps.prisma, await binder(res)) });
   });
   router.put(`${PATH}/:number`, async (req, res) => {
-    const parsed = binding.safeParse(req.body ?? {});
+    const parsed = bindingRequest.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid("Invalid binding", fieldIssues(parsed.error.issues));
     const { assistant, org_id } = parsed.data;
     const bound = await bindNumber(deps.prisma, await binder(res), String(req.params.number), assistant, org_id);

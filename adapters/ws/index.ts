@@ -13,6 +13,7 @@ import { ClientAddresses } from "../../src/http/client-address";
 import type { HubDeps } from "../../src/hub";
 import { Leases } from "../../src/leases";
 import { AddressBudget, type AddressLimits } from "./budget";
+import { wsOperations } from "./openapi";
 import { OPERATORS_PATH, operatorSocketServer } from "./operators";
 import { attachSocketServer } from "./server";
 
@@ -50,6 +51,7 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
   return {
     name: "ws",
     routers: [secretRouter(deps)],
+    operations: wsOperations,
     /** Serves /ws and /ws/operators on the gateway's HTTP server; close() before the server closes. */
     attach(server: Server) {
       const operators = operatorSocketServer({

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { HubError } from "../errors";
 import type { Render } from "./body";
+import { errorResponses } from "./openapi";
 
 export const managementError = z.object({
   error: z.string().describe("The General Bots table's codes: invalid_message, unauthorized, forbidden, not_found, rate_limited"),
@@ -19,3 +20,13 @@ export const renderManagementError: Render = (err: HubError) => {
   };
   return { status: err.status, body };
 };
+
+/** The OpenAPI error responses of the APIs in this style, `errors(400, 401)`: each API words its own statuses. */
+export const managementErrors = (descriptions: Record<number, string> = {}) =>
+  errorResponses(managementError, {
+    400: "`invalid_message`",
+    401: "`unauthorized`",
+    404: "`not_found`",
+    409: "`conflict`",
+    ...descriptions,
+  });

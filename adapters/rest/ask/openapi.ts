@@ -17,6 +17,20 @@ const answer = z.object({
   }),
   conversation_id: z.string(),
 });
+const stored = z.object({
+  success: z.literal(true),
+  message: z.null(),
+  conversation_id: z.string(),
+  stored_message_id: z.string().describe("The system (or assistant) message, stored as context: not answered"),
+});
+const notYet = z.object({
+  success: z.literal(true),
+  message: z.null(),
+  status: z.enum(["pending", "held"]).describe("`pending`: still being answered; `held`: a person has the conversation and answers"),
+  conversation_id: z.string(),
+  message_id: z.string(),
+  waited_ms: z.number().optional(),
+});
 const failure = z.object({
   success: z.literal(false),
   error: z.string(),
@@ -31,14 +45,19 @@ export const askOperations: Operation[] = [
     tag: "AI Hub ask",
     method: "post",
     path: "/api/ai-hub/assistant/ask",
+    operationId: "askAssistant",
     summary: "Ask an assistant: one message in, the reply out (JSON, or SSE with `Accept: text/event-stream`)",
     description:
       "The same `message.id` sent again returns the stored reply. `role: system` messages are stored as context. " +
       "SSE: `delta` events (`{ content }`), then one `message` event carrying the JSON reply's body.",
     body: askRequest,
     responses: {
-      200: { description: "The reply (or, for a system message, `message: null`)", schema: answer },
-      202: { description: "Not answered within ASK_TIMEOUT_MS: ask again with the same message.id" },
+      200: { description: "The reply (or, for a system message, `message: null`)", schema: z.union([answer, stored]) },
+      202: {
+        description:
+          "Not answered within ASK_TIMEOUT_MS (ask again with the same message.id), or held for the person who has the conversation",
+        schema: notYet,
+      },
       400: { description: "Message parse problem", schema: failure },
       401: { description: "Invalid or missing API key", schema: failure },
       404: { description: "Assistant not found or not deployed", schema: failure },

@@ -29,6 +29,7 @@ export const botujOperations: Operation[] = [
   {
     method: "get",
     path: "/v1/api/conversations",
+    operationId: "listBotujConversations",
     tag: "botuj conversations",
     summary: "List conversations, newest first",
     description:

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Operation } from "../../../src/http/openapi";
+import { errorResponses, type Operation } from "../../../src/http/openapi";
 import { citationList } from "../../../src/knowledge/citations";
 
 // The Conversation Service (seed 004): every call takes `org_id` in the query and a Bearer key of that org.
@@ -98,15 +98,13 @@ export const errorResponse = z.object({
   issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: ERROR_TEXT[s], schema: errorResponse }]));
-const ERROR_TEXT: Record<number, string> = {
+const errors = errorResponses(errorResponse, {
   400: "Bad Request - Invalid input or validation error",
   401: "Unauthorized - Invalid or missing token",
   403: "Forbidden - org_id is not the key's organization",
   404: "Not Found - Resource doesn't exist",
   429: "Too Many Requests - Rate limit exceeded",
-};
+});
 
 const tag = "Conversation Service";
 export const conversationServiceOperations: Operation[] = [
@@ -114,6 +112,7 @@ export const conversationServiceOperations: Operation[] = [
     tag,
     method: "post",
     path: "/api/conversation/create",
+    operationId: "serviceCreateConversation",
     summary: "Create a new conversation",
     query: orgQuery,
     body: createRequest,
@@ -123,6 +122,7 @@ export const conversationServiceOperations: Operation[] = [
     tag,
     method: "post",
     path: "/api/conversation/create_session",
+    operationId: "serviceCreateSession",
     summary: "Create a chat session for a conversation with a specific model (assistant)",
     query: orgQuery,
     body: createSessionRequest,
@@ -132,6 +132,7 @@ export const conversationServiceOperations: Operation[] = [
     tag,
     method: "post",
     path: "/api/conversation/stream_chat",
+    operationId: "serviceStreamChat",
     summary: "Send a message and receive the response as server-sent events",
     description:
       "Events: `start` (the stored user message's id), `content` (chunks of the response), `end` (the stored response's id and whole text); " +
@@ -147,6 +148,7 @@ export const conversationServiceOperations: Operation[] = [
     tag,
     method: "get",
     path: "/api/conversation/list",
+    operationId: "serviceListConversations",
     summary: "List the organization's conversations, newest first (total in X-Total-Count)",
     query: listQuery,
     responses: { 200: { description: "One page", schema: z.array(conversation) }, ...errors(400, 401, 403) },
@@ -155,6 +157,7 @@ export const conversationServiceOperations: Operation[] = [
     tag,
     method: "get",
     path: "/api/conversation/get_with_sessions",
+    operationId: "serviceGetConversation",
     summary: "A conversation with its chat sessions",
     query: conversationQuery,
     responses: { 200: { description: "The conversation", schema: conversationWithSessions }, ...errors(400, 401, 403, 404) },
@@ -163,6 +166,7 @@ export const conversationServiceOperations: Operation[] = [
     tag,
     method: "get",
     path: "/api/conversation/messages",
+    operationId: "serviceListMessages",
     summary: "A conversation's messages in order",
     query: messagesQuery,
     responses: { 200: { description: "One page", schema: z.array(message) }, ...errors(400, 401, 403, 404) },

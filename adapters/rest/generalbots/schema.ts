@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isUuid } from "../../../src/assistants/store";
 import type { HistoryBound } from "../../../src/conversation-reads";
-import type { Operation } from "../../../src/http/openapi";
+import { errorResponses, type Operation } from "../../../src/http/openapi";
 
 // The General Bots Conversations API (seed 001; seed 000 has the same paths without `/api`): requests as
 // the handlers parse them, responses as they are sent, and the operations the OpenAPI document lists.
@@ -106,15 +106,13 @@ export const errorResponse = z.object({
   retry_after: z.number().int().optional(),
 });
 
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, { description: ERROR_TEXT[s], schema: errorResponse }])) as Operation["responses"];
-const ERROR_TEXT: Record<number, string> = {
+const errors = errorResponses(errorResponse, {
   400: "`invalid_message`: malformed input",
   401: "`unauthorized`: authentication required",
   403: "`forbidden`: no access to conversation",
   404: "`not_found`: conversation (or bot) doesn't exist",
   429: "`rate_limited`: too many requests (messages 60, history 100, list 30 a minute per key)",
-};
+});
 
 /** The operations under one prefix: `/api/conversations`, or the older `/conversations`. */
 export function generalBotsOperations(prefix: string, alias = false): Operation[] {
@@ -124,11 +122,14 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
     deprecated: alias || undefined,
     description: alias ? `The older path (seed 000) of the same operation under \`/api${prefix}\`.` : undefined,
   };
+  // The older paths' operations are named apart: an operationId is unique in the document.
+  const id = (name: string) => (alias ? `${name}Unprefixed` : name);
   return [
     {
       ...common,
       method: "post",
       path: `${prefix}/start`,
+      operationId: id("startConversation"),
       summary: "Start a conversation with a bot",
       body: startRequest,
       responses: { 201: { description: "Started", schema: startResponse }, ...errors(400, 401, 404, 429) },
@@ -137,6 +138,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "post",
       path: `${prefix}/{id}/messages`,
+      operationId: id("sendMessage"),
       summary: "Send a message in a conversation (answered by the bot; read the reply with history)",
       pathParams: idParam,
       body: messageRequest,
@@ -150,6 +152,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "get",
       path: `${prefix}/{id}/history`,
+      operationId: id("getHistory"),
       summary: "A conversation's messages, oldest first",
       pathParams: idParam,
       query: historyQuery,
@@ -159,6 +162,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "get",
       path: prefix,
+      operationId: id("listConversations"),
       summary: "List conversations, latest activity first",
       query: listQuery,
       responses: { 200: { description: "One page and the total", schema: listResponse }, ...errors(400, 401, 429) },
@@ -167,6 +171,7 @@ export function generalBotsOperations(prefix: string, alias = false): Operation[
       ...common,
       method: "patch",
       path: `${prefix}/{id}`,
+      operationId: id("updateConversation"),
       summary: "Archive a conversation, or make it active again",
       pathParams: idParam,
       body: updateRequest,

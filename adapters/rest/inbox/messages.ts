@@ -61,7 +61,8 @@ export const operatorMessageOperations: Operation[] = [
   {
     method: "post",
     path: "/api/inbox/{conversationId}/messages",
-    tag: "inbox",
+    operationId: "sendOperatorMessage",
+    tag: "Operator inbox",
     summary: "Send an operator's message to the user, on the conversation's channel",
     description:
       "Stored as a business-side message (role `assistant`, `author` the operator) and sent like a reply: to the widget's sockets, " +

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { managementError } from "../../../src/http/management-error";
+import { managementErrors } from "../../../src/http/management-error";
 import type { Operation } from "../../../src/http/openapi";
 
 // The operator inbox's request and response shapes, and its operations for the OpenAPI document.
@@ -50,20 +50,17 @@ const tag = "Operator inbox";
 const conversationId = z.object({
   conversationId: z.string().describe("The conversation's id, or the id its channel knows it by (`whatsapp_+351…`)"),
 });
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: TEXT[s], schema: managementError }]));
-const TEXT: Record<number, string> = {
-  400: "`invalid_message`",
-  401: "`unauthorized`",
+const errors = managementErrors({
   404: "`not_found`: no such conversation in the key's org",
   409: "`conflict`: the conversation is not in a state this applies to (handed off already, taken by another operator, not handed off)",
-};
+});
 
 export const inboxOperations: Operation[] = [
   {
     tag,
     method: "get",
     path: "/api/inbox",
+    operationId: "listInbox",
     summary: "The org's conversations by handoff state, waiting ones first (the longest waiting first)",
     query: inboxQuery,
     responses: { 200: { description: "A page of conversations", schema: inboxList }, ...errors(400, 401) },
@@ -72,6 +69,7 @@ export const inboxOperations: Operation[] = [
     tag,
     method: "post",
     path: "/api/inbox/{conversationId}/handoff",
+    operationId: "handOff",
     summary: "Ask for a person: the assistant stops answering, the user is told, the conversation waits for an operator",
     pathParams: conversationId,
     body: handoffBody,
@@ -81,6 +79,7 @@ export const inboxOperations: Operation[] = [
     tag,
     method: "post",
     path: "/api/inbox/{conversationId}/takeover",
+    operationId: "takeOver",
     summary: "Take the conversation (waiting, or straight from the assistant)",
     pathParams: conversationId,
     body: takeoverBody,
@@ -90,6 +89,7 @@ export const inboxOperations: Operation[] = [
     tag,
     method: "post",
     path: "/api/inbox/{conversationId}/release",
+    operationId: "release",
     summary: "Hand the conversation back to the assistant, which answers again from the user's next message",
     pathParams: conversationId,
     responses: { 200: { description: "The conversation, back in bot", schema: inboxConversation }, ...errors(401, 404, 409) },

@@ -2,25 +2,19 @@ import { z } from "zod";
 import type { Operation } from "../../../src/http/openapi";
 import { createAssistant, updateAssistant } from "./assistants";
 import { newDocument, newUrlDocument } from "./documents";
-import { managementError } from "./errors";
+import { managementErrors } from "./errors";
 import { folderChange, newFolder } from "./folders";
 import { meResponse } from "./me";
 
 // The management API's operations for the OpenAPI document, with the schemas its handlers parse with.
 
 const id = z.object({ id: z.string().describe("The id (an assistant may also be named by its name)") });
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: TEXT[s], schema: managementError }]));
-const TEXT: Record<number, string> = {
-  400: "`invalid_message`",
-  401: "`unauthorized`",
-  404: "`not_found`",
-  409: "`conflict`",
+const errors = managementErrors({
   413: "`payload_too_large`: past INGEST_MAX_BYTES; nothing is stored",
   415: "`invalid_message`: a type not supported; the message names those that are",
   422: "`invalid_message`: a corrupt or password-protected file, or a URL that cannot be fetched; nothing is stored",
-};
-const ok = (description: string, status = 200): Operation["responses"] => ({ [status]: { description } });
+});
+const ok = (description: string, schema?: z.ZodType, status = 200): Operation["responses"] => ({ [status]: { description, schema } });
 
 const binary = z.string().meta({ format: "binary" });
 const query = z.object({
@@ -43,6 +37,46 @@ const documentState = z.object({
   updatedAt: z.string(),
 });
 
+const assistant = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  instructions: z.string(),
+  provider: z.enum(["knowledge", "openai", "default"]).describe("`default`: the hub's ASSISTANT_PROVIDER"),
+  model: z.string().nullable(),
+  deployed: z.boolean(),
+  folderIds: z.array(z.string()),
+  suggestions: z.array(z.string()),
+  handoffPhrases: z.array(z.string()),
+  handoffMessage: z.string().nullable(),
+  handoffAfterMisses: z.number().int().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+const folder = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  public: z.boolean(),
+  language: z.string().nullable(),
+  refreshMinutes: z.number().int().nullable(),
+  createdAt: z.iso.datetime(),
+});
+const folderWithDocuments = folder.extend({
+  documents: z.array(
+    documentState
+      .pick({ id: true, title: true, status: true, format: true, sourceUrl: true, createdAt: true })
+      .extend({ passages: z.number().int() }),
+  ),
+});
+const textDocument = z.object({
+  id: z.string(),
+  title: z.string(),
+  folderId: z.string(),
+  status: z.literal("ready"),
+  passages: z.number().int(),
+});
+
 const assistants = "Management: assistants";
 const folders = "Management: knowledge folders";
 export const managementOperations: Operation[] = [
@@ -50,6 +84,7 @@ export const managementOperations: Operation[] = [
     tag: "Management: keys",
     method: "get",
     path: "/api/me",
+    operationId: "getMe",
     summary: "The org (org_id) and key behind the API key",
     responses: { 200: { description: "Who you are", schema: meResponse }, ...errors(401) },
   },
@@ -57,80 +92,96 @@ export const managementOperations: Operation[] = [
     tag: assistants,
     method: "get",
     path: "/api/assistants",
+    operationId: "listAssistants",
     summary: "List the org's assistants",
-    responses: { ...ok("`{ assistants }`"), ...errors(401) },
+    responses: { ...ok("The org's assistants, oldest first", z.object({ assistants: z.array(assistant) })), ...errors(401) },
   },
   {
     tag: assistants,
     method: "post",
     path: "/api/assistants",
+    operationId: "createAssistant",
     summary: "Create an assistant",
     body: createAssistant,
-    responses: { ...ok("The assistant", 201), ...errors(400, 401, 409) },
+    responses: { ...ok("The assistant", assistant, 201), ...errors(400, 401, 409) },
   },
   {
     tag: assistants,
     method: "get",
     path: "/api/assistants/{id}",
+    operationId: "getAssistant",
     summary: "One assistant",
     pathParams: id,
-    responses: { ...ok("The assistant"), ...errors(401, 404) },
+    responses: { ...ok("The assistant", assistant), ...errors(401, 404) },
   },
   ...(["patch", "put"] as const).map(
     (method): Operation => ({
       tag: assistants,
       method,
       path: "/api/assistants/{id}",
+      operationId: method === "patch" ? "updateAssistant" : "putAssistant",
       summary: "Change an assistant (the fields given)",
       pathParams: id,
       body: updateAssistant,
-      responses: { ...ok("The assistant"), ...errors(400, 401, 404, 409) },
+      responses: { ...ok("The assistant", assistant), ...errors(400, 401, 404, 409) },
     }),
   ),
   {
     tag: folders,
     method: "get",
     path: "/api/folders",
+    operationId: "listFolders",
     summary: "List the org's knowledge folders",
-    responses: { ...ok("`{ folders }`"), ...errors(401) },
+    responses: {
+      ...ok(
+        "The org's folders, oldest first, each with its number of documents",
+        z.object({ folders: z.array(folder.extend({ documents: z.number().int() })) }),
+      ),
+      ...errors(401),
+    },
   },
   {
     tag: folders,
     method: "post",
     path: "/api/folders",
+    operationId: "createFolder",
     summary: "Create a folder",
     body: newFolder,
-    responses: { ...ok("The folder", 201), ...errors(400, 401) },
+    responses: { ...ok("The folder", folder, 201), ...errors(400, 401) },
   },
   {
     tag: folders,
     method: "get",
     path: "/api/folders/{id}",
+    operationId: "getFolder",
     summary: "A folder and its documents",
     pathParams: id,
-    responses: { ...ok("The folder"), ...errors(401, 404) },
+    responses: { ...ok("The folder and its documents, oldest first", folderWithDocuments), ...errors(401, 404) },
   },
   {
     tag: folders,
     method: "patch",
     path: "/api/folders/{id}",
+    operationId: "updateFolder",
     summary: "Rename a folder, mark it public or private, or set how often its web pages are fetched again",
     pathParams: id,
     body: folderChange,
-    responses: { ...ok("The folder"), ...errors(400, 401, 404) },
+    responses: { ...ok("The folder", folder), ...errors(400, 401, 404) },
   },
   {
     tag: folders,
     method: "delete",
     path: "/api/folders/{id}",
+    operationId: "deleteFolder",
     summary: "Delete a folder",
     pathParams: id,
-    responses: { ...ok("Deleted", 204), ...errors(401, 404) },
+    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 404) },
   },
   {
     tag: folders,
     method: "post",
     path: "/api/folders/{id}/documents",
+    operationId: "addDocument",
     summary: "Add a document: text (indexed at once), or a file or web page (indexed by a worker)",
     description:
       "JSON `{ title, content }` and text/plain or text/markdown bodies (with `?title=`) are indexed in the request: 201. " +
@@ -149,7 +200,7 @@ export const managementOperations: Operation[] = [
       "text/csv": z.string(),
     },
     responses: {
-      ...ok("The text document and its passages", 201),
+      ...ok("The text document, indexed: its number of passages", textDocument, 201),
       202: { description: "The file or page, stored and being indexed", schema: documentState },
       ...errors(400, 401, 404, 413, 415, 422),
     },
@@ -158,6 +209,7 @@ export const managementOperations: Operation[] = [
     tag: folders,
     method: "get",
     path: "/api/folders/{id}/documents/{documentId}",
+    operationId: "getDocument",
     summary: "A document's state: processing, ready (with its passage count) or failed (with the reason)",
     pathParams: documentId,
     responses: { 200: { description: "The document", schema: documentState.extend({ passages: z.number().int() }) }, ...errors(401, 404) },
@@ -166,6 +218,7 @@ export const managementOperations: Operation[] = [
     tag: folders,
     method: "post",
     path: "/api/folders/{id}/documents/{documentId}/refresh",
+    operationId: "refreshDocument",
     summary: "Fetch a URL document again; indexed again only if its text changed",
     description: "A document not added from a URL is refused with 409. A failed URL document is fetched and indexed afresh.",
     pathParams: documentId,
@@ -175,8 +228,9 @@ export const managementOperations: Operation[] = [
     tag: folders,
     method: "delete",
     path: "/api/folders/{id}/documents/{documentId}",
+    operationId: "deleteDocument",
     summary: "Delete a document",
     pathParams: documentId,
-    responses: { ...ok("Deleted", 204), ...errors(401, 404) },
+    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 404) },
   },
 ];
