@@ -140,6 +140,11 @@ const schema = z.object({
   // past it a WhatsApp reply falls outside the 24-hour window unless the user wrote again.
   DELIVER_MAX_BACKOFF_MS: ms.default(5 * 60_000),
   DELIVER_RETRY_FOR_MS: ms.default(24 * 3600_000),
+  // Messages a second sent from one number; 0: unpaced. Twilio's documented defaults: a WhatsApp sender takes
+  // 80 MPS (https://www.twilio.com/docs/whatsapp/best-practices-and-faqs), a long-code SMS number one message
+  // segment a second (https://www.twilio.com/help/faq/sms/how-quickly-can-i-send-sms-messages; toll-free: 3).
+  TWILIO_WHATSAPP_MPS: z.coerce.number().min(0).default(80),
+  TWILIO_SMS_MPS: z.coerce.number().min(0).default(1),
   // Knowledge files and web pages: the largest upload or page taken, and how a page is fetched. Private and
   // loopback addresses are refused unless allowed (an intranet wiki; tests), so that a URL cannot reach into
   // the hub's own network.

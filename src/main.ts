@@ -25,6 +25,7 @@ import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
 import type { Channel } from "./channels";
+import { SendPace } from "./pace";
 import { commandLine } from "./cli";
 import { serveCommands } from "./cli-socket";
 import { type Config, ConfigError, embeddedDir, loadConfig } from "./config";
@@ -146,7 +147,8 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     });
     // One deliver worker and one outbox for every channel that sends through an API.
     if (rt.channels.deliveredVia.length) {
-      const deliverDeps = { prisma: rt.db.prisma, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger };
+      const pace = new SendPace(rt.redis, config.QUEUE_PREFIX);
+      const deliverDeps = { prisma: rt.db.prisma, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger, pace };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,
@@ -238,6 +240,8 @@ function createChannels(rt: Runtime): Channel[] {
         authToken: config.TWILIO_AUTH_TOKEN,
         publicUrl: config.PUBLIC_URL,
         apiBaseUrl: config.TWILIO_API_BASE_URL,
+        perSecond: { whatsapp: config.TWILIO_WHATSAPP_MPS, sms: config.TWILIO_SMS_MPS },
+        channels: rt.channels,
       }),
     );
   }

@@ -18,6 +18,8 @@ export class DeliveryError extends Error {
     readonly permanent: boolean,
     /** How long the provider asked us to wait (Retry-After). */
     readonly retryAfterMs?: number,
+    /** `outside_window`: the provider refused a free-form message after the user's window closed (src/window.ts). */
+    readonly reason?: "outside_window",
   ) {
     super(message);
     this.name = "DeliveryError";
