@@ -17,6 +17,7 @@ import { inboxOperations } from "../adapters/rest/inbox/schema";
 import { createManagementApi } from "../adapters/rest/management";
 import { managementOperations } from "../adapters/rest/management/openapi";
 import { createTwilioChannel } from "../adapters/twilio";
+import { twilioMessageOperations } from "../adapters/twilio/messages-api";
 import { createWsChannel } from "../adapters/ws";
 import { type AskWorkers, startAskWorker } from "../workers/ask";
 import { startDeliverWorker, startOutbox } from "../workers/deliver";
@@ -25,7 +26,6 @@ import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
 import { bootstrap } from "./bootstrap";
 import type { Channel } from "./channels";
-import { SendPace } from "./pace";
 import { commandLine } from "./cli";
 import { serveCommands } from "./cli-socket";
 import { type Config, ConfigError, embeddedDir, loadConfig } from "./config";
@@ -35,6 +35,7 @@ import { createApp } from "./http/app";
 import { metricsApp } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { widgetRouter } from "./http/widget";
+import { SendPace } from "./pace";
 import { createRuntime, type Runtime } from "./runtime";
 
 // The composition root: the one file of src/ that imports adapters and workers, to plug them in.
@@ -278,6 +279,7 @@ function apiDocument() {
       ...managementOperations,
       ...inboxOperations,
       ...operatorMessageOperations,
+      ...twilioMessageOperations,
     ],
   );
 }

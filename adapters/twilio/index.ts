@@ -1,6 +1,7 @@
 import type { KeyRing } from "../../src/auth/keys";
 import type { Channel, ChannelRegistry } from "../../src/channels";
 import type { HubDeps } from "../../src/hub";
+import { twilioMessagesApi } from "./messages-api";
 import { NumberRoutes } from "./numbers";
 import { twilioNumbersApi } from "./numbers-api";
 import { createTwilioSender } from "./sender";
@@ -31,6 +32,7 @@ export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
     routers: [
       twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes, channels: deps.channels }),
       twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, routes }),
+      twilioMessagesApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, channels: deps.channels }),
     ],
     sender: createTwilioSender({ ...deps, prisma: deps.hub.prisma }),
   };

@@ -51,7 +51,10 @@ export function createTwilioSender(opts: TwilioSenderOptions): ChannelSender {
       const number = normalizeNumber(address.from);
       const row = number ? await opts.prisma.twilioNumber.findUnique({ where: { number } }) : null;
       if (!row?.reengagementContentSid) return null;
-      return { contentSid: row.reengagementContentSid, variables: (row.reengagementVariables ?? undefined) as Record<string, string> | undefined };
+      return {
+        contentSid: row.reengagementContentSid,
+        variables: (row.reengagementVariables ?? undefined) as Record<string, string> | undefined,
+      };
     },
     sendsPerSecond: (address) => (goesToWhatsApp(address) ? opts.perSecond.whatsapp : opts.perSecond.sms),
     async send(part, address, template) {
