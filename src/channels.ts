@@ -49,6 +49,11 @@ export interface ChannelSender {
    * write again (src/window.ts); null when the business configured none for where `address` comes from.
    */
   reengagement?(address: ReplyAddress): Promise<Template | null>;
+  /**
+   * Downloads a user's media that came with a message from `address`'s channel (its URLs need the account's
+   * credentials); throws MediaTooLarge over `maxBytes`.
+   */
+  fetchMedia?(url: string, maxBytes: number): Promise<{ contentType: string; data: Buffer }>;
   /** How many messages a second the provider takes from where `address` comes from (see src/pace.ts). */
   sendsPerSecond?(address: ReplyAddress): number;
   /**

@@ -24,6 +24,7 @@ import type { Logger } from "./logger";
 import { metrics } from "./metrics";
 import { type AskJob, askJob, enqueueFollowUp } from "./queue";
 import type { AssistantProfile } from "./types";
+import { readVoiceNote, type VoiceSettings } from "./voice";
 
 export const FALLBACK_REPLY = "Sorry, I can't answer right now. Please try again in a moment.";
 
@@ -47,6 +48,8 @@ export interface TurnDeps {
   /** Handoff to a person: the hub's settings, and who hears of each handoff (src/handoff-turns.ts). */
   handoff: HandoffSettings;
   onHandoff?: (event: HandoffEvent) => Promise<void>;
+  /** Voice notes: transcribed into the turn's content, or answered with a reply (src/voice.ts). */
+  voice?: VoiceSettings;
 }
 
 /**
@@ -55,7 +58,10 @@ export interface TurnDeps {
  * fallback reply, and when the provider could not be reached, schedule a follow-up (workers/follow-up.ts);
  * any other error is thrown for the job to retry.
  */
-export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, history?: HistoryMessage[]): Promise<Message | null> {
+export async function runTurn(deps: TurnDeps, received: Message, orgId: string, history?: HistoryMessage[]): Promise<Message | null> {
+  const voice = await readVoiceNote(deps, received);
+  if ("refused" in voice) return failTurn(deps, received, orgId, voice.refused, voice.reply);
+  const { turn } = voice;
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
   const base = { orgId, conversationId: turn.conversationId, turnId: turn.id };
 
@@ -133,9 +139,9 @@ export async function consult(
   );
 }
 
-/** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees. */
-export function failTurn(deps: TurnDeps, turn: Message, orgId: string, reason: string): Promise<Message | null> {
-  return finish(deps, turn, orgId, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
+/** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees (or `content`). */
+export function failTurn(deps: TurnDeps, turn: Message, orgId: string, reason: string, content = FALLBACK_REPLY): Promise<Message | null> {
+  return finish(deps, turn, orgId, { content, tokensUsed: 0, sources: [], error: reason }, []);
 }
 
 /** Stores and publishes a turn's reply; null when the turn was held instead (a person has its conversation). */

@@ -6,6 +6,8 @@ export interface Attachment {
   url: string;
   contentType?: string;
   name?: string;
+  /** Bytes, once the hub downloaded it (a voice note: src/voice.ts). */
+  size?: number;
 }
 
 /** What an adapter hands to accept(): the channel's message, already parsed and authenticated. */

@@ -14,6 +14,7 @@ import {
 } from "../src/queue";
 import { batchCommands } from "../src/redis";
 import { failTurn, publishHeld, publishReply, runTurn, type TurnDeps } from "../src/turns";
+import { VoiceNoteError } from "../src/voice";
 import { followUp } from "./follow-up";
 
 // Idempotency: a turn stores at most one reply (messages.in_reply_to_id is unique), and a job whose
@@ -83,7 +84,7 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
           const last = message.id === messageId && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
           if (!last || isDatabaseUnavailable(err)) throw err;
           deps.logger.error({ turn: messageId, err: (err as Error).message }, "turn failed after its last attempt");
-          await failTurn(deps, message, message.orgId, (err as Error).message);
+          await failTurn(deps, message, message.orgId, (err as Error).message, err instanceof VoiceNoteError ? err.reply : undefined);
         }
       }
     } finally {

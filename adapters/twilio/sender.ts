@@ -2,6 +2,7 @@ import twilio from "twilio";
 import type { ChannelSender } from "../../src/channels";
 import type { Db } from "../../src/db/database";
 import { DeliveryError } from "../../src/outbound";
+import { MediaTooLarge } from "../../src/voice";
 import { TwilioHttpClient } from "./http-client";
 import { goesToWhatsApp, replyAddresses } from "./inbound";
 import { normalizeNumber } from "./numbers";
@@ -56,6 +57,7 @@ export function createTwilioSender(opts: TwilioSenderOptions): ChannelSender {
         variables: (row.reengagementVariables ?? undefined) as Record<string, string> | undefined,
       };
     },
+    fetchMedia: (url, maxBytes) => fetchMedia(opts, url, maxBytes),
     sendsPerSecond: (address) => (goesToWhatsApp(address) ? opts.perSecond.whatsapp : opts.perSecond.sms),
     async send(part, address, template) {
       const { from, to } = replyAddresses(address);
@@ -77,6 +79,25 @@ export function createTwilioSender(opts: TwilioSenderOptions): ChannelSender {
       }
     },
   };
+}
+
+/**
+ * A user's media, with the account's Basic auth (Twilio's media URLs require it). Only from Twilio's own API
+ * (or the configured stand-in): the credentials never go to another host, whatever URL a message carries.
+ */
+async function fetchMedia(opts: TwilioSenderOptions, url: string, maxBytes: number): Promise<{ contentType: string; data: Buffer }> {
+  const api = new URL(opts.apiBaseUrl ?? "https://api.twilio.com");
+  if (new URL(url).origin !== api.origin) throw new Error(`media URL ${url} is not Twilio's`);
+  // A redirect to Twilio's media store drops the Authorization header (another origin), as it should.
+  const res = await fetch(url, {
+    headers: { authorization: `Basic ${Buffer.from(`${opts.accountSid}:${opts.authToken}`).toString("base64")}` },
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+  });
+  if (!res.ok) throw new Error(`media download: HTTP ${res.status}`);
+  if (Number(res.headers.get("content-length") ?? 0) > maxBytes) throw new MediaTooLarge(`media over ${maxBytes} bytes`);
+  const data = Buffer.from(await res.arrayBuffer());
+  if (data.length > maxBytes) throw new MediaTooLarge(`media over ${maxBytes} bytes`);
+  return { contentType: res.headers.get("content-type") ?? "application/octet-stream", data };
 }
 
 function classify(err: unknown): DeliveryError {
