@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import { type AssistantProvider, type AssistantReply, ProviderError } from "./assistants/provider";
+import { type AssistantProvider, type AssistantReply, type AssistantRequest, ProviderError } from "./assistants/provider";
 import { type AssistantLookup, previewProfile, resolveDeployed } from "./assistants/store";
 import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
@@ -22,6 +22,7 @@ import { type HandoffEvent, handOff, missedTooOften } from "./handoff-turns";
 import type { KnowledgeIndex } from "./knowledge/index";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
+import { IMAGES_NOT_READ, readPhotos } from "./photos";
 import { type AskJob, askJob, enqueueFollowUp } from "./queue";
 import type { AssistantProfile } from "./types";
 import { readVoiceNote, type VoiceSettings } from "./voice";
@@ -74,6 +75,10 @@ export async function runTurn(deps: TurnDeps, received: Message, orgId: string, 
   }
   // Asked for a person in so many words: the assistant is not consulted.
   if (asksForPerson(turn.content, profile.handoffPhrases ?? [])) return handOff(deps, turn, orgId, profile, "the user asked for a person");
+  // Photos: passed to a model that reads them; else the caption is answered and the user told, or only told.
+  const photos = await readPhotos(deps, turn, profile);
+  const notRead = photos !== null && "notRead" in photos;
+  if (notRead && !photos.captioned) return finish(deps, turn, orgId, { content: IMAGES_NOT_READ, tokensUsed: 0, sources: [] }, []);
 
   // Typing and deltas only for a turn someone watches being written: each is a Redis command.
   const stream = Boolean((turn.turnOptions as unknown as TurnOptions).stream);
@@ -82,9 +87,10 @@ export async function runTurn(deps: TurnDeps, received: Message, orgId: string, 
   const deltas = stream ? new DeltaBatcher((content) => deps.bus.publish({ type: "delta", ...base, content }).catch(() => {})) : null;
   let reply: ReplyInput;
   try {
-    const out = await consult(deps, profile, turn, orgId, deltas ? (content) => deltas.add(content) : undefined, history);
+    const images = photos && "images" in photos ? photos.images : undefined;
+    const out = await consult(deps, profile, turn, orgId, deltas ? (content) => deltas.add(content) : undefined, history, images);
     deltas?.flush();
-    reply = out;
+    reply = notRead ? { ...out, content: `${out.content}\n\n${IMAGES_NOT_READ}` } : out;
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
     const reason = out.handoff?.reason ?? (await missedTooOften(deps, profile, turn, out));
@@ -124,6 +130,7 @@ export async function consult(
   orgId: string,
   onDelta?: (content: string) => void,
   knownHistory?: HistoryMessage[],
+  images?: AssistantRequest["images"],
 ): Promise<AssistantReply> {
   const options = turn.turnOptions as unknown as TurnOptions;
   // The message's own folders, else the assistant's, else all of the org's (only its public ones for the public).
@@ -134,7 +141,7 @@ export async function consult(
     deps.knowledge.search({ orgId, folderIds, publicOnly }, turn.content),
   ]);
   return deps.providers[profile.provider].reply(
-    { assistant: profile, history, message: turn.content, passages, offerHandoff: true },
+    { assistant: profile, history, message: turn.content, images, passages, offerHandoff: true },
     onDelta,
   );
 }

@@ -77,6 +77,8 @@ export interface AssistantProfile {
   handoffPhrases?: string[];
   handoffMessage?: string | null;
   handoffAfterMisses?: number | null;
+  /** Its model reads images: a user's photos are passed to it. */
+  vision?: boolean;
 }
 
 /** A stored message as the hub's surfaces read it. */

@@ -54,8 +54,13 @@ export async function readVoiceNote(deps: VoiceDeps, turn: Message): Promise<{ t
   if (!fetchMedia) return { turn };
   if (!settings.transcription) return { refused: "voice note: no transcription service is configured", reply: settings.reply };
 
-  const media = await storedMedia(deps.prisma, turn.id, position, () => fetchMedia(attachments[position].url, settings.maxBytes), settings);
-  if ("refused" in media) return media;
+  let media: Media;
+  try {
+    media = await storedMedia(deps.prisma, turn.id, position, () => fetchMedia(attachments[position].url, settings.maxBytes));
+  } catch (err) {
+    if (err instanceof MediaTooLarge) return { refused: err.message, reply: settings.reply };
+    throw new VoiceNoteError(`voice note not downloaded: ${(err as Error).message}`, settings.reply);
+  }
   const seconds = oggSeconds(media.data);
   if (seconds !== null && seconds > settings.maxSeconds) {
     return { refused: `voice note of ${Math.round(seconds)} s, over the ${settings.maxSeconds} s limit`, reply: settings.reply };
@@ -77,22 +82,10 @@ export async function readVoiceNote(deps: VoiceDeps, turn: Message): Promise<{ t
 type Media = { contentType: string; data: Buffer };
 
 /** The message's media at `position`: the copy stored before, else downloaded and stored (at most once). */
-async function storedMedia(
-  prisma: Db,
-  messageId: string,
-  position: number,
-  download: () => Promise<Media>,
-  settings: VoiceSettings,
-): Promise<Media | { refused: string; reply: string }> {
+export async function storedMedia(prisma: Db, messageId: string, position: number, download: () => Promise<Media>): Promise<Media> {
   const kept = await prisma.media.findUnique({ where: { messageId_position: { messageId, position } } });
   if (kept) return { contentType: kept.contentType, data: Buffer.from(kept.data) };
-  let media: Media;
-  try {
-    media = await download();
-  } catch (err) {
-    if (err instanceof MediaTooLarge) return { refused: err.message, reply: settings.reply };
-    throw new VoiceNoteError(`voice note not downloaded: ${(err as Error).message}`, settings.reply);
-  }
+  const media = await download();
   await prisma.media.upsert({
     where: { messageId_position: { messageId, position } },
     create: { messageId, position, contentType: media.contentType, size: media.data.length, data: new Uint8Array(media.data) },

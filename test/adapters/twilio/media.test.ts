@@ -1,3 +1,4 @@
+import { IMAGES_NOT_READ } from "../../../src/photos";
 import { oggSeconds } from "../../../src/voice";
 import type { FakeOpenAI } from "../../fakes/openai-server";
 import type { FakeTwilio } from "../../fakes/twilio-server";
@@ -20,7 +21,10 @@ function ogg(seconds: number): Buffer {
   return Buffer.concat([page(0), Buffer.alloc(2000, 7), page(seconds * 48_000)]);
 }
 
-describe("WhatsApp voice notes", () => {
+const SEER_NUMBER = "+14155238800";
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 0xff, 0xd9]);
+
+describe("WhatsApp voice notes and photos", () => {
   let setup: TwilioHub;
   let hub: TestHub;
   let twilio: FakeTwilio;
@@ -107,6 +111,51 @@ describe("WhatsApp voice notes", () => {
       await waitFor(() => sendsTo(user).length, 15_000, "the reply");
       expect(sendsTo(user)[0].body).toBe(NO_VOICE);
       expect(openai.transcriptions).toHaveLength(before);
+    });
+  });
+
+  describe("photos", () => {
+    const photo = (user: string, to: string, caption: string) => {
+      const url = twilio.addMedia("image/jpeg", JPEG);
+      const form = whatsapp(user, to, caption, { NumMedia: "1", MediaUrl0: url, MediaContentType0: "image/jpeg" });
+      return { url, post: () => postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", form) };
+    };
+
+    beforeAll(async () => {
+      expect((await hub.api("/api/assistants", { body: { name: "seer", vision: true } })).status).toBe(201);
+      expect((await hub.api(`/api/twilio/numbers/${SEER_NUMBER}`, { method: "PUT", body: { assistant: "seer" } })).status).toBe(200);
+    });
+
+    it("passes a photo to an assistant whose model reads images, as an image part, downloaded once", async () => {
+      const user = newUser();
+      const sent = photo(user, SEER_NUMBER, "is this broken?");
+      await sent.post();
+      await waitFor(() => sendsTo(user).length, 15_000, "the reply");
+      const asked = openai.requests.find((r) => JSON.stringify(r.body).includes("is this broken?"));
+      const last = asked?.body.messages.at(-1) as unknown as { content: unknown };
+      expect(last.content).toEqual([
+        { type: "text", text: "is this broken?" },
+        { type: "image_url", image_url: { url: `data:image/jpeg;base64,${JPEG.toString("base64")}` } },
+      ]);
+      expect(fetchesOf(sent.url)).toEqual([200]);
+      const kept = await hub.runtime.db.prisma.media.findMany({ where: { message: { conversation: { externalId: `whatsapp_${user}` } } } });
+      expect(kept).toMatchObject([{ contentType: "image/jpeg", size: JPEG.length, position: 0 }]);
+    });
+
+    it("answers the caption and says images are not read when the assistant's model does not read them", async () => {
+      const user = newUser();
+      await photo(user, HUB_NUMBER, "what about this one").post();
+      await waitFor(() => sendsTo(user).length, 15_000, "the reply");
+      expect(sendsTo(user)[0].body).toBe(`Echo: what about this one\n\n${IMAGES_NOT_READ}`);
+
+      const silent = newUser();
+      const before = openai.requests.length;
+      const bare = photo(silent, HUB_NUMBER, "");
+      await bare.post();
+      await waitFor(() => sendsTo(silent).length, 15_000, "the reply");
+      expect(sendsTo(silent)[0].body).toBe(IMAGES_NOT_READ);
+      expect(openai.requests).toHaveLength(before);
+      expect(fetchesOf(bare.url)).toEqual([]);
     });
   });
 });
