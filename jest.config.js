@@ -3,7 +3,7 @@
 // linkedom's dependencies) load under jest as they do under tsx.
 const swc = ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs", ignoreDynamic: true } }];
 // Packages published as ES modules only: SWC turns them into CommonJS for Jest (Node runs them as they are).
-const esmOnly = ["marked"];
+const esmOnly = ["marked", "jose"];
 
 module.exports = {
   testEnvironment: "node",

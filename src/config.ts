@@ -4,6 +4,7 @@ import { z } from "zod";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const ms = z.coerce.number().int().positive();
+const burstMs = z.coerce.number().int().min(0).max(2_000).default(1_500);
 const list = z
   .string()
   .default("")
@@ -13,6 +14,8 @@ const list = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+/** Browser origins, comma-separated, as a browser sends them (no trailing slash). */
+const origins = list.transform((v) => v.map((o) => o.replace(/\/$/, "")));
 /** An IP address, or a network in CIDR notation (10.0.0.0/8, fd00::/8). */
 const addressOrNetwork = z.string().refine((v) => {
   const [ip, bits, ...rest] = v.split("/");
@@ -63,6 +66,11 @@ const schema = z.object({
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).
   ASK_TIMEOUT_MS: ms.default(120_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  // The console (issue #15): how long a session lasts unused (each use moves it on), and the login attempts
+  // allowed a minute for one email and from one address, against password guessing.
+  CONSOLE_SESSION_HOURS: z.coerce.number().positive().default(12),
+  CONSOLE_LOGINS_PER_EMAIL_PER_MINUTE: z.coerce.number().int().positive().default(5),
+  CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().positive().default(20),
   // Turns a worker process runs at once. A turn mostly waits on the assistant (seconds for an LLM), holding
   // only memory and a socket: with 64, a 2-second model capped a worker at 32 turns/s on an idle machine.
   // Past this, the model's own limits (429 and Retry-After) and MAX_QUEUE_BACKLOG bound the work.
@@ -76,6 +84,12 @@ const schema = z.object({
   MAX_QUEUE_BACKLOG: z.coerce.number().int().positive().default(10_000),
   MAX_WAITING_ASKS: z.coerce.number().int().positive().default(2_000),
   HISTORY_TURNS: z.coerce.number().int().positive().default(20),
+  // Bursts: messages a user sends within this long of each other are answered together, in one turn with one
+  // reply (people write "hi", "I have a question", "about my order" as three messages). Each waits this long
+  // before it is answered, so at most 2 s; 0 answers each message alone. The ask API never waits.
+  WHATSAPP_BURST_MS: burstMs,
+  SMS_BURST_MS: burstMs,
+  WS_BURST_MS: burstMs,
   // Handoff to a person. What the user is told when a person is asked for (an assistant may set its own); after
   // how many assistant answers in a row without relevant knowledge it hands off by itself (0: never, the default:
   // a hub nobody staffs would hold its users' messages; an assistant may set its own).
@@ -90,16 +104,16 @@ const schema = z.object({
   // (X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>), and retried with backoff.
   HANDOFF_WEBHOOK_URL: z.url().optional(),
   HANDOFF_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  // End-user tokens (the widget's signed-in users): when set, a token's `aud` and `iss` must be these; a token
+  // whose `exp` (or `nbf`) is off by no more than the tolerance still counts, for clocks that differ a little.
+  END_USER_TOKEN_AUDIENCE: z.string().optional(),
+  END_USER_TOKEN_ISSUER: z.string().optional(),
+  END_USER_TOKEN_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(0),
   // The /ws channel. Browser origins besides the hub's own that may open a socket ("*" for any), comma-separated.
-  WS_ALLOWED_ORIGINS: z
-    .string()
-    .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((o) => o.trim().replace(/\/$/, ""))
-        .filter(Boolean),
-    ),
+  WS_ALLOWED_ORIGINS: origins,
+  // Browser origins whose scripts may call the HTTP APIs (CORS; "*" for any), comma-separated. None by default:
+  // the widget uses /ws only, and API keys belong on servers.
+  CORS_ALLOWED_ORIGINS: origins,
   WS_MAX_FRAME_BYTES: z.coerce
     .number()
     .int()

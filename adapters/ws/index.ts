@@ -1,8 +1,9 @@
 import type { Server } from "node:http";
 import { Router } from "express";
 import type Redis from "ioredis";
-import { setEndUserSecret } from "../../src/auth/endusers";
+import { type EndUserTokenRules, setEndUserSecret } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
+import type { OperatorSessions } from "../../src/auth/operators";
 import type { ReplyBus } from "../../src/bus";
 import type { Channel, ChannelRegistry } from "../../src/channels";
 import { invalid } from "../../src/errors";
@@ -23,6 +24,10 @@ import { attachSocketServer } from "./server";
 export interface WsChannelDeps {
   hub: HubDeps;
   keys: KeyRing;
+  /** The console's signed-in operators, whom /ws/operators admits by their cookie. */
+  sessions: OperatorSessions;
+  /** What an end-user token must satisfy besides its org's signature (aud, iss, clock tolerance). */
+  endUserTokens: EndUserTokenRules;
   bus: ReplyBus;
   allowedOrigins: string[];
   maxFrameBytes: number;
@@ -49,6 +54,7 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
     attach(server: Server) {
       const operators = operatorSocketServer({
         keys: deps.keys,
+        sessions: deps.sessions,
         operators: { prisma: hub.prisma, bus: deps.bus, channels: deps.channels, logger: hub.logger },
         logger: hub.logger,
         allowedOrigins: deps.allowedOrigins,
@@ -60,6 +66,7 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
         { hub, bus: deps.bus, prisma: hub.prisma, logger: hub.logger, anonymousTtlMs: deps.anonymousTtlMs, budget },
         {
           keys: deps.keys,
+          endUserTokens: deps.endUserTokens,
           addresses: new ClientAddresses(deps.trustedProxies),
           allowedOrigins: deps.allowedOrigins,
           maxFrameBytes: deps.maxFrameBytes,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import type { EndUserTokenRules } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
 import { DEFAULT_ASSISTANT } from "../../src/bootstrap";
 import type { ClientAddresses } from "../../src/http/client-address";
@@ -18,6 +19,7 @@ interface ConnectParams extends ConnectionOptions {
 
 export interface SocketServerOptions {
   keys: KeyRing;
+  endUserTokens: EndUserTokenRules;
   addresses: ClientAddresses;
   allowedOrigins: string[];
   maxFrameBytes: number;
@@ -67,7 +69,7 @@ export function attachSocketServer(server: Server, deps: ConnectionDeps, options
       metrics.sockets.dec();
     });
     const admit = async () => {
-      const visitor = await identify(deps.prisma, options.keys, params.credentials);
+      const visitor = await identify(deps.prisma, options.keys, options.endUserTokens, params.credentials);
       // Counted before anything is stored: a socket refused here leaves no session behind.
       if (!visitor.userId) await deps.budget.hold(ws, params.address);
       await allowedAssistant(deps.prisma, visitor, params.assistant);

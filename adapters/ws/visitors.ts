@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { findAssistant, isUuid } from "../../src/assistants/store";
-import { looksLikeJwt, unverifiedClaims, verifyEndUserToken } from "../../src/auth/endusers";
+import { type EndUserTokenRules, looksLikeJwt, unverifiedClaims, verifyEndUserToken } from "../../src/auth/endusers";
 import { bearer, type KeyRing } from "../../src/auth/keys";
 import { DEFAULT_ASSISTANT } from "../../src/bootstrap";
 import type { Db } from "../../src/db/database";
@@ -38,20 +38,20 @@ export const credentialsOf = (req: IncomingMessage, query: URLSearchParams): Cre
   userId: query.get("user_id"),
 });
 
-export async function identify(prisma: Db, keys: KeyRing, c: Credentials): Promise<Visitor> {
+export async function identify(prisma: Db, keys: KeyRing, rules: EndUserTokenRules, c: Credentials): Promise<Visitor> {
   const credential = c.token || bearer(c.authorization);
   if (!credential) return { orgId: await orgFor(prisma, c.org), userId: null };
-  if (looksLikeJwt(credential)) return endUser(prisma, credential);
+  if (looksLikeJwt(credential)) return endUser(prisma, rules, credential);
   const key = await keys.authenticate(credential);
   if (!key) throw unauthorized("Invalid API key");
   const userId = c.userId?.slice(0, 200) || `key:${key.keyId}`;
   return { orgId: key.orgId, userId, integrator: true };
 }
 
-async function endUser(prisma: Db, token: string): Promise<Visitor> {
+async function endUser(prisma: Db, rules: EndUserTokenRules, token: string): Promise<Visitor> {
   const orgClaim = unverifiedClaims(token)?.org_id;
   const org = await findOrg(prisma, typeof orgClaim === "string" ? orgClaim : null);
-  const claims = org?.jwtSecret ? verifyEndUserToken(org.jwtSecret, token) : null;
+  const claims = org?.jwtSecret ? await verifyEndUserToken(org.jwtSecret, token, rules) : null;
   if (!org || !claims) throw unauthorized("Invalid or expired end-user token");
   return { orgId: org.id, userId: claims.sub };
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { createParser } from "eventsource-parser";
 import { type AssistantProvider, type AssistantReply, type AssistantRequest, citationsOf, type Passage, ProviderError } from "./provider";
 
 export interface OpenAIProviderOptions {
@@ -185,11 +186,13 @@ async function attemptOnce(
   }
 }
 
-/** Reads Server-Sent Events (`data: {...}` lines, ending with `data: [DONE]`) from a streamed completion. */
+/** Reads the Server-Sent Events of a streamed completion (`data: {...}` events, ending with `data: [DONE]`). */
 async function readStream(response: Response, touch: () => void, onDelta: (text: string) => void): Promise<Answer> {
   if (!response.body) throw new Error("the answer has no body");
   const decoder = new TextDecoder();
-  let buffered = "";
+  // eventsource-parser handles the format's details (CRLF, events split across chunks, multi-line data, comments).
+  const events: string[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event.data) });
   let content = "";
   let tokens: number | undefined;
   let finished = false;
@@ -197,13 +200,9 @@ async function readStream(response: Response, touch: () => void, onDelta: (text:
   const toolCalls: ToolCall[] = [];
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     touch();
-    buffered += decoder.decode(chunk, { stream: true });
-    const lines = buffered.split("\n");
-    buffered = lines.pop() ?? "";
-    for (const line of lines.map((l) => l.trim())) {
-      if (!line.startsWith("data:")) continue; // blank separators, `: keep-alive` comments, `event:` names
-      const data = line.slice(5).trim();
-      if (data === "[DONE]") return { content, tokens, toolCalls };
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    for (const data of events.splice(0)) {
+      if (data.trim() === "[DONE]") return { content, tokens, toolCalls };
       const event = JSON.parse(data);
       if (event.error) throw new AttemptError(`the server sent an error mid-stream: ${event.error.message ?? data}`, false);
       const choice = event.choices?.[0];

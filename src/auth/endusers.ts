@@ -1,10 +1,11 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { decodeJwt, jwtVerify, SignJWT } from "jose";
 import type { Db } from "../db/database";
 
 // End-user tokens: a JWT (HS256) an integrator's backend signs with its org's end-user secret for a user
 // who is logged in on its site, so the widget talks for that user without any hub credential in the page.
 // Claims: `sub` the user id (required), `exp` (required, seconds), `org_id` (which org's secret signed it;
-// the default org when absent). Only HS256 is accepted, so a token cannot choose a weaker algorithm.
+// the default org when absent). Only HS256 is accepted, so a token cannot choose a weaker algorithm (or none).
 
 export interface EndUserClaims {
   sub: string;
@@ -13,12 +14,17 @@ export interface EndUserClaims {
   [claim: string]: unknown;
 }
 
-const b64 = (data: string | Buffer) => Buffer.from(data).toString("base64url");
-const HEADER = b64(JSON.stringify({ alg: "HS256", typ: "JWT" }));
+/** What a token must also satisfy, from config: `aud` and `iss` when set, and how late its `exp` may be. */
+export interface EndUserTokenRules {
+  audience?: string;
+  issuer?: string;
+  clockToleranceSeconds?: number;
+}
 
-export function signEndUserToken(secret: string, claims: EndUserClaims): string {
-  const body = `${HEADER}.${b64(JSON.stringify(claims))}`;
-  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+const key = (secret: string) => new TextEncoder().encode(secret);
+
+export async function signEndUserToken(secret: string, claims: EndUserClaims): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key(secret));
 }
 
 export const looksLikeJwt = (credential: string) => credential.split(".").length === 3;
@@ -26,31 +32,26 @@ export const looksLikeJwt = (credential: string) => credential.split(".").length
 /** The payload without checking the signature: only to learn which org's secret to check it with. */
 export function unverifiedClaims(token: string): Partial<EndUserClaims> | null {
   try {
-    const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
-    return claims && typeof claims === "object" ? claims : null;
+    return decodeJwt(token) as Partial<EndUserClaims>;
   } catch {
     return null;
   }
 }
 
-/** The claims when the token is signed with `secret`, HS256, unexpired and names a user; null otherwise. */
-export function verifyEndUserToken(secret: string, token: string, nowMs = Date.now()): EndUserClaims | null {
-  const [header, payload, signature] = token.split(".");
-  if (!header || !payload || !signature) return null;
-  const expected = createHmac("sha256", secret).update(`${header}.${payload}`).digest();
-  const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-  let alg: unknown;
+/** The claims when the token is signed with `secret`, HS256, unexpired, meets `rules` and names a user; null otherwise. */
+export async function verifyEndUserToken(secret: string, token: string, rules: EndUserTokenRules = {}): Promise<EndUserClaims | null> {
   try {
-    alg = JSON.parse(Buffer.from(header, "base64url").toString("utf8")).alg;
+    const { payload } = await jwtVerify<EndUserClaims>(token, key(secret), {
+      algorithms: ["HS256"],
+      requiredClaims: ["sub", "exp"],
+      audience: rules.audience,
+      issuer: rules.issuer,
+      clockTolerance: rules.clockToleranceSeconds ?? 0,
+    });
+    return typeof payload.sub === "string" && payload.sub && payload.sub.length <= 200 ? payload : null;
   } catch {
     return null;
   }
-  const claims = unverifiedClaims(token);
-  if (alg !== "HS256" || !claims) return null;
-  if (typeof claims.sub !== "string" || !claims.sub || claims.sub.length > 200) return null;
-  if (typeof claims.exp !== "number" || claims.exp * 1000 <= nowMs) return null;
-  return claims as EndUserClaims;
 }
 
 /** Sets the org's end-user secret (a new random one unless given) and returns it: shown to the caller once. */

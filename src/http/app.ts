@@ -2,6 +2,7 @@ import express, { type Router } from "express";
 import type { Runtime } from "../runtime";
 import { createDashboard } from "./dashboard";
 import { metricsRouter } from "./metrics";
+import { apiCors, securityHeaders } from "./security";
 
 /** The HTTP app: health endpoints, then each channel's and API's router. */
 export function createApp(rt: Runtime, routers: Router[]): express.Express {
@@ -9,6 +10,7 @@ export function createApp(rt: Runtime, routers: Router[]): express.Express {
   app.disable("x-powered-by");
   // req.ip and req.protocol believe X-Forwarded-* from the configured proxies only, as the sockets do.
   app.set("trust proxy", rt.config.TRUSTED_PROXIES);
+  app.use(securityHeaders(), apiCors(rt.config.CORS_ALLOWED_ORIGINS));
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });

@@ -2,7 +2,7 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
-import { type NextFunction, type Request, type Response, Router } from "express";
+import { type Express, type NextFunction, type Request, type Response, Router } from "express";
 import { bearer, type KeyRing } from "../auth/keys";
 import { defaultOrgId } from "../bootstrap";
 import type { Db } from "../db/database";
@@ -28,8 +28,11 @@ export function createDashboard(prisma: Db, keys: KeyRing, queues: Queue[]): Rou
     });
   };
 
+  // bull-board serves from an Express app of its own, which would name itself in X-Powered-By.
+  const board: Express = adapter.getRouter();
+  board.disable("x-powered-by");
   const router = Router();
-  router.use(DASHBOARD_PATH, (req, res, next) => operatorOnly(req, res, next).catch(next), adapter.getRouter());
+  router.use(DASHBOARD_PATH, (req, res, next) => operatorOnly(req, res, next).catch(next), board);
   return router;
 }
 

@@ -1,5 +1,6 @@
 import path from "node:path";
 import express, { Router } from "express";
+import { EMBEDDABLE } from "./security";
 
 // The chat widget, the demo page at / that embeds it, and the two libraries the widget renders replies with:
 // marked (Markdown to HTML) and DOMPurify (keeps only harmless HTML of it). These are served from the
@@ -29,7 +30,11 @@ export function widgetRouter(publicDir: string): Router {
   return router;
 }
 
-/** The widget imports its modules from the page that embeds it, on another origin: that takes CORS. */
+/**
+ * Pages on other sites load the widget's script and CSS (no-cors: allowed by Cross-Origin-Resource-Policy)
+ * and import its modules (that takes CORS).
+ */
 function allowModules(res: express.Response, file: string) {
+  if (/\.(m?js|map|css)$/.test(file)) res.set(EMBEDDABLE);
   if (/\.(m?js|map)$/.test(file)) res.set("access-control-allow-origin", "*");
 }

@@ -108,7 +108,7 @@ describe("/ws budget per client address", () => {
     await expectRefused(client);
 
     const secret = (await hub.api("/api/ws/end-user-secret", { body: {} })).body.end_user_secret;
-    const token = signEndUserToken(secret, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 });
+    const token = await signEndUserToken(secret, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 });
     const users = [];
     for (let i = 0; i < 4; i++) {
       const { socket, first } = await open(client, { query: { token } });

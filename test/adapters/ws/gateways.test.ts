@@ -50,7 +50,7 @@ describe("/ws across gateway processes", () => {
 
   it("syncs a user's sockets on different gateways", async () => {
     const secret = (await gatewayA.api("/api/ws/end-user-secret", { body: {} })).body.end_user_secret;
-    const token = signEndUserToken(secret, { sub: "frank", exp: Math.floor(Date.now() / 1000) + 600 });
+    const token = await signEndUserToken(secret, { sub: "frank", exp: Math.floor(Date.now() / 1000) + 600 });
     const [onA, onB] = await Promise.all([connect(gatewayA.url, { token }), connect(gatewayB.url as string, { token })]);
     await Promise.all([onA.next(isType("status")), onB.next(isType("status"))]);
     onB.send({ type: "message", content: "from B" });

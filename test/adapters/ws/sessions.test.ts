@@ -74,8 +74,8 @@ describe("authenticated users on /ws", () => {
   afterAll(() => hub?.stop());
 
   it("syncs every device of a user: each socket sees the user's messages and the replies", async () => {
-    const phone = await connect(hub.url, { token: token("alice") });
-    const laptop = await connect(hub.url, { token: token("alice") });
+    const phone = await connect(hub.url, { token: await token("alice") });
+    const laptop = await connect(hub.url, { token: await token("alice") });
     const [a, b] = [await phone.next(isType("status")), await laptop.next(isType("status"))];
     expect(a).toMatchObject({ authenticated: true, user_id: "alice" });
     expect(b.session_id).toBe(a.session_id);
@@ -84,13 +84,13 @@ describe("authenticated users on /ws", () => {
       expect(await socket.next(isType("message"))).toMatchObject({ sender: "user", content: "Sent from my phone" });
       expect(await socket.next(botMessage)).toMatchObject({ sender: "bot" });
     }
-    const stranger = await connect(hub.url, { token: token("bob") });
+    const stranger = await connect(hub.url, { token: await token("bob") });
     expect((await stranger.next(isType("status"))).session_id).not.toBe(a.session_id);
     await Promise.all([phone.close(), laptop.close(), stranger.close()]);
   });
 
   it("keeps the full history: a new device gets it on connect, and any deployed assistant answers", async () => {
-    const first = await connect(hub.url, { token: token("carol") });
+    const first = await connect(hub.url, { token: await token("carol") });
     await first.next(isType("status"));
     first.send({ type: "message", content: "one" });
     await first.next(botMessage);
@@ -99,7 +99,7 @@ describe("authenticated users on /ws", () => {
     expect(await first.next(isType("suggestion"))).toMatchObject({ suggestions: ["See prices"] });
     await first.close();
 
-    const later = await connect(hub.url, { token: token("carol") });
+    const later = await connect(hub.url, { token: await token("carol") });
     const status = await later.next(isType("status"));
     expect(status.resumed).toBe(false);
     await waitFor(async () => later.frames.filter(isType("message")).length === 4, 5000, "the history");
@@ -125,17 +125,17 @@ describe("authenticated users on /ws", () => {
     const none = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
     const body = Buffer.from(JSON.stringify({ sub: "alice", exp: hour() })).toString("base64url");
     const refusals: [Record<string, string>, string, number][] = [
-      [{ token: signEndUserToken("not-the-secret", { sub: "alice", exp: hour() }) }, "unauthorized", 4401],
-      [{ token: token("alice", { exp: Math.floor(Date.now() / 1000) - 5 }) }, "unauthorized", 4401],
+      [{ token: await signEndUserToken("not-the-secret", { sub: "alice", exp: hour() }) }, "unauthorized", 4401],
+      [{ token: await token("alice", { exp: Math.floor(Date.now() / 1000) - 5 }) }, "unauthorized", 4401],
       [{ token: `${none}.${body}.` }, "unauthorized", 4401],
       [{ token: "hub_not_a_key" }, "unauthorized", 4401],
-      [{ token: token("alice"), assistant_id: "nobody" }, "not_found", 4404],
-      [{ token: token("alice"), session_id: "00000000-0000-4000-8000-000000000000" }, "not_found", 4404],
+      [{ token: await token("alice"), assistant_id: "nobody" }, "not_found", 4404],
+      [{ token: await token("alice"), session_id: "00000000-0000-4000-8000-000000000000" }, "not_found", 4404],
     ];
-    const alice = await connect(hub.url, { token: token("alice") });
+    const alice = await connect(hub.url, { token: await token("alice") });
     const aliceSession = (await alice.next(isType("status"))).session_id;
     await alice.close();
-    refusals.push([{ token: token("mallory"), session_id: aliceSession }, "forbidden", 4403]);
+    refusals.push([{ token: await token("mallory"), session_id: aliceSession }, "forbidden", 4403]);
     refusals.push([{ session_id: aliceSession }, "forbidden", 4403]);
     for (const [query, code, closeCode] of refusals) {
       const socket = await connect(hub.url, query);
@@ -145,14 +145,14 @@ describe("authenticated users on /ws", () => {
   });
 
   it("lets the org set its end-user secret: old tokens stop working", async () => {
-    const old = token("erin");
+    const old = await token("erin");
     const set = await hub.api("/api/ws/end-user-secret", { body: { secret: "s".repeat(40) } });
     expect(set.body).toEqual({ org_id: hub.orgId, end_user_secret: "s".repeat(40) });
     expect((await hub.api("/api/ws/end-user-secret", { body: { secret: "short" } })).status).toBe(400);
     const refused = await connect(hub.url, { token: old });
     expect((await refused.closed).code).toBe(4401);
     secret = "s".repeat(40);
-    const ok = await connect(hub.url, { token: token("erin") });
+    const ok = await connect(hub.url, { token: await token("erin") });
     expect(await ok.next()).toMatchObject({ type: "status", user_id: "erin" });
     await ok.close();
   });
