@@ -47,8 +47,35 @@ export interface ChannelSender {
    * 24 hours; after that only templates), or null when it always does.
    */
   freeFormWindowMs?(address: ReplyAddress): number | null;
-  /** Sends one part to `address`; resolves once the provider accepted it. Throws DeliveryError. */
-  send(part: OutboundPart, address: ReplyAddress): Promise<{ providerId: string; status: string }>;
+  /**
+   * The approved template sent in place of a message that would fall outside that window, inviting the user to
+   * write again (src/window.ts); null when the business configured none for where `address` comes from.
+   */
+  reengagement?(address: ReplyAddress): Promise<Template | null>;
+  /**
+   * Downloads a user's media that came with a message from `address`'s channel (its URLs need the account's
+   * credentials); throws MediaTooLarge over `maxBytes`.
+   */
+  fetchMedia?(url: string, maxBytes: number): Promise<{ contentType: string; data: Buffer }>;
+  /** How many messages a second the provider takes from where `address` comes from (see src/pace.ts). */
+  sendsPerSecond?(address: ReplyAddress): number;
+  /**
+   * Sends one part to `address`, or the template instead of its body; resolves once the provider accepted it.
+   * Throws DeliveryError.
+   */
+  send(part: OutboundPart, address: ReplyAddress, template?: Template): Promise<{ providerId: string; status: string }>;
+}
+
+/** A provider's pre-approved message (Twilio's ContentSid and its variables), which goes out at any time. */
+export interface Template {
+  contentSid: string;
+  variables?: Record<string, string>;
+}
+
+/** The template a stored message is sent as (its metadata's `template`), or undefined for a free-form one. */
+export function templateOf(message: Pick<Message, "metadata">): Template | undefined {
+  const template = (message.metadata as { template?: Template } | null)?.template;
+  return typeof template?.contentSid === "string" ? template : undefined;
 }
 
 /**

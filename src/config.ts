@@ -154,6 +154,24 @@ const schema = z.object({
   // past it a WhatsApp reply falls outside the 24-hour window unless the user wrote again.
   DELIVER_MAX_BACKOFF_MS: ms.default(5 * 60_000),
   DELIVER_RETRY_FOR_MS: ms.default(24 * 3600_000),
+  // Messages a second sent from one number; 0: unpaced. Twilio's documented defaults: a WhatsApp sender takes
+  // 80 MPS (https://www.twilio.com/docs/whatsapp/best-practices-and-faqs), a long-code SMS number one message
+  // segment a second (https://www.twilio.com/help/faq/sms/how-quickly-can-i-send-sms-messages; toll-free: 3).
+  TWILIO_WHATSAPP_MPS: z.coerce.number().min(0).default(80),
+  TWILIO_SMS_MPS: z.coerce.number().min(0).default(1),
+  // Voice notes: transcribed through an OpenAI-compatible /audio/transcriptions endpoint when its base URL is
+  // set; otherwise (and when one cannot be read) the user is told VOICE_NOTE_REPLY. WhatsApp's audio limit is 16 MB.
+  TRANSCRIBE_BASE_URL: z.url().optional(),
+  TRANSCRIBE_MODEL: z.string().default("whisper-1"),
+  TRANSCRIBE_API_KEY: z.string().optional(),
+  TRANSCRIBE_TIMEOUT_MS: ms.default(60_000),
+  VOICE_NOTE_REPLY: z.string().min(1).default("Sorry, I can't listen to voice messages yet. Please type your message."),
+  VOICE_NOTE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(16 * 1024 * 1024),
+  VOICE_NOTE_MAX_SECONDS: z.coerce.number().min(1).default(300),
   // Knowledge files and web pages: the largest upload or page taken, and how a page is fetched. Private and
   // loopback addresses are refused unless allowed (an intranet wiki; tests), so that a URL cannot reach into
   // the hub's own network.

@@ -38,6 +38,7 @@ import { hubOperations } from "./http/hub-openapi";
 import { metricsApp } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { widgetRouter } from "./http/widget";
+import { SendPace } from "./pace";
 import { createRuntime, type Runtime } from "./runtime";
 
 // The composition root: the one file of src/ that imports adapters and workers, to plug them in.
@@ -161,7 +162,8 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     });
     // One deliver worker and one outbox for every channel that sends through an API.
     if (rt.channels.deliveredVia.length) {
-      const deliverDeps = { prisma: rt.db.prisma, sql: rt.db.sql, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger };
+      const pace = new SendPace(rt.redis, config.QUEUE_PREFIX);
+      const deliverDeps = { prisma: rt.db.prisma, sql: rt.db.sql, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger, pace };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,
@@ -259,6 +261,8 @@ function createChannels(rt: Runtime): Channel[] {
         authToken: config.TWILIO_AUTH_TOKEN,
         publicUrl: config.PUBLIC_URL,
         apiBaseUrl: config.TWILIO_API_BASE_URL,
+        perSecond: { whatsapp: config.TWILIO_WHATSAPP_MPS, sms: config.TWILIO_SMS_MPS },
+        channels: rt.channels,
       }),
     );
   }

@@ -2,10 +2,11 @@ import type { ReplyBus } from "./bus";
 import type { ChannelRegistry } from "./channels";
 import { findConversation } from "./conversation-reads";
 import type { Db } from "./db/database";
-import { HubError, notFound } from "./errors";
+import { notFound } from "./errors";
 import type { Conversation, Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
 import type { MessageAuthor } from "./types";
+import { checkWindow } from "./window";
 
 // What an operator (a person of the org, behind the assistant) does in a conversation: writes to the user
 // through the conversation's own channel, and shows that they are writing. Issue #14.
@@ -100,26 +101,4 @@ async function conversationOf(prisma: Db, orgId: string, ref: string): Promise<C
   const found = await findConversation(prisma, orgId, ref);
   if (!found) throw notFound("Conversation");
   return found;
-}
-
-/**
- * Refuses, before anything is stored, a message the channel would no longer deliver: its user last wrote more
- * than `windowMs` ago (WhatsApp's 24 hours). Refused here, the operator knows at once; sent, it would fail
- * at the provider after the operator had been told it went.
- */
-async function checkWindow(prisma: Db, conversationId: string, windowMs: number | null): Promise<void> {
-  if (windowMs === null) return;
-  // What the user wrote through the channel (it came with a reply address), not what an API posted as theirs.
-  const [last] = await prisma.$queryRaw<{ createdAt: Date }[]>`
-    SELECT created_at AS "createdAt" FROM messages
-    WHERE conversation_id = ${conversationId}::uuid AND role = 'user' AND reply_address IS NOT NULL
-    ORDER BY seq DESC LIMIT 1`;
-  if (last && Date.now() - last.createdAt.getTime() < windowMs) return;
-  const hours = Math.round(windowMs / 3_600_000);
-  const since = last ? `the user last wrote at ${last.createdAt.toISOString()}` : "the user has not written";
-  throw new HubError(
-    422,
-    "outside_window",
-    `Outside the ${hours}-hour window: ${since}, and after ${hours} hours only approved templates can be sent on this channel. Nothing was sent.`,
-  );
 }

@@ -19,6 +19,8 @@ export class DeliveryError extends Error {
     readonly permanent: boolean,
     /** How long the provider asked us to wait (Retry-After). */
     readonly retryAfterMs?: number,
+    /** `outside_window`: the provider refused a free-form message after the user's window closed (src/window.ts). */
+    readonly reason?: "outside_window",
   ) {
     super(message);
     this.name = "DeliveryError";
@@ -53,6 +55,8 @@ export interface DeliveryHead {
   channel: string;
   status: string;
   content: string;
+  /** Its metadata: a template it is sent as (src/channels.ts: templateOf). */
+  metadata: Prisma.JsonValue;
   createdAt: Date;
   /** The conversation's earliest message still to send: only it may be sent now (replies go out in order). */
   firstUnsent: string | null;
@@ -63,7 +67,7 @@ export interface DeliveryHead {
 // The delivery's reads in one statement (they were four; a delivery is a good part of a WhatsApp turn's cost).
 // The unsent status is written into the statement, not bound, so the planner uses the partial index on it.
 const DELIVERY_HEAD = `
-  SELECT m.id::text, m.conversation_id::text AS "conversationId", c.channel, m.status, m.content, m.created_at AS "createdAt",
+  SELECT m.id::text, m.conversation_id::text AS "conversationId", c.channel, m.status, m.content, m.metadata, m.created_at AS "createdAt",
     (SELECT f.id::text FROM messages f WHERE f.conversation_id = m.conversation_id AND f.status = 'unsent'
      ORDER BY f.seq LIMIT 1) AS "firstUnsent",
     CASE

@@ -157,6 +157,8 @@ export const backoffUpTo =
 /** A reply to send through an API channel (Twilio); the job id is the reply's id. */
 export interface DeliverJob {
   messageId: string;
+  /** The send slot the job was delayed to (src/pace.ts). */
+  slotAt?: number;
 }
 
 // The deliver worker gives a reply up by time (DELIVER_RETRY_FOR_MS), not by a count: ten tries spanned only

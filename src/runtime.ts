@@ -137,6 +137,15 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     historyMessages: config.HISTORY_TURNS * 2,
     logger,
     followUps: { queue: askQueue, forMs: config.MODEL_RETRY_FOR_MS },
+    voice: {
+      transcription: config.TRANSCRIBE_BASE_URL
+        ? { baseUrl: config.TRANSCRIBE_BASE_URL, model: config.TRANSCRIBE_MODEL, apiKey: config.TRANSCRIBE_API_KEY }
+        : null,
+      reply: config.VOICE_NOTE_REPLY,
+      maxBytes: config.VOICE_NOTE_MAX_BYTES,
+      maxSeconds: config.VOICE_NOTE_MAX_SECONDS,
+      timeoutMs: config.TRANSCRIBE_TIMEOUT_MS,
+    },
     handoff: {
       message: config.HANDOFF_MESSAGE,
       afterMisses: config.HANDOFF_AFTER_MISSES,

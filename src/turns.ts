@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import { type AssistantProvider, type AssistantReply, ProviderError } from "./assistants/provider";
+import { type AssistantProvider, type AssistantReply, type AssistantRequest, ProviderError } from "./assistants/provider";
 import { type AssistantLookup, previewProfile, resolveDeployed } from "./assistants/store";
 import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
@@ -22,8 +22,10 @@ import { type HandoffEvent, handOff, missedTooOften } from "./handoff-turns";
 import type { KnowledgeIndex } from "./knowledge/index";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
+import { IMAGES_NOT_READ, readPhotos } from "./photos";
 import { type AskJob, askJob, enqueueFollowUp } from "./queue";
 import type { AssistantProfile } from "./types";
+import { readVoiceNote, type VoiceSettings } from "./voice";
 
 export const FALLBACK_REPLY = "Sorry, I can't answer right now. Please try again in a moment.";
 
@@ -47,6 +49,8 @@ export interface TurnDeps {
   /** Handoff to a person: the hub's settings, and who hears of each handoff (src/handoff-turns.ts). */
   handoff: HandoffSettings;
   onHandoff?: (event: HandoffEvent) => Promise<void>;
+  /** Voice notes: transcribed into the turn's content, or answered with a reply (src/voice.ts). */
+  voice?: VoiceSettings;
 }
 
 /**
@@ -55,7 +59,10 @@ export interface TurnDeps {
  * fallback reply, and when the provider could not be reached, schedule a follow-up (workers/follow-up.ts);
  * any other error is thrown for the job to retry.
  */
-export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, history?: HistoryMessage[]): Promise<Message | null> {
+export async function runTurn(deps: TurnDeps, received: Message, orgId: string, history?: HistoryMessage[]): Promise<Message | null> {
+  const voice = await readVoiceNote(deps, received);
+  if ("refused" in voice) return failTurn(deps, received, orgId, voice.refused, voice.reply);
+  const { turn } = voice;
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
   const base = { orgId, conversationId: turn.conversationId, turnId: turn.id };
 
@@ -68,6 +75,10 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, hist
   }
   // Asked for a person in so many words: the assistant is not consulted.
   if (asksForPerson(turn.content, profile.handoffPhrases ?? [])) return handOff(deps, turn, orgId, profile, "the user asked for a person");
+  // Photos: passed to a model that reads them; else the caption is answered and the user told, or only told.
+  const photos = await readPhotos(deps, turn, profile);
+  const notRead = photos !== null && "notRead" in photos;
+  if (notRead && !photos.captioned) return finish(deps, turn, orgId, { content: IMAGES_NOT_READ, tokensUsed: 0, sources: [] }, []);
 
   // Typing and deltas only for a turn someone watches being written: each is a Redis command.
   const stream = Boolean((turn.turnOptions as unknown as TurnOptions).stream);
@@ -76,9 +87,10 @@ export async function runTurn(deps: TurnDeps, turn: Message, orgId: string, hist
   const deltas = stream ? new DeltaBatcher((content) => deps.bus.publish({ type: "delta", ...base, content }).catch(() => {})) : null;
   let reply: ReplyInput;
   try {
-    const out = await consult(deps, profile, turn, orgId, deltas ? (content) => deltas.add(content) : undefined, history);
+    const images = photos && "images" in photos ? photos.images : undefined;
+    const out = await consult(deps, profile, turn, orgId, deltas ? (content) => deltas.add(content) : undefined, history, images);
     deltas?.flush();
-    reply = out;
+    reply = notRead ? { ...out, content: `${out.content}\n\n${IMAGES_NOT_READ}` } : out;
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
     const reason = out.handoff?.reason ?? (await missedTooOften(deps, profile, turn, out));
@@ -118,6 +130,7 @@ export async function consult(
   orgId: string,
   onDelta?: (content: string) => void,
   knownHistory?: HistoryMessage[],
+  images?: AssistantRequest["images"],
 ): Promise<AssistantReply> {
   const options = turn.turnOptions as unknown as TurnOptions;
   // The message's own folders, else the assistant's, else all of the org's (only its public ones for the public).
@@ -128,14 +141,14 @@ export async function consult(
     deps.knowledge.search({ orgId, folderIds, publicOnly }, turn.content),
   ]);
   return deps.providers[profile.provider].reply(
-    { assistant: profile, history, message: turn.content, passages, offerHandoff: true },
+    { assistant: profile, history, message: turn.content, images, passages, offerHandoff: true },
     onDelta,
   );
 }
 
-/** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees. */
-export function failTurn(deps: TurnDeps, turn: Message, orgId: string, reason: string): Promise<Message | null> {
-  return finish(deps, turn, orgId, { content: FALLBACK_REPLY, tokensUsed: 0, sources: [], error: reason }, []);
+/** Ends a turn that cannot be answered (retries exhausted) with the fallback reply the user sees (or `content`). */
+export function failTurn(deps: TurnDeps, turn: Message, orgId: string, reason: string, content = FALLBACK_REPLY): Promise<Message | null> {
+  return finish(deps, turn, orgId, { content, tokensUsed: 0, sources: [], error: reason }, []);
 }
 
 /** Stores and publishes a turn's reply; null when the turn was held instead (a person has its conversation). */

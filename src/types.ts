@@ -6,6 +6,8 @@ export interface Attachment {
   url: string;
   contentType?: string;
   name?: string;
+  /** Bytes, once the hub downloaded it (a voice note: src/voice.ts). */
+  size?: number;
 }
 
 /** What an adapter hands to accept(): the channel's message, already parsed and authenticated. */
@@ -75,6 +77,8 @@ export interface AssistantProfile {
   handoffPhrases?: string[];
   handoffMessage?: string | null;
   handoffAfterMisses?: number | null;
+  /** Its model reads images: a user's photos are passed to it. */
+  vision?: boolean;
 }
 
 /** A stored message as the hub's surfaces read it. */

@@ -15,6 +15,7 @@ import {
 } from "../src/queue";
 import { batchCommands } from "../src/redis";
 import { failTurn, publishHeld, publishReply, runTurn, type TurnDeps } from "../src/turns";
+import { VoiceNoteError } from "../src/voice";
 import { followUp } from "./follow-up";
 
 // Idempotency: a turn stores at most one reply (messages.in_reply_to_id is unique), and a job whose
@@ -81,7 +82,9 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
           );
         throw new Error("the conversation went back to the assistant while its turns were being held");
       }
-      for (const [i, message] of (burstMs ? [burstOf(due)] : due).entries()) {
+      // A voice note is transcribed onto its own message (src/voice.ts): a burst with one is answered a message at a time.
+      const turns = burstMs && !due.some(hasVoiceNote) ? [burstOf(due)] : due;
+      for (const [i, message] of turns.entries()) {
         try {
           // The window's history is the first message's; the others follow replies stored since.
           await runTurn(deps, message, message.orgId, i === 0 ? history : undefined);
@@ -92,7 +95,7 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
           const last = message.id === messageId && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
           if (!last || isDatabaseUnavailable(err)) throw err;
           deps.logger.error({ turn: messageId, err: (err as Error).message }, "turn failed after its last attempt");
-          await failTurn(deps, message, message.orgId, (err as Error).message);
+          await failTurn(deps, message, message.orgId, (err as Error).message, err instanceof VoiceNoteError ? err.reply : undefined);
         }
       }
     } finally {
@@ -100,6 +103,9 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
     }
   };
 }
+
+const hasVoiceNote = (m: DueMessage) =>
+  Array.isArray(m.attachments) && m.attachments.some((a) => String((a as { contentType?: unknown })?.contentType).startsWith("audio/"));
 
 /** The messages of a burst as one turn: the last one, saying what they all say. */
 function burstOf(due: DueMessage[]): DueMessage {

@@ -1,5 +1,5 @@
 import type { Job, Queue, Worker } from "bullmq";
-import type { ChannelRegistry, ChannelSender } from "../src/channels";
+import { type ChannelRegistry, type ChannelSender, templateOf } from "../src/channels";
 import type { Db, Sql } from "../src/db/database";
 import type { Logger } from "../src/logger";
 import { metrics } from "../src/metrics";
@@ -14,8 +14,10 @@ import {
   UNSENT,
   unsentHeads,
 } from "../src/outbound";
+import type { SendPace } from "../src/pace";
 import { every, type Periodic } from "../src/periodic";
 import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubWorkerOptions, requeue, startHubWorker } from "../src/queue";
+import { holdOutsideWindow, windowClosed } from "../src/window";
 
 // Every business-side message stored UNSENT (a reply, a follow-up, or any other message to the user) goes out
 // here, through the sender of the channel its reply address names (src/channels.ts: addressOf, the registry).
@@ -46,6 +48,8 @@ export interface DeliverDeps {
   /** The deliver queue, to hand a conversation on to its next reply. */
   queue: Queue<DeliverJob>;
   logger: Logger;
+  /** Spaces the sends from each number to its provider's throughput (ChannelSender.sendsPerSecond). */
+  pace?: SendPace;
 }
 
 /** How a send that failed for now is tried again. */
@@ -58,7 +62,7 @@ export interface DeliverRetry {
 
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
   const { prisma, sql } = deps;
-  return async (job: Job<DeliverJob>): Promise<void> => {
+  return async (job: Job<DeliverJob>, token?: string): Promise<void> => {
     const reply = await deliveryHead(sql, job.data.messageId);
     if (!reply) return;
     // Sent or refused already (this job may be the retry of one that died before handing on), or not a
@@ -72,23 +76,37 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
     // A reply, or a follow-up, is addressed as its turn came; another message as the conversation's last did.
     const { channel, replyAddress: address } = reply;
     const sender = address && deps.channels.senderFor(address.via);
-    const parts = await partsOf(sql, reply.id, sender ? sender.split(reply.content, address) : [reply.content]);
+    // A template goes out at any time; a free-form message only within the user's window (src/window.ts).
+    const template = templateOf(reply);
+    const closed =
+      sender && address && !template ? await windowClosed(prisma, reply.conversationId, sender.freeFormWindowMs?.(address) ?? null) : null;
+    if (closed && sender && address) {
+      await holdOutsideWindow(prisma, reply, sender, address, closed);
+      return handOn(deps, reply.conversationId);
+    }
+    const parts = await partsOf(sql, reply.id, sender && !template ? sender.split(reply.content, address) : [reply.content]);
     for (const part of parts) {
       if (part.providerId) continue;
       // A part refused for good: the later ones would only be refused too, or arrive without their start.
       if (part.status === "failed") break;
+      if (deps.pace && sender?.sendsPerSecond && address) await deps.pace.take(job, token, address.from, sender.sendsPerSecond(address));
       // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
       // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
       if (!(await claimPart(sql, part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
       let sent: Awaited<ReturnType<ChannelSender["send"]>>;
       try {
         if (!sender || !address) throw new DeliveryError(`message ${reply.id}: no channel of this hub sends to its address`, true);
-        sent = await sender.send(part, address);
+        sent = await sender.send(part, address, template);
       } catch (err) {
         const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, false);
         const outOfTime = Date.now() - reply.createdAt.getTime() >= retry.forMs;
         const last = outOfTime || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         deps.logger.warn({ reply: reply.id, part: part.position, err: e.message, permanent: e.permanent }, "send failed");
+        if (e.reason === "outside_window" && sender && address && !template) {
+          await recordAttemptError(prisma, part.id, e.message);
+          await holdOutsideWindow(prisma, reply, sender, address, e.message);
+          break;
+        }
         metrics.deliveries.inc({ channel, outcome: e.permanent || last ? "failed" : "retried" });
         if (!e.permanent && !last) {
           await recordAttemptError(prisma, part.id, e.message);

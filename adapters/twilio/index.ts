@@ -1,6 +1,7 @@
 import type { KeyRing } from "../../src/auth/keys";
-import type { Channel } from "../../src/channels";
+import type { Channel, ChannelRegistry } from "../../src/channels";
 import type { HubDeps } from "../../src/hub";
+import { twilioMessageOperations, twilioMessagesApi } from "./messages-api";
 import { NumberRoutes } from "./numbers";
 import { twilioNumbersApi } from "./numbers-api";
 import { twilioOperations } from "./openapi";
@@ -19,6 +20,10 @@ export interface TwilioChannelDeps {
   authToken: string;
   publicUrl: string;
   apiBaseUrl?: string;
+  /** Messages a second Twilio takes from one WhatsApp sender and from one SMS number. */
+  perSecond: { whatsapp: number; sms: number };
+  /** Where the messages the business writes (proactive ones, held replies released) are handed to be sent. */
+  channels: ChannelRegistry;
 }
 
 export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
@@ -26,10 +31,11 @@ export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
   return {
     name: "twilio",
     routers: [
-      twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes }),
+      twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes, channels: deps.channels }),
       twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, routes }),
+      twilioMessagesApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, channels: deps.channels }),
     ],
-    operations: twilioOperations,
-    sender: createTwilioSender(deps),
+    operations: [...twilioOperations, ...twilioMessageOperations],
+    sender: createTwilioSender({ ...deps, prisma: deps.hub.prisma }),
   };
 }

@@ -12,15 +12,26 @@ import { type Binder, bindNumber, listNumbers, type NumberRoutes, unbindNumber }
 
 // The org's receiving numbers, in the management API's style (Bearer key, `{error, message, issues?}`):
 //   GET /api/twilio/numbers                   the org's bindings (the operator's key: every org's)
-//   PUT /api/twilio/numbers/:number           {"assistant": "<id or name>", "org_id"?}: bind or rebind the number
+//   PUT /api/twilio/numbers/:number           {"assistant": "<id or name>", "org_id"?, "reengagement_template"?}: bind
+//                                             or rebind the number; the template ({content_sid, content_variables?},
+//                                             or null for none) goes when a reply would fall outside WhatsApp's window
 //   DELETE /api/twilio/numbers/:number        unbind: the default org's `default` assistant answers again
 // The hub's numbers are assigned to orgs by the operator (a key of the default org, naming `org_id`); an org
 // may rebind a number assigned to it to another of its assistants, or give it back (see numbers.ts).
 
 const PATH = "/api/twilio/numbers";
+export const contentSid = z.string().regex(/^HX[0-9a-f]{32}$/, "expected a Twilio Content SID (HX followed by 32 hex digits)");
+export const contentVariables = z
+  .record(z.string().max(20), z.string().max(1024))
+  .refine((v) => Object.keys(v).length <= 100, "100 variables at most");
 export const bindingRequest = z.strictObject({
   assistant: z.string().trim().min(1).max(100).describe("The assistant's id or name"),
   org_id: z.uuid().optional().describe("The org the number is assigned to (a key of the default org only)"),
+  reengagement_template: z
+    .strictObject({ content_sid: contentSid, content_variables: contentVariables.optional() })
+    .nullable()
+    .optional()
+    .describe("The approved template sent when a reply would fall outside WhatsApp's 24-hour window (null removes it)"),
 });
 
 export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logger; routes: NumberRoutes }): Router {
@@ -36,8 +47,9 @@ export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logg
   router.put(`${PATH}/:number`, async (req, res) => {
     const parsed = bindingRequest.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid("Invalid binding", fieldIssues(parsed.error.issues));
-    const { assistant, org_id } = parsed.data;
-    const bound = await bindNumber(deps.prisma, await binder(res), String(req.params.number), assistant, org_id);
+    const { assistant, org_id, reengagement_template: t } = parsed.data;
+    const template = t ? { contentSid: t.content_sid, ...(t.content_variables ? { variables: t.content_variables } : {}) } : t;
+    const bound = await bindNumber(deps.prisma, await binder(res), String(req.params.number), assistant, org_id, template);
     deps.routes.forget();
     res.json(bound);
   });

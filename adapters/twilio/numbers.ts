@@ -1,7 +1,9 @@
 import { findAssistant } from "../../src/assistants/store";
 import { DEFAULT_ASSISTANT, defaultOrgId } from "../../src/bootstrap";
+import type { Template } from "../../src/channels";
 import type { Db } from "../../src/db/database";
 import { HubError, invalid, notFound } from "../../src/errors";
+import { Prisma } from "../../src/generated/prisma/client";
 import { Kept } from "../../src/kept";
 
 // Phone numbers bound to an org's assistant: the Twilio channel routes each incoming message by the number
@@ -20,6 +22,8 @@ export interface NumberBinding {
   orgId: string;
   assistantId: string;
   assistantName: string;
+  /** Sent in place of a reply that would fall outside WhatsApp's 24-hour window (src/window.ts); null: none. */
+  reengagementTemplate: Template | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,12 +40,27 @@ export interface Binder {
 }
 
 const withAssistant = { assistant: { select: { name: true } } } as const;
-type Row = { number: string; orgId: string; assistantId: string; createdAt: Date; updatedAt: Date; assistant: { name: string } };
+type Row = {
+  number: string;
+  orgId: string;
+  assistantId: string;
+  reengagementContentSid: string | null;
+  reengagementVariables: unknown;
+  createdAt: Date;
+  updatedAt: Date;
+  assistant: { name: string };
+};
 const view = (r: Row): NumberBinding => ({
   number: r.number,
   orgId: r.orgId,
   assistantId: r.assistantId,
   assistantName: r.assistant.name,
+  reengagementTemplate: r.reengagementContentSid
+    ? {
+        contentSid: r.reengagementContentSid,
+        ...(r.reengagementVariables ? { variables: r.reengagementVariables as Record<string, string> } : {}),
+      }
+    : null,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
@@ -66,6 +85,7 @@ const notYours = (number: string) =>
 /**
  * Binds (or rebinds) a number to an assistant of `orgId` (the binder's own org unless the operator names
  * another). A number bound by another org is a conflict even for the operator: it is unbound first, on purpose.
+ * `template`: the number's re-engagement template (null: none; undefined: unchanged).
  */
 export async function bindNumber(
   prisma: Db,
@@ -73,6 +93,7 @@ export async function bindNumber(
   address: string,
   assistantRef: string,
   orgId = binder.orgId,
+  template?: Template | null,
 ): Promise<NumberBinding> {
   const number = normalizeNumber(address);
   if (!number) throw invalid("Invalid number", [{ field: "number", message: "Expected an E.164 number such as +14155238886" }]);
@@ -87,17 +108,23 @@ export async function bindNumber(
   }
   const assistant = await findAssistant(prisma, orgId, assistantRef);
   if (!assistant) throw invalid("Invalid binding", [{ field: "assistant", message: `Assistant ${assistantRef} not found` }]);
+  const data = {
+    assistantId: assistant.id,
+    ...(template === undefined
+      ? {}
+      : { reengagementContentSid: template?.contentSid ?? null, reengagementVariables: template?.variables ?? Prisma.DbNull }),
+  };
   if (!binder.operator) {
     // Only ever an update for an org: a bind racing the operator's unbind must not create the binding anew.
-    const { count } = await prisma.twilioNumber.updateMany({ where: { number, orgId }, data: { assistantId: assistant.id } });
+    const { count } = await prisma.twilioNumber.updateMany({ where: { number, orgId }, data });
     if (!count) throw notYours(number);
     return view(await prisma.twilioNumber.findUniqueOrThrow({ where: { number }, include: withAssistant }));
   }
   // The unique number makes a concurrent bind by another org fail here rather than steal the number.
   const row = await prisma.twilioNumber.upsert({
     where: { number, orgId },
-    create: { number, orgId, assistantId: assistant.id },
-    update: { assistantId: assistant.id },
+    create: { number, orgId, ...data },
+    update: data,
     include: withAssistant,
   });
   return view(row);

@@ -1,9 +1,11 @@
 import express, { type ErrorRequestHandler, type Request, type Response, Router } from "express";
 import twilio from "twilio";
+import type { ChannelRegistry } from "../../src/channels";
 import { fieldIssues, invalid } from "../../src/errors";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
-import { recordPart, recordPartStatus } from "../../src/outbound";
+import { recordPart, recordPartStatus, UNSENT } from "../../src/outbound";
+import { releaseHeld } from "../../src/window";
 import { attachmentsOf, incomingMessage, statusCallback, toInbound } from "./inbound";
 import type { NumberRoutes } from "./numbers";
 import { requireTwilioSignature } from "./signature";
@@ -17,6 +19,7 @@ export interface TwilioWebhookDeps {
   authToken: string;
   publicUrl: string;
   routes: NumberRoutes;
+  channels: ChannelRegistry;
 }
 
 const EMPTY_TWIML = new twilio.twiml.MessagingResponse().toString();
@@ -31,7 +34,13 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     if (!parsed.success) throw invalid("Not a Twilio incoming message", fieldIssues(parsed.error.issues));
     const m = parsed.data;
     const route = await deps.routes.route(m.To);
-    await accept(deps.hub, toInbound(m, attachmentsOf(req.body, m.NumMedia), route));
+    const accepted = await accept(deps.hub, toInbound(m, attachmentsOf(req.body, m.NumMedia), route));
+    // The user wrote: their window is open again, and the replies held for it go out first (src/window.ts).
+    // Lost here (a crash, Redis away), they are unsent in Postgres and the outbox sends them.
+    if (!accepted.duplicate) {
+      const released = await releaseHeld(deps.hub.prisma, accepted.conversationId);
+      await Promise.all(released.map((id) => deps.channels.deliver({ id, status: UNSENT }))).catch(() => {});
+    }
     res.type("text/xml").send(EMPTY_TWIML);
   });
 

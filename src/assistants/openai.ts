@@ -258,7 +258,7 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
-function buildMessages(request: AssistantRequest): { role: string; content: string }[] {
+function buildMessages(request: AssistantRequest): { role: string; content: string | UserPart[] }[] {
   const { assistant, passages } = request;
   let system = `You are ${assistant.name}${assistant.description ? `, ${assistant.description}` : ""}.`;
   if (assistant.instructions) system += `\n\n${assistant.instructions}`;
@@ -276,7 +276,21 @@ function buildMessages(request: AssistantRequest): { role: string; content: stri
   return [
     { role: "system", content: system },
     ...request.history.map((m) => ({ role: m.role, content: m.content })),
-    { role: "user", content: request.message },
+    { role: "user", content: userContent(request) },
+  ];
+}
+
+type UserPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
+
+/** The user's message: its text, and its images as data URLs for a model that reads them (issue #16). */
+function userContent(request: AssistantRequest): string | UserPart[] {
+  if (!request.images?.length) return request.message;
+  return [
+    { type: "text", text: request.message },
+    ...request.images.map((i) => ({
+      type: "image_url" as const,
+      image_url: { url: `data:${i.contentType};base64,${i.data.toString("base64")}` },
+    })),
   ];
 }
 

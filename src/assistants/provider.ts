@@ -32,6 +32,8 @@ export interface AssistantRequest {
   /** Earlier messages of the conversation, oldest first (system messages included as context). */
   history: { role: Role; content: string }[];
   message: string;
+  /** The user's images, for an assistant whose model reads them (`vision`); providers that cannot ignore them. */
+  images?: { contentType: string; data: Buffer }[];
   passages: Passage[];
   signal?: AbortSignal;
   /** The model may hand the conversation to a person (the OpenAI provider's `handoff` tool). */

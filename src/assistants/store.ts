@@ -29,6 +29,7 @@ export function toProfile(a: Assistant, defaultProvider: AssistantProfile["provi
     handoffPhrases: a.handoffPhrases,
     handoffMessage: a.handoffMessage,
     handoffAfterMisses: a.handoffAfterMisses,
+    vision: a.vision,
   };
 }
 

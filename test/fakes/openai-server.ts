@@ -47,6 +47,12 @@ export interface FakeOpenAI {
   setDelay(ms: number): void;
   /** Streamed replies wait this long between pieces, as a model writing a few words a second does. */
   setPieceDelay(ms: number): void;
+  /** Audio transcription requests (POST /v1/audio/transcriptions): the model and file each named. */
+  transcriptions: { model: string; fileType: string; fileSize: number; authorization?: string }[];
+  /** What each transcription answers (default `Transcript of <n> bytes`). */
+  setTranscript(text: string): void;
+  /** The next n transcriptions answer 500. */
+  failTranscriptions(n: number): void;
   close(): Promise<void>;
 }
 
@@ -77,9 +83,35 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
   let outage: number | null = null;
   let toolCall: ((body: ChatCompletionBody) => ToolCall | null) | null = null;
 
+  const transcriptions: FakeOpenAI["transcriptions"] = [];
+  let transcript: string | null = null;
+  let transcriptionFailures = 0;
+
   const server = createServer(async (req, res) => {
-    let raw = "";
-    for await (const chunk of req) raw += chunk;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const raw = Buffer.concat(chunks).toString();
+    if (req.method === "POST" && req.url === "/v1/audio/transcriptions") {
+      // The multipart form read as a fetch Request reads it.
+      const form = await new Request("http://fake/", {
+        method: "POST",
+        headers: req.headers as HeadersInit,
+        body: Buffer.concat(chunks),
+      }).formData();
+      const file = form.get("file") as File | null;
+      transcriptions.push({
+        model: String(form.get("model")),
+        fileType: file?.type ?? "",
+        fileSize: file?.size ?? 0,
+        authorization: req.headers.authorization,
+      });
+      if (transcriptionFailures > 0) {
+        transcriptionFailures--;
+        return sendError(res, 500, "Fake transcription failure");
+      }
+      if (!file) return sendError(res, 400, "file is required");
+      return sendJson(res, 200, { text: transcript ?? `Transcript of ${file.size} bytes` });
+    }
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
       return sendError(res, 404, `Unknown request URL: ${req.method} ${req.url}`);
     }
@@ -196,6 +228,13 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    transcriptions,
+    setTranscript: (text) => {
+      transcript = text;
+    },
+    failTranscriptions: (n) => {
+      transcriptionFailures = n;
+    },
     failNext: (n, status, headers = {}) => repeat(n, { kind: "fail", status, headers }),
     down: (status = 503) => {
       outage = status;

@@ -8,6 +8,9 @@ export interface TwilioSend {
   from: string;
   to: string;
   body: string;
+  /** A template sent instead of a body, and its variables (JSON). */
+  contentSid?: string;
+  contentVariables?: string;
   statusCallback?: string;
   receivedAt: number;
 }
@@ -29,6 +32,15 @@ export interface FakeTwilio {
   setDelay(ms: number): void;
   /** Every create to `to` is refused with 400 and this Twilio error code, as an invalid number is. */
   refuse(to: string, code: number, message: string): void;
+  /** WhatsApp's 24-hour window to `to` closed: a free-form create is refused with 63016, a template goes. */
+  closeWindow(to: string): void;
+  openWindow(to: string): void;
+  /** Serves `data` as a message's media (behind the account's Basic auth, as Twilio's); returns its URL. */
+  addMedia(contentType: string, data: Buffer): string;
+  /** Media downloads, refused ones included. */
+  mediaFetches: { url: string; status: number }[];
+  /** The next n media downloads answer 500. */
+  failMedia(n: number): void;
   /**
    * Twilio down until up(): "503", every create answers 503 Service Unavailable; "closed", nothing listens on
    * the port (connections are refused, open ones dropped).
@@ -56,19 +68,35 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   const refusals = new Map<string, { code: number; message: string }>();
   let outage: Outage = null;
   let delayMs = 0;
+  const closedWindows = new Set<string>();
+  const media = new Map<string, { contentType: string; data: Buffer }>();
+  const mediaFetches: FakeTwilio["mediaFetches"] = [];
+  let mediaFailures = 0;
 
   const server = createServer(async (req, res) => {
     let raw = "";
     for await (const chunk of req) raw += chunk;
     const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
-    if (req.method !== "POST" || req.url !== path) return twilioError(res, 404, 20404, "The requested resource was not found");
     const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
+    const served = req.method === "GET" ? media.get(req.url ?? "") : undefined;
+    if (served) {
+      const status = req.headers.authorization !== expected ? 401 : mediaFailures > 0 ? 500 : 200;
+      mediaFetches.push({ url: req.url ?? "", status });
+      if (status === 401) return twilioError(res, 401, 20003, "Authenticate");
+      if (status === 500) {
+        mediaFailures--;
+        return twilioError(res, 500, 20500, "Internal Server Error");
+      }
+      res.writeHead(200, { "content-type": served.contentType, "content-length": String(served.data.length) });
+      return res.end(served.data);
+    }
+    if (req.method !== "POST" || req.url !== path) return twilioError(res, 404, 20404, "The requested resource was not found");
     if (req.headers.authorization !== expected) return twilioError(res, 401, 20003, "Authenticate");
     if (!String(req.headers["content-type"]).startsWith("application/x-www-form-urlencoded")) {
       return twilioError(res, 400, 20001, "Expected a form-encoded body");
     }
     const form = new URLSearchParams(raw);
-    const [to, from, body] = [form.get("To"), form.get("From"), form.get("Body")];
+    const [to, from, body, contentSid] = [form.get("To"), form.get("From"), form.get("Body"), form.get("ContentSid")];
     if (outage === "503") {
       attempts.push({ body: body ?? "", status: 503, receivedAt: Date.now() });
       return twilioError(res, 503, 20503, "Service Unavailable");
@@ -79,26 +107,37 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     attempts.push({ body: body ?? "", status, receivedAt: Date.now() });
     if (!to) return twilioError(res, 400, 21604, "A 'To' phone number is required.");
     if (!from) return twilioError(res, 400, 21603, "A 'From' phone number is required.");
-    if (!body) return twilioError(res, 400, 21602, "Message body is required.");
-    if (body.length > 1600) return twilioError(res, 400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+    if (!body && !contentSid) return twilioError(res, 400, 21602, "Message body is required.");
+    if (body && body.length > 1600) return twilioError(res, 400, 21617, "The concatenated message body exceeds the 1600 character limit.");
     if (plan?.status === 500) return twilioError(res, 500, 20500, "Internal Server Error");
     if (plan?.status === 429) return twilioError(res, 429, 20429, "Too Many Requests", { "retry-after": String(plan.retryAfter) });
     if (plan?.status === 503) return twilioError(res, 503, 20503, "Service Unavailable", { "retry-after": String(plan.retryAfter) });
     if (refusal) return twilioError(res, 400, refusal.code, refusal.message);
+    if (!contentSid && closedWindows.has(to)) {
+      return twilioError(res, 400, 63016, "Failed to send freeform message because you are outside the allowed window.");
+    }
 
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const sid = `SM${randomBytes(16).toString("hex")}`;
-    sends.push({ sid, from, to, body, statusCallback: form.get("StatusCallback") ?? undefined, receivedAt: Date.now() });
+    sends.push({
+      sid,
+      from,
+      to,
+      body: body ?? "",
+      ...(contentSid ? { contentSid, contentVariables: form.get("ContentVariables") ?? undefined } : {}),
+      statusCallback: form.get("StatusCallback") ?? undefined,
+      receivedAt: Date.now(),
+    });
     const now = new Date().toUTCString();
     sendJson(res, 201, {
       sid,
       account_sid: accountSid,
       from,
       to,
-      body,
+      body: body ?? "",
       status: "queued",
       direction: "outbound-api",
-      num_segments: String(Math.ceil(body.length / 153)),
+      num_segments: String(Math.max(1, Math.ceil((body ?? "").length / 153))),
       num_media: "0",
       date_created: now,
       date_updated: now,
@@ -139,6 +178,17 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       delayMs = ms;
     },
     refuse: (to, code, message) => refusals.set(to, { code, message }),
+    closeWindow: (to) => closedWindows.add(to),
+    openWindow: (to) => closedWindows.delete(to),
+    addMedia: (contentType, data) => {
+      const path = `/2010-04-01/Accounts/${accountSid}/Messages/MM${randomBytes(16).toString("hex")}/Media/ME${randomBytes(16).toString("hex")}`;
+      media.set(path, { contentType, data });
+      return `http://127.0.0.1:${port}${path}`;
+    },
+    mediaFetches,
+    failMedia: (n) => {
+      mediaFailures = n;
+    },
     down: async (how) => {
       outage = how;
       if (how === "closed") await stop();

@@ -433,6 +433,12 @@ const HTTP: Attempt[] = [
     ...management404,
   },
   {
+    route: "POST /api/twilio/messages",
+    what: "writes to A's WhatsApp user from A's number",
+    request: () => ({ path: "/api/twilio/messages", body: { from: `whatsapp:${A_NUMBER}`, to: `whatsapp:${A_PHONE}`, body: "intrusion" } }),
+    ...management404,
+  },
+  {
     route: "POST /webhooks/twilio",
     what: "posts as A's WhatsApp user without Twilio's signature",
     request: () => ({ path: "/webhooks/twilio", form: whatsapp(A_PHONE, A_NUMBER, "intrusion") }),

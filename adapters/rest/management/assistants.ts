@@ -36,6 +36,9 @@ const fields = {
     .max(100)
     .nullable()
     .describe("Hand off after this many answers in a row without relevant knowledge (0: never; null: HANDOFF_AFTER_MISSES)"),
+  vision: z
+    .boolean()
+    .describe("Its model reads images: a user's WhatsApp photos are passed to it (else it reads their caption, and the user is told)"),
 };
 export const createAssistant = z
   .strictObject({ ...fields, name: fields.name })

@@ -90,13 +90,14 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
 
   it("records a permanent refusal on the reply and does not retry it", async () => {
     const user = newUser();
-    twilio.refuse(`whatsapp:${user}`, 63016, "Failed to send freeform message because you are outside the allowed window.");
+    // (63016, the window closed, is refused as permanently, then held or recorded outside_window: window.test.ts.)
+    twilio.refuse(`whatsapp:${user}`, 21211, "The 'To' number is not a valid phone number.");
     await ask(user, "too late");
     const reply = await waitFor(async () => {
       const r = await replyTo(user);
       return r?.status === "failed" && r;
     });
-    expect(reply.error).toMatch(/Twilio 400 error 63016/);
+    expect(reply.error).toMatch(/Twilio 400 error 21211/);
     expect(reply.outboundParts).toMatchObject([{ status: "failed", providerId: null }]);
     await settle(1500);
     expect(attemptsFor("Echo: too late")).toHaveLength(1);

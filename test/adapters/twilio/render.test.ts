@@ -1,6 +1,7 @@
 import { toPlainText, toWhatsApp } from "../../../adapters/twilio/render";
 import { createTwilioSender } from "../../../adapters/twilio/sender";
 import { MAX_BODY, splitWhatsApp } from "../../../adapters/twilio/split";
+import type { Db } from "../../../src/db/database";
 
 describe("writing an assistant's Markdown for WhatsApp", () => {
   it("turns bold, italic and strikethrough into WhatsApp's marks", () => {
@@ -102,7 +103,13 @@ describe("splitting a rendered reply", () => {
 });
 
 describe("the Twilio sender's parts", () => {
-  const sender = createTwilioSender({ accountSid: "AC0", authToken: "token", publicUrl: "https://hub.example" });
+  const sender = createTwilioSender({
+    accountSid: "AC0",
+    authToken: "token",
+    publicUrl: "https://hub.example",
+    prisma: {} as Db,
+    perSecond: { whatsapp: 80, sms: 1 },
+  });
   const SMS = { via: "twilio", from: "+15550001111", to: "+351910000000" } as const;
 
   it("sends a reply that renders to nothing as it was written, never an empty body", () => {

@@ -1,0 +1,96 @@
+import type { ChannelSender } from "./channels";
+import type { Db } from "./db/database";
+import { HubError } from "./errors";
+import type { Message } from "./generated/prisma/client";
+import { UNSENT } from "./outbound";
+import type { ReplyAddress } from "./types";
+
+// A channel may deliver free-form messages only for a while after the user last wrote (WhatsApp: 24 hours,
+// Meta's customer service window; see ChannelSender.freeFormWindowMs). The hub tracks the user's last inbound
+// message through the channel (a message with a reply address: the signed webhook's, not an API's) and:
+// - refuses at once what a caller would send outside it (an operator's or a proactive message: 422),
+// - holds a reply that would go out after it closed (workers/deliver.ts: holdOutsideWindow): the number's
+//   re-engagement template goes instead, and the reply waits (status AWAITING_WINDOW) until the user writes
+//   again (releaseHeld); with no template configured the reply is recorded undelivered, `outside_window`.
+
+/** A reply held until the user writes again: its window had closed, a re-engagement template went instead. */
+export const AWAITING_WINDOW = "awaiting_window";
+
+/** When the user last wrote through the channel; null when never (a conversation the business began). */
+export async function lastInboundAt(prisma: Db, conversationId: string): Promise<Date | null> {
+  const [last] = await prisma.$queryRaw<{ createdAt: Date }[]>`
+    SELECT created_at AS "createdAt" FROM messages
+    WHERE conversation_id = ${conversationId}::uuid AND role = 'user' AND reply_address IS NOT NULL
+    ORDER BY seq DESC LIMIT 1`;
+  return last?.createdAt ?? null;
+}
+
+/** Why a free-form message to the conversation cannot go now, or null when it can (or the channel has no window). */
+export async function windowClosed(prisma: Db, conversationId: string, windowMs: number | null): Promise<string | null> {
+  if (windowMs === null) return null;
+  const last = await lastInboundAt(prisma, conversationId);
+  if (last && Date.now() - last.getTime() < windowMs) return null;
+  const hours = Math.round(windowMs / 3_600_000);
+  const since = last ? `the user last wrote at ${last.toISOString()}` : "the user has not written";
+  return `Outside the ${hours}-hour window: ${since}, and after ${hours} hours only approved templates can be sent on this channel`;
+}
+
+/** Refuses, before anything is stored, a free-form message that could not be delivered now. */
+export async function checkWindow(prisma: Db, conversationId: string, windowMs: number | null): Promise<void> {
+  const closed = await windowClosed(prisma, conversationId, windowMs);
+  if (closed) throw new HubError(422, "outside_window", `${closed}. Nothing was sent.`);
+}
+
+/**
+ * A reply whose window closed (found before sending, or the provider refused it so): the sender's
+ * re-engagement template is stored to go first and the reply held (AWAITING_WINDOW), or, with no template,
+ * the reply is recorded undelivered with the reason. One transaction, conditional on the reply still being
+ * unsent: a retried job changes nothing twice. A conversation with a reply held already gets no second
+ * template: the user has one invitation to answer.
+ */
+export async function holdOutsideWindow(
+  prisma: Db,
+  reply: Pick<Message, "id" | "conversationId">,
+  sender: ChannelSender,
+  address: ReplyAddress,
+  reason: string,
+): Promise<void> {
+  const template = await sender.reengagement?.(address);
+  await prisma.$transaction(async (tx) => {
+    if (!template) {
+      await tx.message.updateMany({
+        where: { id: reply.id, status: UNSENT },
+        data: { status: "undelivered", error: `outside_window: ${reason}; no re-engagement template is configured for ${address.from}` },
+      });
+      return;
+    }
+    const invited = await tx.message.count({ where: { conversationId: reply.conversationId, status: AWAITING_WINDOW } });
+    const { count } = await tx.message.updateMany({
+      where: { id: reply.id, status: UNSENT },
+      data: { status: AWAITING_WINDOW, error: `outside_window: ${reason}; held until the user writes again` },
+    });
+    if (!count || invited) return;
+    await tx.message.create({
+      data: {
+        conversationId: reply.conversationId,
+        role: "assistant",
+        content: `[template ${template.contentSid}]`,
+        status: UNSENT,
+        metadata: { template: { ...template }, reengagement: true },
+        replyAddress: { ...address },
+      },
+    });
+  });
+}
+
+/**
+ * The user wrote again: the replies held for the window go out (unsent again, in their order, before any reply
+ * stored after them). Returns their ids, to hand to delivery; a crash before that leaves them to the outbox.
+ */
+export async function releaseHeld(prisma: Db, conversationId: string): Promise<string[]> {
+  const released = await prisma.$queryRaw<{ id: string }[]>`
+    UPDATE messages SET status = ${UNSENT}, error = NULL
+    WHERE conversation_id = ${conversationId}::uuid AND status = 'awaiting_window'
+    RETURNING id::text`;
+  return released.map((r) => r.id);
+}

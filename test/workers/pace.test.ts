@@ -1,0 +1,59 @@
+import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
+import { startTestHub, type TestHub } from "../support/hub";
+import { waitFor } from "../support/processes";
+import { twilioEnv } from "../support/twilio";
+
+const HUB_NUMBER = "+14155238886";
+const OTHER_NUMBER = "+14155238887";
+const TEMPLATE = `HX${"b".repeat(32)}`;
+
+describe("sending within Twilio's throughput per number", () => {
+  let twilio: FakeTwilio;
+  let hubs: TestHub[];
+
+  beforeAll(async () => {
+    twilio = await startFakeTwilio();
+    // Two hub processes' worth of deliver workers on one queue prefix and one database: the pace is shared.
+    const first = await startTestHub("postgres", { ...twilioEnv(twilio), TWILIO_WHATSAPP_MPS: "5" });
+    const second = await startTestHub("postgres", {
+      ...twilioEnv(twilio),
+      TWILIO_WHATSAPP_MPS: "5",
+      QUEUE_PREFIX: first.env.QUEUE_PREFIX,
+      DATABASE_URL: first.env.DATABASE_URL,
+    });
+    hubs = [first, second];
+    for (const number of [HUB_NUMBER, OTHER_NUMBER]) {
+      expect((await first.api(`/api/twilio/numbers/${number}`, { method: "PUT", body: { assistant: "default" } })).status).toBe(200);
+    }
+  });
+  afterAll(async () => {
+    // The second shares the first's database: it stops first (dropping only the one it made and did not use).
+    for (const hub of [...(hubs ?? [])].reverse()) await hub.stop().catch(() => {});
+    await twilio?.close();
+  });
+
+  it("spaces a burst from one number to its messages per second, across processes, with no 429", async () => {
+    const from = (number: string) => `whatsapp:${number}`;
+    const burst = Array.from({ length: 10 }, (_, i) => ({ to: `whatsapp:+1888000${String(i).padStart(4, "0")}`, from: from(HUB_NUMBER) }));
+    const others = Array.from({ length: 3 }, (_, i) => ({
+      to: `whatsapp:+1888100${String(i).padStart(4, "0")}`,
+      from: from(OTHER_NUMBER),
+    }));
+    const started = Date.now();
+    await Promise.all(
+      // Stored through one; sent by the deliver workers of both.
+      [...burst, ...others].map((m) => hubs[0].api("/api/twilio/messages", { body: { ...m, contentSid: TEMPLATE } })),
+    );
+    await waitFor(() => twilio.sends.length === 13, 8_000, "every message sent");
+    const times = twilio.sends.filter((s) => s.from === from(HUB_NUMBER)).map((s) => s.receivedAt);
+    // 10 sends at 5 a second: the last at least 9 slots (1.8 s) after the first. Each job sends in its own slot,
+    // but a delayed job may run late on a busy machine and come close to the next: so the rate holds on average,
+    // and no stretch of six sends is bunched into much under a second.
+    expect(times.at(-1)! - times[0]).toBeGreaterThanOrEqual(1700);
+    for (let i = 0; i + 5 < times.length; i++) expect(times[i + 5] - times[i]).toBeGreaterThanOrEqual(400);
+    // The other number has its own pace: its three went out without waiting for the burst.
+    const otherTimes = twilio.sends.filter((s) => s.from === from(OTHER_NUMBER)).map((s) => s.receivedAt);
+    expect(otherTimes.at(-1)! - started).toBeLessThan(times.at(-1)! - started);
+    expect(twilio.attempts.every((a) => a.status === 201)).toBe(true);
+  });
+});
