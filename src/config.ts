@@ -36,6 +36,10 @@ const schema = z.object({
     .optional(),
   DATABASE_URL: z.url().optional(),
   DATA_DIR: z.string().default("./.data"),
+  // Each start applies the migrations it lacks. A deploy pipeline that runs `npm run migrate` once (and
+  // gives the hub's own database user no right to change tables) sets this to false: a start then refuses a
+  // database that lacks one.
+  MIGRATE_ON_START: bool.default(true),
   ASSISTANT_PROVIDER: z.enum(["knowledge", "openai"]).default("knowledge"),
   OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
   OPENAI_API_KEY: z.string().optional(),

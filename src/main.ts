@@ -75,8 +75,18 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         `stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own. If none runs, delete ${err.file}`,
     );
   }
-  const applied = await rt.db.migrate();
-  if (applied.length) rt.logger.info({ applied }, "migrations applied");
+  if (config.MIGRATE_ON_START) {
+    const applied = await rt.db.migrate();
+    if (applied.length) rt.logger.info({ applied }, "migrations applied");
+  } else {
+    const pending = await rt.db.pendingMigrations();
+    if (pending.length) {
+      await rt.close();
+      server?.close();
+      metricsServer?.close();
+      throw new ConfigError(`the database lacks migrations ${pending.join(", ")}: run npm run migrate (MIGRATE_ON_START is false)`);
+    }
+  }
   const { orgId } = await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
   await checkQueuePrefix(rt, orgId);
   // `npm run cli` cannot open the embedded database while this process holds it: it sends its commands here.
