@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { setEndUserSecret, signEndUserToken } from "./auth/endusers";
 import { createApiKey } from "./auth/keys";
+import { createOperator, OPERATOR_ROLES, type OperatorRole } from "./auth/operators";
 import { defaultOrgId } from "./bootstrap";
 import { importDocuments } from "./cli-import";
 import type { Db } from "./db/database";
@@ -24,6 +25,8 @@ const HUB_USAGE = `  org create <name>                     a new org, with its f
   folder create --name NAME [--org ID] [--description TEXT] [--public]
                                         --public: widget visitors and WhatsApp users may read it
   folder list [--org ID]
+  operator add --email E --password P --role admin|agent [--org ID]
+                                        a person who signs in to the console at /console
   import --folder ID FILE|URL...        add files (PDF, DOCX, HTML, CSV, Markdown, text) and web pages to a
                                         folder; exits non-zero if any failed`;
 const TAIL = `  help                                  this text
@@ -45,6 +48,9 @@ const HUB_OPTIONS: ParseArgsOptionsConfig = {
   secret: { type: "string" },
   user: { type: "string" },
   ttl: { type: "string" },
+  email: { type: "string" },
+  password: { type: "string" },
+  role: { type: "string" },
   undeployed: { type: "boolean" },
   public: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -129,6 +135,14 @@ const COMMANDS: Record<string, Command> = {
     out(json(folder));
   },
   "folder list": async ({ p, orgId, out }) => out(json(await p.folder.findMany({ where: { orgId } }))),
+  "operator add": async ({ p, o, orgId, out }) => {
+    const role = need(o.role, "--role");
+    if (!OPERATOR_ROLES.includes(role as OperatorRole)) throw new Error("--role is admin or agent");
+    await p.org.findUniqueOrThrow({ where: { id: orgId } });
+    const [email, password] = [need(o.email, "--email"), need(o.password, "--password")];
+    const operator = await createOperator(p, { orgId, email, password, role: role as OperatorRole });
+    out(json({ id: operator.id, org_id: orgId, email: operator.email, role: operator.role }));
+  },
   import: async ({ p, o, args, cwd, out }) => {
     const folder = await p.folder.findUniqueOrThrow({ where: { id: need(o.folder, "--folder") } });
     if (!args.length) throw new Error("no files given: see npm run cli -- help");

@@ -5,6 +5,7 @@ import { z } from "zod";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const ms = z.coerce.number().int().positive();
+const burstMs = z.coerce.number().int().min(0).max(2_000).default(1_500);
 const list = z
   .string()
   .default("")
@@ -70,6 +71,11 @@ const schema = z.object({
   // How long a synchronous ask waits for its reply before answering 202 (the reply is still stored).
   ASK_TIMEOUT_MS: ms.default(120_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  // The console (issue #15): how long a session lasts unused (each use moves it on), and the login attempts
+  // allowed a minute for one email and from one address, against password guessing.
+  CONSOLE_SESSION_HOURS: z.coerce.number().positive().default(12),
+  CONSOLE_LOGINS_PER_EMAIL_PER_MINUTE: z.coerce.number().int().positive().default(5),
+  CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().positive().default(20),
   // Turns a worker process runs at once. A turn mostly waits on the assistant (seconds for an LLM), holding
   // only memory and a socket: with 64, a 2-second model capped a worker at 32 turns/s on an idle machine.
   // Past this, the model's own limits (429 and Retry-After) and MAX_QUEUE_BACKLOG bound the work.
@@ -83,6 +89,12 @@ const schema = z.object({
   MAX_QUEUE_BACKLOG: z.coerce.number().int().positive().default(10_000),
   MAX_WAITING_ASKS: z.coerce.number().int().positive().default(2_000),
   HISTORY_TURNS: z.coerce.number().int().positive().default(20),
+  // Bursts: messages a user sends within this long of each other are answered together, in one turn with one
+  // reply (people write "hi", "I have a question", "about my order" as three messages). Each waits this long
+  // before it is answered, so at most 2 s; 0 answers each message alone. The ask API never waits.
+  WHATSAPP_BURST_MS: burstMs,
+  SMS_BURST_MS: burstMs,
+  WS_BURST_MS: burstMs,
   // Handoff to a person. What the user is told when a person is asked for (an assistant may set its own); after
   // how many assistant answers in a row without relevant knowledge it hands off by itself (0: never, the default:
   // a hub nobody staffs would hold its users' messages; an assistant may set its own).

@@ -174,6 +174,8 @@ export interface TurnWindow {
   history: HistoryMessage[];
   /** Who answers the conversation (src/handoff.ts): the assistant only in bot. */
   handoffState: HandoffState;
+  /** The conversation has an unanswered user message after the job's. */
+  laterPending: boolean;
 }
 
 export type HistoryMessage = { role: StoredMessage["role"]; content: string };
@@ -182,12 +184,12 @@ export type HistoryMessage = { role: StoredMessage["role"]; content: string };
 // small partial index of pending turns; the status and role are written into the statement so the planner
 // can use it), the history before the first of them, and the conversation's handoff state.
 const TURN_WINDOWS = `
-  SELECT i.n, c.org_id::text AS "orgId", c.handoff_state AS "handoffState", m.*
+  SELECT i.n, c.org_id::text AS "orgId", c.handoff_state AS "handoffState", due.newest > i.seq AS "laterPending", m.*
   FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS i(conversation_id, seq, n)
   JOIN conversations c ON c.id = i.conversation_id
   CROSS JOIN LATERAL (
-    SELECT min(seq) AS first FROM messages
-    WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user' AND seq <= i.seq
+    SELECT min(seq) FILTER (WHERE seq <= i.seq) AS first, max(seq) AS newest FROM messages
+    WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user'
   ) due
   CROSS JOIN LATERAL (
     (SELECT ${MESSAGE_COLUMNS} FROM messages
@@ -214,17 +216,17 @@ export async function turnWindows(
     historyMessages,
   ]);
   const windows = jobs.map(() => [] as DueMessage[]);
-  const states = jobs.map((): HandoffState => "bot");
-  for (const { n, handoffState, ...row } of rows) {
+  const states = jobs.map(() => ({ handoffState: "bot" as HandoffState, laterPending: false }));
+  for (const { n, handoffState, laterPending, ...row } of rows) {
     windows[Number(n) - 1].push(asMessage(row) as DueMessage);
-    states[Number(n) - 1] = handoffState as HandoffState;
+    states[Number(n) - 1] = { handoffState: handoffState as HandoffState, laterPending: Boolean(laterPending) };
   }
   return windows.map((messages, i) => {
     // History rows all come before the first unanswered message, which no history row is.
     const first = messages.findIndex(isDue);
-    if (first < 0) return { due: [], history: [], handoffState: states[i] };
+    if (first < 0) return { due: [], history: [], ...states[i] };
     const history = messages.slice(0, first).map(({ role, content }) => ({ role: role as StoredMessage["role"], content }));
-    return { due: messages.slice(first), history, handoffState: states[i] };
+    return { due: messages.slice(first), history, ...states[i] };
   });
 }
 
@@ -270,6 +272,10 @@ export interface PendingReply {
 // again at its latest version), and one that comes later waits for these replies, so no reply is stored after
 // an operator was told the conversation is theirs. The lock is the one `touched` takes anyway (FOR NO KEY
 // UPDATE, not a share lock two batches would each hold and then both wait to upgrade).
+// A reply answers its turn and the user messages before it still unanswered: those of a burst (several
+// messages answered together, in one turn: workers/ask.ts). Turns are answered in order, so otherwise there are none.
+const EARLIER_PENDING = `(turn.conversation_id = t.conversation_id AND turn.status = 'pending' AND turn.role = 'user' AND turn.seq < t.seq)`;
+
 const INSERT_REPLIES = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[],
@@ -292,10 +298,18 @@ const INSERT_REPLIES = `
     UPDATE messages turn SET status = i.turn_status, error = i.error
     FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id
     WHERE turn.id = i.turn_id
+  ), closed_before AS (
+    UPDATE messages turn SET status = i.turn_status, error = i.error
+    FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id JOIN messages t ON t.id = i.turn_id
+    WHERE ${EARLIER_PENDING}
   ), held AS (
     UPDATE messages turn SET status = '${HELD}'
     FROM input i
     WHERE turn.id = i.turn_id AND turn.status = 'pending' AND i.conversation_id NOT IN (SELECT id FROM answering)
+  ), held_before AS (
+    UPDATE messages turn SET status = '${HELD}'
+    FROM input i JOIN messages t ON t.id = i.turn_id
+    WHERE ${EARLIER_PENDING} AND i.conversation_id NOT IN (SELECT id FROM answering)
   ), touched AS (
     UPDATE conversations SET last_activity_at = now(), updated_at = now()
     WHERE id IN (SELECT conversation_id FROM inserted)

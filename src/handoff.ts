@@ -10,6 +10,20 @@ import type { ReplyAddress } from "./types";
 // every history, never answered by the assistant, not even after release (it answers again from the next one).
 
 export type HandoffState = "bot" | "waiting" | "human";
+
+/** A conversation's handoff side, as the operator APIs (inbox, console) show it. */
+export function handoffView(c: Conversation) {
+  return {
+    id: c.id,
+    externalId: c.externalId,
+    channel: c.channel,
+    state: c.handoffState as HandoffState,
+    waitingSince: c.handoffSince?.toISOString() ?? null,
+    assignee: c.handoffAssignee,
+    reason: c.handoffReason,
+    summary: c.handoffSummary,
+  };
+}
 export const HANDOFF_STATES: HandoffState[] = ["bot", "waiting", "human"];
 
 /** The hub-wide handoff settings (src/config.ts); an assistant may set its own message and miss limit. */

@@ -4,7 +4,7 @@ import { type AssistantLookup, assistantNotFound } from "./assistants/store";
 import type { Batcher } from "./batch";
 import type { ReplyBus } from "./bus";
 import { HELD, type Inserted, type PendingInbound, replyTo, type TurnOptions, toWire } from "./conversations";
-import type { Db } from "./db/database";
+import type { Db, Sql } from "./db/database";
 import { HubError, invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
@@ -26,6 +26,8 @@ export interface Accepted {
 
 export interface HubDeps {
   prisma: Db;
+  /** Statements straight to the driver, for the hot path's own (src/outbound.ts). */
+  sql: Sql;
   assistants: AssistantLookup;
   queue: Queue<AskJob>;
   /** Inbound messages are stored in batches (src/batch.ts), and their turns queued in batches. */
@@ -38,6 +40,8 @@ export interface HubDeps {
   backlog: Backlog;
   /** Above this many turns waiting for a worker, new messages are refused (503) rather than queued. */
   maxBacklog: number;
+  /** Each channel's burst window (AskJob.burstMs); a channel not named answers each message alone. */
+  burstMs: Record<string, number>;
 }
 
 export interface AcceptHooks {
@@ -91,7 +95,8 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
 
   hooks.beforeQueue?.(accepted);
   try {
-    await deps.enqueues.submit(askJob(message));
+    const burstMs = deps.burstMs[m.channel];
+    await deps.enqueues.submit(burstMs ? { ...askJob(message), burstMs } : askJob(message));
     accepted.queued = true;
   } catch (err) {
     deps.logger.warn({ turn: message.id, err: (err as Error).message }, "queue unreachable; message kept pending");

@@ -7,6 +7,8 @@ import { createAskChannel } from "../adapters/rest/ask";
 import { askOperations } from "../adapters/rest/ask/openapi";
 import { createBotujChannel } from "../adapters/rest/botuj";
 import { botujOperations } from "../adapters/rest/botuj/schema";
+import { createConsoleApi } from "../adapters/rest/console";
+import { consoleOperations } from "../adapters/rest/console/schema";
 import { createConversationServiceChannel } from "../adapters/rest/conversation-service";
 import { conversationServiceOperations } from "../adapters/rest/conversation-service/schema";
 import { createGeneralBotsChannel } from "../adapters/rest/generalbots";
@@ -31,6 +33,7 @@ import { type Config, ConfigError, databaseLabel, embeddedDir, loadConfig } from
 import type { Database } from "./db/database";
 import { DirectoryInUse } from "./db/lock";
 import { createApp } from "./http/app";
+import { consoleRouter } from "./http/console";
 import { metricsApp } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { widgetRouter } from "./http/widget";
@@ -120,14 +123,25 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       createInboxApi({
         prisma: rt.db.prisma,
         keys: rt.keys,
+        sessions: rt.operatorSessions,
         bus: rt.bus,
         channels: rt.channels,
         handoff: rt.turns.handoff,
         onHandoff: rt.turns.onHandoff,
         logger: rt.logger,
       }),
+      createConsoleApi({
+        prisma: rt.db.prisma,
+        keys: rt.keys,
+        sessions: rt.operatorSessions,
+        limiter: rt.hub.limiter,
+        loginsPerEmail: config.CONSOLE_LOGINS_PER_EMAIL_PER_MINUTE,
+        loginsPerAddress: config.CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE,
+        logger: rt.logger,
+      }),
       createApiDocs(apiDocument()),
       ...channels.flatMap((channel) => channel.routers),
+      consoleRouter(path.join(__dirname, "../public/console")),
       widgetRouter(path.join(__dirname, "../public")),
     ]);
     handle = app;
@@ -159,7 +173,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     });
     // One deliver worker and one outbox for every channel that sends through an API.
     if (rt.channels.deliveredVia.length) {
-      const deliverDeps = { prisma: rt.db.prisma, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger };
+      const deliverDeps = { prisma: rt.db.prisma, sql: rt.db.sql, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,
@@ -229,6 +243,7 @@ function createChannels(rt: Runtime): Channel[] {
     createWsChannel({
       hub,
       keys,
+      sessions: rt.operatorSessions,
       bus,
       allowedOrigins: config.WS_ALLOWED_ORIGINS,
       maxFrameBytes: config.WS_MAX_FRAME_BYTES,
@@ -305,6 +320,7 @@ function apiDocument() {
       ...managementOperations,
       ...inboxOperations,
       ...operatorMessageOperations,
+      ...consoleOperations,
     ],
   );
 }

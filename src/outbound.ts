@@ -1,5 +1,6 @@
-import type { Db } from "./db/database";
+import type { Db, Sql } from "./db/database";
 import { type OutboundPart, Prisma } from "./generated/prisma/client";
+import type { ReplyAddress } from "./types";
 
 // Messages sent through an API channel (Twilio; see src/channels.ts) go out as parts, each recorded in
 // outbound_parts before it is sent. The channel's sender and the deliver worker meet here, and so do the
@@ -42,25 +43,62 @@ const FINAL_FAILURES = new Set(["undelivered", "failed", "canceled"]);
 const rank = (status: string) => RANK[status] ?? 1;
 const below = (status: string) => Object.keys(RANK).filter((s) => rank(s) < rank(status));
 
-const PART_FIELDS = Prisma.sql`id::text, message_id::text AS "messageId", position, body, provider_id AS "providerId", status, error,
+const PART_FIELDS = `id::text, message_id::text AS "messageId", position, body, provider_id AS "providerId", status, error,
   attempted_at AS "attemptedAt", created_at AS "createdAt"`;
 
+/** What a delivery reads of the message it sends, with its conversation's channel and first unsent message. */
+export interface DeliveryHead {
+  id: string;
+  conversationId: string;
+  channel: string;
+  status: string;
+  content: string;
+  createdAt: Date;
+  /** The conversation's earliest message still to send: only it may be sent now (replies go out in order). */
+  firstUnsent: string | null;
+  /** Where it goes: its own address, else that of the message it answers, else the conversation's latest. */
+  replyAddress: ReplyAddress | null;
+}
+
+// The delivery's reads in one statement (they were four; a delivery is a good part of a WhatsApp turn's cost).
+// The unsent status is written into the statement, not bound, so the planner uses the partial index on it.
+const DELIVERY_HEAD = `
+  SELECT m.id::text, m.conversation_id::text AS "conversationId", c.channel, m.status, m.content, m.created_at AS "createdAt",
+    (SELECT f.id::text FROM messages f WHERE f.conversation_id = m.conversation_id AND f.status = 'unsent'
+     ORDER BY f.seq LIMIT 1) AS "firstUnsent",
+    CASE
+      WHEN m.reply_address IS NOT NULL THEN m.reply_address
+      WHEN COALESCE(m.in_reply_to_id, m.follow_up_of_id) IS NOT NULL
+        THEN (SELECT a.reply_address FROM messages a WHERE a.id = COALESCE(m.in_reply_to_id, m.follow_up_of_id))
+      ELSE (SELECT l.reply_address FROM messages l WHERE l.conversation_id = m.conversation_id AND l.reply_address IS NOT NULL
+            ORDER BY l.seq DESC LIMIT 1)
+    END AS "replyAddress"
+  FROM messages m JOIN conversations c ON c.id = m.conversation_id
+  WHERE m.id = $1::uuid`;
+
+export async function deliveryHead(sql: Sql, messageId: string): Promise<DeliveryHead | null> {
+  const [head] = await sql<DeliveryHead>(DELIVERY_HEAD, [messageId]);
+  return head ?? null;
+}
+
+// One statement: the parts it adds, and those there before (its snapshot does not see what it adds).
+const PARTS_OF = `
+  WITH added AS (
+    INSERT INTO outbound_parts (id, message_id, position, body)
+    SELECT gen_random_uuid(), $1::uuid, b.position - 1, b.body
+    FROM unnest($2::text[]) WITH ORDINALITY AS b(body, position)
+    ON CONFLICT (message_id, position) DO NOTHING
+    RETURNING ${PART_FIELDS})
+  SELECT * FROM added
+  UNION ALL SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id = $1::uuid
+  ORDER BY position`;
+
 /** The parts of a reply, created on first delivery; the same split on a retry finds them already there. */
-export async function partsOf(prisma: Db, messageId: string, bodies: string[]): Promise<OutboundPart[]> {
-  // One statement: the parts it adds, and those there before (its snapshot does not see what it adds).
-  const parts = await prisma.$queryRaw<OutboundPart[]>`
-    WITH added AS (
-      INSERT INTO outbound_parts (id, message_id, position, body)
-      SELECT gen_random_uuid(), ${messageId}::uuid, b.position - 1, b.body
-      FROM unnest(${bodies}::text[]) WITH ORDINALITY AS b(body, position)
-      ON CONFLICT (message_id, position) DO NOTHING
-      RETURNING ${PART_FIELDS})
-    SELECT * FROM added
-    UNION ALL SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id = ${messageId}::uuid
-    ORDER BY position`;
+export async function partsOf(sql: Sql, messageId: string, bodies: string[]): Promise<OutboundPart[]> {
+  const parts = await sql<OutboundPart>(PARTS_OF, [messageId, bodies]);
   // Parts another delivery of the same reply added meanwhile are in neither: read them all again.
   if (parts.length >= bodies.length) return parts;
-  return prisma.outboundPart.findMany({ where: { messageId }, orderBy: { position: "asc" } });
+  return sql<OutboundPart>(`SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id = $1::uuid ORDER BY position`, [messageId]);
 }
 
 /**
@@ -111,11 +149,47 @@ export async function recordPartStatus(
   );
 }
 
+// A part of a message sent whole (one part, the common case) in one statement: the part moves forward as in
+// recordPartStatus, and the message takes its status. A message of several parts matches nothing here: those
+// roll up under the message's lock, in recordPartStatus.
+const RECORD_SOLE_PART = `
+  WITH sole AS (
+    SELECT p.id FROM outbound_parts p
+    WHERE p.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM outbound_parts o WHERE o.message_id = p.message_id AND o.id <> p.id)),
+  moved AS (
+    UPDATE outbound_parts p SET
+      status = CASE WHEN p.status = ANY($3::text[]) THEN $2 ELSE p.status END,
+      error = CASE WHEN p.status = ANY($3::text[]) THEN $4 ELSE p.error END,
+      provider_id = COALESCE(p.provider_id, $5)
+    FROM sole WHERE p.id = sole.id
+    RETURNING p.message_id, p.status, p.error, p.provider_id),
+  rolled AS (
+    UPDATE messages m SET
+      status = moved.status,
+      error = CASE WHEN moved.status = ANY($6::text[]) AND moved.error IS NOT NULL AND strpos(COALESCE(m.error, ''), moved.error) = 0
+        THEN COALESCE(m.error || '; ', '') || moved.error ELSE m.error END,
+      provider_id = moved.provider_id
+    FROM moved WHERE m.id = moved.message_id AND moved.status <> 'pending')
+  SELECT count(*)::int AS moved FROM moved`;
+
+/** recordPartStatus for a part given by id, in one statement when its message has no other part. */
+export async function recordPart(
+  db: { prisma: Db; sql: Sql },
+  partId: string,
+  update: { status: string; providerId?: string; error?: string },
+): Promise<boolean> {
+  const params = [partId, update.status, below(update.status), update.error ?? null, update.providerId ?? null, [...FINAL_FAILURES]];
+  const [{ moved }] = await db.sql<{ moved: number }>(RECORD_SOLE_PART, params);
+  return moved > 0 || recordPartStatus(db.prisma, { partId }, update);
+}
+
 /** The conversation's earliest message still to send, which alone may be sent now (replies go out in order). */
-export async function firstUnsent(prisma: Db, conversationId: string): Promise<string | null> {
+export async function firstUnsent(sql: Sql, conversationId: string): Promise<string | null> {
   // The status is written into the statement, not bound, so the planner can use the partial index on it.
-  const [first] = await prisma.$queryRaw<{ id: string }[]>`
-    SELECT id::text FROM messages WHERE conversation_id = ${conversationId}::uuid AND status = 'unsent' ORDER BY seq LIMIT 1`;
+  const [first] = await sql<{ id: string }>(
+    `SELECT id::text FROM messages WHERE conversation_id = $1::uuid AND status = 'unsent' ORDER BY seq LIMIT 1`,
+    [conversationId],
+  );
   return first?.id ?? null;
 }
 

@@ -26,6 +26,8 @@ export interface AskJob {
   conversationId: string;
   /** The message's seq, as a string (JSON has no bigint): the worker answers the conversation up to it. */
   seq?: string;
+  /** A channel's burst window (config *_BURST_MS): the job waits this long, and answers the burst it ends. */
+  burstMs?: number;
 }
 
 export const askJob = (m: { id: string; conversationId: string; seq: bigint }): AskJob => ({
@@ -95,7 +97,7 @@ export async function enqueueTurn(queue: Queue<AskJob>, job: AskJob): Promise<vo
 
 /** Enqueues many turns in one round trip (Queue.addBulk); as enqueueTurn, each job's id is its message id. */
 export async function enqueueTurns(queue: Queue<AskJob>, jobs: AskJob[]): Promise<undefined[]> {
-  await queue.addBulk(jobs.map((job) => ({ name: "turn", data: job, opts: { jobId: job.messageId } })));
+  await queue.addBulk(jobs.map((job) => ({ name: "turn", data: job, opts: { jobId: job.messageId, delay: job.burstMs || undefined } })));
   return jobs.map(() => undefined);
 }
 

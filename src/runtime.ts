@@ -4,6 +4,7 @@ import { createKnowledgeProvider } from "./assistants/knowledge";
 import { createOpenAIProvider } from "./assistants/openai";
 import { AssistantLookup } from "./assistants/store";
 import { KeyRing } from "./auth/keys";
+import { OperatorSessions } from "./auth/operators";
 import { Batcher } from "./batch";
 import { ReplyBus } from "./bus";
 import { ChannelRegistry } from "./channels";
@@ -51,6 +52,8 @@ export interface Runtime {
   queues: Queue[];
   bus: ReplyBus;
   keys: KeyRing;
+  /** The console's signed-in operators (issue #15). */
+  operatorSessions: OperatorSessions;
   hub: HubDeps;
   turns: TurnDeps;
   /** The channels plugged in (src/main.ts), and through them where each business-side message is sent. */
@@ -93,6 +96,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   const assistants = new AssistantLookup(db.prisma);
   const hub: HubDeps = {
     prisma: db.prisma,
+    sql: db.sql,
     assistants,
     queue: askQueue,
     inserts: new Batcher((items) => insertInbound(db, items), isItemError),
@@ -103,6 +107,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     messagesPerMinute: config.RATE_LIMIT_PER_MINUTE,
     backlog: new Backlog(askQueue),
     maxBacklog: config.MAX_QUEUE_BACKLOG,
+    burstMs: { whatsapp: config.WHATSAPP_BURST_MS, sms: config.SMS_BURST_MS, ws: config.WS_BURST_MS },
   };
   const channels = new ChannelRegistry({ prisma: db.prisma, bus, deliverQueue });
   const turns: TurnDeps = {
@@ -173,6 +178,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     queues: [askQueue, deliverQueue, ingestQueue, webhookQueue],
     bus,
     keys: new KeyRing(db.prisma),
+    operatorSessions: new OperatorSessions(db.prisma, config.CONSOLE_SESSION_HOURS * 3_600_000),
     hub,
     turns,
     channels,

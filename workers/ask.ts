@@ -1,5 +1,6 @@
 import { DelayedError, type Job } from "bullmq";
 import type Redis from "ioredis";
+import type { DueMessage } from "../src/conversations";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { holdTurns } from "../src/handoff";
 import { tryLock } from "../src/locks";
@@ -24,11 +25,17 @@ import { followUp } from "./follow-up";
 // Order: one job at a time holds its conversation's lock and answers every pending message of the
 // conversation up to its own, oldest first. A job that finds the lock taken waits in the delayed set.
 // Follow-ups (workers/follow-up.ts) are jobs of this queue too, under the same lock.
+//
+// Bursts: on a channel with a burst window (AskJob.burstMs), a job waits that long after its message, then
+// leaves its messages to the job of a later message, if there is one, so the last job of a burst answers it
+// all in one turn (src/conversations.ts closes the burst's earlier messages with that turn's reply). A user
+// who never pauses is answered BURST_SPANS windows after their first unanswered message all the same.
 
 /** lockMs is also how long a conversation stays locked by a worker that stopped answering. */
 export type AskWorkerOptions = HubWorkerOptions;
 
 const RETRY_LOCKED_MS = 150;
+const BURST_SPANS = 4;
 
 export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: string, lockMs: number) {
   // Turn locks taken and released together, a pipeline a round trip (see batchCommands).
@@ -47,7 +54,7 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
       const seq = job.data.seq ?? (await prisma.message.findUnique({ where: { id: messageId }, select: { seq: true } }))?.seq;
       if (seq === undefined) return;
       // The conversation's unanswered messages up to this job's: its own is the last unless already answered.
-      const { due, history, handoffState } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
+      const { due, history, handoffState, laterPending } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
       if (due.at(-1)?.id !== messageId) {
         const turn = await prisma.message.findUnique({
           where: { id: messageId },
@@ -56,6 +63,8 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
         if (turn?.reply) await publishReply(deps, turn, turn.conversation.orgId, turn.reply);
         return;
       }
+      const burstMs = job.data.burstMs ?? 0;
+      if (burstMs && laterPending && Date.now() - due[0].createdAt.getTime() < burstMs * BURST_SPANS) return;
       if (handoffState !== "bot") {
         // Accepted before a person was asked for, run after: held, not answered. Should the conversation have
         // gone back to the assistant meanwhile, the retry answers what is still pending.
@@ -72,7 +81,7 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
           );
         throw new Error("the conversation went back to the assistant while its turns were being held");
       }
-      for (const [i, message] of due.entries()) {
+      for (const [i, message] of (burstMs ? [burstOf(due)] : due).entries()) {
         try {
           // The window's history is the first message's; the others follow replies stored since.
           await runTurn(deps, message, message.orgId, i === 0 ? history : undefined);
@@ -90,6 +99,14 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
       await release().catch(() => {});
     }
   };
+}
+
+/** The messages of a burst as one turn: the last one, saying what they all say. */
+function burstOf(due: DueMessage[]): DueMessage {
+  const last = due[due.length - 1];
+  if (due.length === 1) return last;
+  const attachments = due.flatMap((m) => (Array.isArray(m.attachments) ? m.attachments : []));
+  return { ...last, content: due.map((m) => m.content).join("\n"), attachments };
 }
 
 // A BullMQ worker fetches its jobs one at a time, a round trip each: one fetch loop takes in at most a few

@@ -1,9 +1,19 @@
 import type { Job, Queue, Worker } from "bullmq";
-import { addressOf, type ChannelRegistry, type ChannelSender } from "../src/channels";
-import type { Db } from "../src/db/database";
+import type { ChannelRegistry, ChannelSender } from "../src/channels";
+import type { Db, Sql } from "../src/db/database";
 import type { Logger } from "../src/logger";
 import { metrics } from "../src/metrics";
-import { DeliveryError, firstUnsent, partsOf, recordAttemptError, recordPartStatus, UNSENT, unsentHeads } from "../src/outbound";
+import {
+  DeliveryError,
+  deliveryHead,
+  firstUnsent,
+  partsOf,
+  recordAttemptError,
+  recordPart,
+  recordPartStatus,
+  UNSENT,
+  unsentHeads,
+} from "../src/outbound";
 import { every, type Periodic } from "../src/periodic";
 import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubWorkerOptions, requeue, startHubWorker } from "../src/queue";
 
@@ -29,6 +39,8 @@ import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubW
 
 export interface DeliverDeps {
   prisma: Db;
+  /** The delivery's own statements, straight to the driver (five a reply of one part, src/outbound.ts). */
+  sql: Sql;
   /** Where each message's sender is looked up, by its reply address. */
   channels: ChannelRegistry;
   /** The deliver queue, to hand a conversation on to its next reply. */
@@ -45,34 +57,29 @@ export interface DeliverRetry {
 }
 
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
-  const { prisma } = deps;
+  const { prisma, sql } = deps;
   return async (job: Job<DeliverJob>): Promise<void> => {
-    const reply = await prisma.message.findUnique({
-      where: { id: job.data.messageId },
-      include: { conversation: { select: { channel: true } } },
-    });
+    const reply = await deliveryHead(sql, job.data.messageId);
     if (!reply) return;
     // Sent or refused already (this job may be the retry of one that died before handing on), or not a
     // message of an API channel at all.
     if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
-    const first = await firstUnsent(prisma, reply.conversationId);
-    if (first !== reply.id) {
+    if (reply.firstUnsent !== reply.id) {
       // An earlier reply is still on its way: this one is queued again when that one is done.
-      if (first) await requeueDelivery(deps.queue, first);
+      if (reply.firstUnsent) await requeueDelivery(deps.queue, reply.firstUnsent);
       return;
     }
-    const { channel } = reply.conversation;
     // A reply, or a follow-up, is addressed as its turn came; another message as the conversation's last did.
-    const address = await addressOf(prisma, reply);
+    const { channel, replyAddress: address } = reply;
     const sender = address && deps.channels.senderFor(address.via);
-    const parts = await partsOf(prisma, reply.id, sender ? sender.split(reply.content, address) : [reply.content]);
+    const parts = await partsOf(sql, reply.id, sender ? sender.split(reply.content, address) : [reply.content]);
     for (const part of parts) {
       if (part.providerId) continue;
       // A part refused for good: the later ones would only be refused too, or arrive without their start.
       if (part.status === "failed") break;
       // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
       // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
-      if (!(await claimPart(prisma, part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
+      if (!(await claimPart(sql, part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
       let sent: Awaited<ReturnType<ChannelSender["send"]>>;
       try {
         if (!sender || !address) throw new DeliveryError(`message ${reply.id}: no channel of this hub sends to its address`, true);
@@ -106,7 +113,7 @@ const RECORD_ATTEMPTS = 5;
 async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId: string; status: string }) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await recordPartStatus(deps.prisma, { partId }, sent);
+      return await recordPart(deps, partId, sent);
     } catch (err) {
       deps.logger.warn({ part: partId, providerId: sent.providerId, attempt, err: (err as Error).message }, "a sent part not recorded yet");
       if (attempt >= RECORD_ATTEMPTS) throw err;
@@ -120,12 +127,15 @@ async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId:
 const SEND_CLAIM_MS = 60_000;
 
 /** Marks the part's send as begun, unless a send of it began less than SEND_CLAIM_MS ago and is not over. */
-async function claimPart(prisma: Db, partId: string): Promise<boolean> {
-  const claimed = await prisma.$executeRaw`
-    UPDATE outbound_parts SET attempted_at = now()
-    WHERE id = ${partId}::uuid AND provider_id IS NULL
-      AND (attempted_at IS NULL OR attempted_at < now() - ${SEND_CLAIM_MS} * interval '1 millisecond')`;
-  return claimed > 0;
+async function claimPart(sql: Sql, partId: string): Promise<boolean> {
+  const claimed = await sql(
+    `UPDATE outbound_parts SET attempted_at = now()
+     WHERE id = $1::uuid AND provider_id IS NULL
+       AND (attempted_at IS NULL OR attempted_at < now() - $2 * interval '1 millisecond')
+     RETURNING id`,
+    [partId, SEND_CLAIM_MS],
+  );
+  return claimed.length > 0;
 }
 
 /** Gives a reply a delivery job unless one is waiting or running (see requeue). */
@@ -133,7 +143,7 @@ const requeueDelivery = (queue: Queue<DeliverJob>, messageId: string) => requeue
 
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */
 async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> {
-  const next = await firstUnsent(deps.prisma, conversationId);
+  const next = await firstUnsent(deps.sql, conversationId);
   if (next) await requeueDelivery(deps.queue, next);
 }
 

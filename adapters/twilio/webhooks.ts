@@ -3,7 +3,7 @@ import twilio from "twilio";
 import { fieldIssues, invalid } from "../../src/errors";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
-import { recordPartStatus } from "../../src/outbound";
+import { recordPart, recordPartStatus } from "../../src/outbound";
 import { attachmentsOf, incomingMessage, statusCallback, toInbound } from "./inbound";
 import type { NumberRoutes } from "./numbers";
 import { requireTwilioSignature } from "./signature";
@@ -42,11 +42,8 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     const part = typeof req.query.part === "string" && UUID.test(req.query.part) ? req.query.part : null;
     const error = ErrorCode ? `Twilio error ${ErrorCode}${ErrorMessage ? `: ${ErrorMessage}` : ""}` : undefined;
     // A callback for a message this hub did not send is acknowledged all the same: there is nothing to retry.
-    await recordPartStatus(deps.hub.prisma, part ? { partId: part } : { providerId: MessageSid }, {
-      status: MessageStatus,
-      providerId: MessageSid,
-      error,
-    });
+    const update = { status: MessageStatus, providerId: MessageSid, error };
+    await (part ? recordPart(deps.hub, part, update) : recordPartStatus(deps.hub.prisma, { providerId: MessageSid }, update));
     res.status(204).end();
   });
 

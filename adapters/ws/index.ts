@@ -3,6 +3,7 @@ import { Router } from "express";
 import type Redis from "ioredis";
 import { setEndUserSecret } from "../../src/auth/endusers";
 import type { KeyRing } from "../../src/auth/keys";
+import type { OperatorSessions } from "../../src/auth/operators";
 import type { ReplyBus } from "../../src/bus";
 import type { Channel, ChannelRegistry } from "../../src/channels";
 import { invalid } from "../../src/errors";
@@ -23,6 +24,8 @@ import { attachSocketServer } from "./server";
 export interface WsChannelDeps {
   hub: HubDeps;
   keys: KeyRing;
+  /** The console's signed-in operators, whom /ws/operators admits by their cookie. */
+  sessions: OperatorSessions;
   bus: ReplyBus;
   allowedOrigins: string[];
   maxFrameBytes: number;
@@ -49,6 +52,7 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
     attach(server: Server) {
       const operators = operatorSocketServer({
         keys: deps.keys,
+        sessions: deps.sessions,
         operators: { prisma: hub.prisma, bus: deps.bus, channels: deps.channels, logger: hub.logger },
         logger: hub.logger,
         allowedOrigins: deps.allowedOrigins,

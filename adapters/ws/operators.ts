@@ -2,8 +2,10 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { z } from "zod";
-import { bearer, type KeyRing, type Principal } from "../../src/auth/keys";
+import { bearer, type KeyRing } from "../../src/auth/keys";
+import type { OperatorSessions } from "../../src/auth/operators";
 import { fieldIssues, type HubError } from "../../src/errors";
+import { CONSOLE_COOKIE, cookieOf, sameOrigin } from "../../src/http/auth";
 import { toHubError } from "../../src/http/body";
 import type { Logger } from "../../src/logger";
 import { DEFAULT_OPERATOR_NAME, type OperatorDeps, operatorTyping } from "../../src/operators";
@@ -18,6 +20,9 @@ import { originAllowed } from "./visitors";
 // set headers on a WebSocket, offers two subprotocols: `new WebSocket(url, ["hub.operators", "bearer.<key>"])`
 // (the key stays out of URLs, hence out of access logs; the server answers `hub.operators`). A missing or
 // invalid key: an error frame, then close 4401.
+// The console's session cookie works too (issue #15), but only from a page of the hub itself: a cookie
+// upgrade whose Origin is not the hub's host gets 403, or any site could open a socket as the operator
+// (cross-site WebSocket hijacking; SameSite does not cover another port of the same host).
 //
 // Server -> client, JSON text frames (the management API's field names):
 //   status  {status: "connected" | "closing", orgId}
@@ -47,6 +52,7 @@ const clientFrame = z.strictObject({
 
 export interface OperatorSocketDeps {
   keys: KeyRing;
+  sessions: OperatorSessions;
   operators: OperatorDeps;
   logger: Logger;
   allowedOrigins: string[];
@@ -69,20 +75,22 @@ export function operatorSocketServer(deps: OperatorSocketDeps) {
     if (!originAllowed(req, deps.allowedOrigins))
       return socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     const secret = keyOf(req);
+    const cookie = secret ? null : cookieOf(req.headers, CONSOLE_COOKIE);
+    if (cookie && !sameOrigin(req.headers)) return socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     wss.handleUpgrade(req, socket, head, (ws) => {
       heartbeat.track(ws);
       ws.on("error", () => {});
       ws.on("close", () => orgOf.delete(ws));
-      admit(ws, secret).catch((err) => {
+      admit(ws, secret, cookie).catch((err) => {
         deps.logger.error({ err }, "operator socket could not be opened");
         refuse(ws, null);
       });
     });
   };
 
-  const admit = async (ws: WebSocket, secret: string | null) => {
-    const principal = secret ? await deps.keys.authenticate(secret) : null;
-    if (!principal) return refuse(ws, { status: 401, code: "unauthorized", message: "Invalid or missing API key" });
+  const admit = async (ws: WebSocket, secret: string | null, cookie: string | null) => {
+    const principal = secret ? await deps.keys.authenticate(secret) : cookie ? await deps.sessions.authenticate(cookie) : null;
+    if (!principal) return refuse(ws, { status: 401, code: "unauthorized", message: "Invalid or missing API key or console session" });
     // Gone while its key was checked: nothing to listen for.
     if (ws.readyState !== ws.OPEN) return;
     orgOf.set(ws, principal.orgId);
@@ -101,7 +109,13 @@ export function operatorSocketServer(deps: OperatorSocketDeps) {
     });
   };
 
-  const receive = async (ws: WebSocket, principal: Principal, typed: Map<string, number>, data: RawData, isBinary: boolean) => {
+  const receive = async (
+    ws: WebSocket,
+    principal: { orgId: string; email?: string },
+    typed: Map<string, number>,
+    data: RawData,
+    isBinary: boolean,
+  ) => {
     const parsed = isBinary ? null : parse(data.toString());
     if (!parsed?.success) {
       const issues = parsed ? fieldIssues(parsed.error.issues) : [];
@@ -115,7 +129,7 @@ export function operatorSocketServer(deps: OperatorSocketDeps) {
       await operatorTyping(deps.operators, {
         orgId: principal.orgId,
         conversationRef: conversationId,
-        author: { kind: "operator", name: author ?? DEFAULT_OPERATOR_NAME },
+        author: { kind: "operator", name: author ?? principal.email ?? DEFAULT_OPERATOR_NAME },
       });
     } catch (err) {
       const known = toHubError(err);

@@ -11,6 +11,8 @@ export interface Operation {
   /** OpenAPI style: `/api/conversations/{id}/history`. */
   path: string;
   tag: string;
+  /** A stable name for generated clients (`consoleLogin`). */
+  operationId?: string;
   summary: string;
   description?: string;
   /** Bearer API key required (the default). */
@@ -45,6 +47,7 @@ function parameters(schema: z.ZodObject | undefined, where: "query" | "path") {
 function operationObject(op: Operation) {
   return {
     tags: [op.tag],
+    ...(op.operationId ? { operationId: op.operationId } : {}),
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     ...(op.deprecated ? { deprecated: true } : {}),

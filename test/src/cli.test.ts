@@ -23,6 +23,25 @@ describe("npm run cli", () => {
     expect(docs.map((d) => d.title)).toEqual(["faq.md"]);
   });
 
+  it("adds a console operator, in the default org unless --org says otherwise, who can then sign in", async () => {
+    const email = `Lead-${Date.now()}@Example.test`;
+    const added = JSON.parse(await run("operator", "add", "--email", email, "--password", "a long password", "--role", "admin"));
+    expect(added).toMatchObject({ email: email.toLowerCase(), role: "admin", org_id: hub().orgId });
+    const signedIn = await fetch(`${hub().url}/api/console/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: "a long password" }),
+    });
+    expect(signedIn.status).toBe(200);
+    await expect(run("operator", "add", "--email", email, "--password", "a long password", "--role", "agent")).rejects.toThrow(/exists/);
+    await expect(run("operator", "add", "--email", "x@example.test", "--password", "short", "--role", "agent")).rejects.toThrow(
+      /10 characters/,
+    );
+    await expect(run("operator", "add", "--email", "x@example.test", "--password", "a long password", "--role", "boss")).rejects.toThrow(
+      /admin or agent/,
+    );
+  });
+
   it("prints its usage for help, --help and -h", async () => {
     for (const asked of [["help"], ["--help"], ["-h"], ["key", "create", "--help"], []]) {
       expect(await run(...asked)).toMatch(/^Usage: npm run cli -- <command>/);

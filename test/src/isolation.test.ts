@@ -1,6 +1,7 @@
 import { signEndUserToken } from "../../src/auth/endusers";
 import { botMessage, connect, connectTo, type Frame, isType } from "../adapters/ws/client";
 import { type FakeTwilio, startFakeTwilio } from "../fakes/twilio-server";
+import { addOperator, signIn } from "../support/console";
 import { startTestHub, type TestHub } from "../support/hub";
 import { createTestOrg, type TestOrg } from "../support/orgs";
 import { waitFor } from "../support/processes";
@@ -39,8 +40,9 @@ interface OrgA {
 
 interface Ctx {
   hub: TestHub;
-  a: OrgA;
-  b: TestOrg & { folder: string; conversation: string };
+  a: OrgA & { operator: { id: string; email: string } };
+  /** B, with an admin of its own signed in to the console (`cookie`). */
+  b: TestOrg & { folder: string; conversation: string; cookie: string };
 }
 
 type Request = { method?: string; path: string; body?: unknown; headers?: Record<string, string>; form?: Record<string, string> };
@@ -69,6 +71,9 @@ const service404 = (what: string) => ({ status: 404, body: { detail: `${what} no
 const service403 = { status: 403, body: { detail: expect.stringContaining("org_id") } };
 const dashboard403 = { status: 403, body: { error: "forbidden" } };
 const signature403 = { status: 403, body: "Invalid or missing X-Twilio-Signature" };
+
+/** B's console request: its operator's cookie (or `cookie`), the hub's Origin, and no API key. */
+const inConsole = (c: Ctx, cookie = c.b.cookie) => ({ authorization: "", cookie, origin: c.hub.url });
 
 const ask = (fields: Record<string, unknown>) => ({
   path: "/api/ai-hub/assistant/ask",
@@ -439,6 +444,75 @@ const HTTP: Attempt[] = [
     ...signature403,
   },
 
+  // The console: B's admin, signed in, with its cookie and the hub's own Origin (no API key)
+  {
+    route: "POST /api/console/login",
+    what: "signs in as A's operator with a guessed password",
+    request: (c) => ({ path: "/api/console/login", body: { email: c.a.operator.email, password: "guessed-password" } }),
+    status: 401,
+    body: { error: "unauthorized", message: "Wrong email or password" },
+  },
+  {
+    route: "POST /api/console/logout",
+    what: "ends a session with A's operator's id for a cookie",
+    request: (c) => ({ method: "POST", path: "/api/console/logout", headers: inConsole(c, `hub_console=${c.a.operator.id}`) }),
+    status: 401,
+  },
+  {
+    route: "GET /api/console/me",
+    what: "reads who its operator is",
+    request: (c) => ({ path: "/api/console/me", headers: inConsole(c) }),
+    status: 200,
+    body: (c: Ctx) => ({ operator: { orgId: c.b.orgId } }),
+  },
+  {
+    route: "GET /api/console/operators",
+    what: "lists operators",
+    request: (c) => ({ path: "/api/console/operators", headers: inConsole(c) }),
+    status: 200,
+  },
+  {
+    route: "POST /api/console/operators",
+    what: "adds an operator to A's org",
+    request: (c) => ({
+      path: "/api/console/operators",
+      body: { email: "b-into-a@example.test", password: "a long password", role: "admin", orgId: c.a.org.orgId },
+      headers: inConsole(c),
+    }),
+    status: 400,
+    body: { error: "invalid_message" },
+  },
+  {
+    route: "DELETE /api/console/operators/:operatorId",
+    what: "removes A's operator",
+    request: (c) => ({ method: "DELETE", path: `/api/console/operators/${c.a.operator.id}`, headers: inConsole(c) }),
+    ...management404,
+  },
+  {
+    route: "GET /api/console/conversations/:conversationId",
+    what: "reads A's WhatsApp conversation by its channel id",
+    request: (c) => ({ path: `/api/console/conversations/${encodeURIComponent(c.a.whatsapp.conversationKey)}`, headers: inConsole(c) }),
+    ...management404,
+  },
+  {
+    route: "GET /api/console/conversations/:conversationId",
+    what: "reads A's widget conversation with its API key",
+    request: (c) => ({ path: `/api/console/conversations/${c.a.ws.userConversation}` }),
+    ...management404,
+  },
+  {
+    route: "POST /api/inbox/:conversationId/takeover",
+    what: "takes A's WhatsApp conversation over from the console",
+    request: (c) => ({ path: `/api/inbox/${encodeURIComponent(c.a.whatsapp.conversationKey)}/takeover`, body: {}, headers: inConsole(c) }),
+    ...management404,
+  },
+  {
+    route: "GET /console/vendor/:file",
+    what: "loads the console's Preact",
+    request: () => ({ path: "/console/vendor/preact.mjs" }),
+    status: 200,
+  },
+
   // Public: health, the API's description. Metrics only for the metrics token (set below), which no org's key is
   { route: "GET /healthz", what: "checks health", request: () => ({ path: "/healthz" }), status: 200 },
   { route: "GET /readyz", what: "checks readiness", request: () => ({ path: "/readyz" }), status: 200 },
@@ -561,12 +635,18 @@ describe("org isolation on every surface", () => {
     app = ctx.hub.app;
 
     const [orgA, orgB] = [await createTestOrg(ctx.hub, "A"), await createTestOrg(ctx.hub, "B")];
-    ctx.a = await seedOrgA(ctx.hub, orgA, twilio);
+    const aOperator = await addOperator(ctx.hub, orgA.orgId, "admin");
+    ctx.a = { ...(await seedOrgA(ctx.hub, orgA, twilio)), operator: aOperator };
     const conversation = (await orgB.api(service(orgB.orgId, "create"), { body: { title: "B's own" } })).body.id;
     const folder = (await orgB.api("/api/folders", { body: { name: "B's own" } })).body.id;
-    ctx.b = { ...orgB, folder, conversation };
+    const { cookie } = await signIn(ctx.hub, (await addOperator(ctx.hub, orgB.orgId, "admin")).email);
+    ctx.b = { ...orgB, folder, conversation, cookie };
     before = await settled(ctx.hub, orgA.orgId);
-    secrets = [SECRET, ...new Set(JSON.stringify(before).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g))];
+    secrets = [
+      SECRET,
+      aOperator.email,
+      ...new Set([...(JSON.stringify(before).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? []), aOperator.id]),
+    ];
   });
   afterAll(async () => {
     await ctx.hub?.stop();
@@ -627,6 +707,16 @@ describe("org isolation on every surface", () => {
     await socket.close();
     expect(socket.frames.filter((f: Frame) => f.type !== "error" && f.type !== "status")).toEqual([]);
     expectNothingOfA(socket.frames, refs);
+  });
+
+  it("/ws/operators: B's operator, signed in to the console, sees nothing of A's conversations", async () => {
+    const headers = { cookie: ctx.b.cookie, origin: ctx.hub.url };
+    const socket = await connectTo(ctx.hub.url, "/ws/operators", {}, { headers }, ["hub.operators"]);
+    expect(await socket.next()).toMatchObject({ type: "status", status: "connected", orgId: ctx.b.orgId });
+    socket.send({ type: "typing", conversationId: ctx.a.whatsapp.conversationKey });
+    expect(await socket.next(isType("error"))).toMatchObject({ error: "not_found" });
+    await socket.close();
+    expectNothingOfA(socket.frames, ctx.a.whatsapp.conversationKey);
   });
 
   it("leaves every row of org A as it was", async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { loadConfig } from "../../src/config";
 import { type RunningHub, startHub } from "../../src/main";
 import { createTestDatabaseUrl, type DbKind, dropTestDatabase } from "./databases";
-import { REDIS_URL } from "./env";
+import { NO_BURSTS, REDIS_URL } from "./env";
 import { openTemplatePGlite } from "./pglite-template";
 
 export interface TestHub extends RunningHub {
@@ -35,6 +35,8 @@ export async function startTestHub(kind: DbKind, env: Record<string, string> = {
     // Every test socket comes from 127.0.0.1: the anonymous budget per address would span a whole test file.
     // test/adapters/ws/addresses.test.ts sets it to test it.
     WS_ANONYMOUS_SESSIONS_PER_ADDRESS_PER_MINUTE: "0",
+    // Messages are answered one by one, as each test expects; test/workers/bursts.test.ts sets the windows.
+    ...NO_BURSTS,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: "memory://" }),
     ...env,
   };

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
+import { NO_BURSTS } from "./env";
 
 const ROOT = path.join(__dirname, "../..");
 
@@ -15,7 +16,7 @@ export interface HubProcess {
 /** Runs `npm start`'s entry point in a child process and resolves once it logs that it started. */
 export function spawnHub(env: Record<string, string>, nodeArgs: string[] = []): Promise<HubProcess> {
   // tsx as a loader, not its CLI: the CLI runs the program in a child process, which a SIGKILL would orphan.
-  return spawnUntilStarted(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "src/main.ts")], env);
+  return spawnUntilStarted(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "src/main.ts")], { ...NO_BURSTS, ...env });
 }
 
 /** Runs a command that starts a hub (`npm start`, the entry point) and resolves once the hub logs that it started. */

@@ -1,15 +1,24 @@
 import { type Response, Router } from "express";
 import type { z } from "zod";
 import type { KeyRing } from "../../../src/auth/keys";
+import type { OperatorSessions } from "../../../src/auth/operators";
 import type { ReplyBus } from "../../../src/bus";
 import type { ChannelRegistry } from "../../../src/channels";
 import { findConversation } from "../../../src/conversation-reads";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
 import type { Conversation } from "../../../src/generated/prisma/client";
-import { type HandoffSettings, handoffMessageOf, release, requestHandoff, takeOver, transcriptSummary } from "../../../src/handoff";
+import {
+  type HandoffSettings,
+  handoffMessageOf,
+  handoffView,
+  release,
+  requestHandoff,
+  takeOver,
+  transcriptSummary,
+} from "../../../src/handoff";
 import { eventOf, type HandoffEvent } from "../../../src/handoff-turns";
-import { principal, requireKey } from "../../../src/http/auth";
+import { caller, requireKeyOrOperator } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import { renderManagementError } from "../../../src/http/management-error";
 import { listInbox } from "../../../src/inbox";
@@ -24,6 +33,8 @@ import { handoffBody, type inboxConversation, inboxQuery, takeoverBody } from ".
 export interface InboxDeps {
   prisma: Db;
   keys: KeyRing;
+  /** The console's operators, signed in with a cookie: they use this API as a key does, in their own org. */
+  sessions: OperatorSessions;
   bus: ReplyBus;
   channels: ChannelRegistry;
   handoff: HandoffSettings;
@@ -36,12 +47,12 @@ const PATH = "/api/inbox";
 export function createInboxApi(deps: InboxDeps): Router {
   const { prisma } = deps;
   const api = Router();
-  api.use(PATH, ...jsonBody("64kb"), requireKey(deps.keys));
+  api.use(PATH, ...jsonBody("64kb"), requireKeyOrOperator(deps.keys, deps.sessions));
 
   api.get(PATH, async (req, res) => {
     const q = parse(inboxQuery, req.query);
     const state = q.state === "all" ? undefined : q.state;
-    const { rows, total } = await listInbox(prisma, { orgId: principal(res).orgId, state, limit: q.limit, offset: q.offset });
+    const { rows, total } = await listInbox(prisma, { orgId: caller(res).orgId, state, limit: q.limit, offset: q.offset });
     res.json({ conversations: rows.map(viewRow), total, limit: q.limit, offset: q.offset });
   });
 
@@ -54,7 +65,7 @@ export function createInboxApi(deps: InboxDeps): Router {
       const body = operatorMessageRequest.safeParse(req.body ?? {});
       const current = await conversationOf(prisma, res, req.params.conversationId);
       if (body.success && current.handoffState !== "human") {
-        const taken = await takeOver(prisma, current.id, body.data.author ?? (await keyName(prisma, res)));
+        const taken = await takeOver(prisma, current.id, body.data.author ?? (await callerName(prisma, res)));
         if (taken) await deps.onHandoff?.(eventOf("handoff.taken", taken));
       }
       next();
@@ -78,7 +89,7 @@ export function createInboxApi(deps: InboxDeps): Router {
   api.post(`${PATH}/:conversationId/takeover`, async (req, res) => {
     const { operator } = parse(takeoverBody, req.body);
     const current = await conversationOf(prisma, res, req.params.conversationId);
-    const assignee = operator ?? (await keyName(prisma, res));
+    const assignee = operator ?? (await callerName(prisma, res));
     const taken = await takeOver(prisma, current.id, assignee);
     if (!taken) {
       const now = await prisma.conversation.findUnique({ where: { id: current.id }, select: { handoffAssignee: true } });
@@ -113,7 +124,7 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 async function conversationOf(prisma: Db, res: Response, ref: string | string[] | undefined): Promise<Conversation> {
-  const found = typeof ref === "string" ? await findConversation(prisma, principal(res).orgId, ref) : null;
+  const found = typeof ref === "string" ? await findConversation(prisma, caller(res).orgId, ref) : null;
   if (!found) throw notFound("Conversation");
   return found;
 }
@@ -121,24 +132,16 @@ async function conversationOf(prisma: Db, res: Response, ref: string | string[] 
 const stateOf = async (prisma: Db, id: string) =>
   (await prisma.conversation.findUnique({ where: { id }, select: { handoffState: true } }))?.handoffState ?? "gone";
 
-/** Who an operator is when they do not say: the name of their API key. */
-const keyName = async (prisma: Db, res: Response) =>
-  (await prisma.apiKey.findUniqueOrThrow({ where: { id: principal(res).keyId }, select: { name: true } })).name;
+/** Who an operator is when they do not say: the console's operator's email, or the name of the API key. */
+const callerName = async (prisma: Db, res: Response) => {
+  const { operator, keyId } = caller(res);
+  if (operator) return operator.email;
+  return (await prisma.apiKey.findUniqueOrThrow({ where: { id: keyId }, select: { name: true } })).name;
+};
 
 const conflict = (message: string) => new HubError(409, "conflict", message);
 
-function view(c: Conversation): z.output<typeof inboxConversation> {
-  return {
-    id: c.id,
-    externalId: c.externalId,
-    channel: c.channel,
-    state: c.handoffState as "bot" | "waiting" | "human",
-    waitingSince: c.handoffSince?.toISOString() ?? null,
-    assignee: c.handoffAssignee,
-    reason: c.handoffReason,
-    summary: c.handoffSummary,
-  };
-}
+const view = (c: Conversation): z.output<typeof inboxConversation> => handoffView(c);
 
 function viewRow(r: Awaited<ReturnType<typeof listInbox>>["rows"][number]): z.output<typeof inboxConversation> {
   const last = r.lastMessage;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { authorField } from "../../../src/conversations";
 import { fieldIssues, invalid } from "../../../src/errors";
 import type { Message } from "../../../src/generated/prisma/client";
-import { principal } from "../../../src/http/auth";
+import { caller } from "../../../src/http/auth";
 import { idempotencyKey } from "../../../src/http/idempotency";
 import { managementError } from "../../../src/http/management-error";
 import type { Operation } from "../../../src/http/openapi";
@@ -32,12 +32,12 @@ export function postOperatorMessage(deps: OperatorDeps): RequestHandler {
   return async (req, res) => {
     const parsed = operatorMessageRequest.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid("Invalid message", fieldIssues(parsed.error.issues));
-    const { orgId, keyId } = principal(res);
+    const { orgId, keyId, operator } = caller(res);
     const { message, duplicate } = await sendOperatorMessage(deps, {
       orgId,
       conversationRef: String(req.params.conversationId),
       content: parsed.data.content,
-      author: { kind: "operator", name: parsed.data.author ?? DEFAULT_OPERATOR_NAME },
+      author: { kind: "operator", name: parsed.data.author ?? operator?.email ?? DEFAULT_OPERATOR_NAME },
       keyId,
       idempotencyKey: idempotencyKey(req),
     });

@@ -50,6 +50,27 @@ describe("the OpenAPI document and the API reference page", () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
   });
 
+  it("describes the console's routes with operation ids and response schemas", () => {
+    const paths = doc.paths as Record<string, Record<string, any>>;
+    const consoleOps = Object.entries(paths)
+      .filter(([path]) => path.startsWith("/api/console/"))
+      .flatMap(([, methods]) => Object.values(methods));
+    expect(consoleOps.map((op) => op.operationId).sort()).toEqual([
+      "consoleAddOperator",
+      "consoleConversation",
+      "consoleListOperators",
+      "consoleLogin",
+      "consoleLogout",
+      "consoleMe",
+      "consoleRemoveOperator",
+    ]);
+    for (const op of consoleOps) expect(op).toMatchObject({ tags: ["Console"], summary: expect.any(String) });
+    expect(paths["/api/console/login"].post.responses[200].content["application/json"].schema.properties.operator).toBeDefined();
+    expect(
+      paths["/api/console/conversations/{conversationId}"].get.responses[200].content["application/json"].schema.properties.messages,
+    ).toBeDefined();
+  });
+
   it("states the documents' defaults and maxima, from the schemas that validate requests", () => {
     expect(param("/api/conversations/{id}/history", "get", "limit").schema).toMatchObject({ type: "integer", default: 50, maximum: 100 });
     expect(param("/api/conversations", "get", "status").schema.enum).toEqual(["active", "archived"]);

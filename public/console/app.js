@@ -1,0 +1,98 @@
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, startLive, stopLive } from "./api.js";
+import { Conversation } from "./conversation.js";
+import { html } from "./html.js";
+import { Inbox } from "./inbox.js";
+import { Operators } from "./operators.js";
+
+// The operator console: sign in, then the inbox, a conversation, or (admins) the org's operators, chosen by
+// the URL's hash (#/inbox, #/conversations/<id>, #/operators) so the back button and links work. The inbox
+// stays mounted beside an open conversation (it keeps counting who waits); narrow screens show one of them.
+
+const route = () => location.hash.replace(/^#\/?/, "").split("/");
+
+function Login({ onSignedIn }) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    setBusy(true);
+    setError(null);
+    try {
+      const { operator } = await api("/api/console/login", { body: { email: form.get("email"), password: form.get("password") } });
+      onSignedIn(operator);
+    } catch (err) {
+      setError(err.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<main class="login">
+    <h1>Console</h1>
+    <form onSubmit=${submit}>
+      <label for="email">Email</label>
+      <input id="email" name="email" type="email" autocomplete="username" required autofocus />
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" autocomplete="current-password" required />
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <button type="submit" disabled=${busy}>Sign in</button>
+    </form>
+  </main>`;
+}
+
+function App() {
+  const [me, setMe] = useState(undefined);
+  const [path, setPath] = useState(route());
+  const [waiting, setWaiting] = useState(0);
+
+  useEffect(() => {
+    api("/api/console/me").then(
+      ({ operator }) => setMe(operator),
+      () => setMe(null),
+    );
+    const onHash = () => setPath(route());
+    addEventListener("hashchange", onHash);
+    return () => removeEventListener("hashchange", onHash);
+  }, []);
+  useEffect(() => {
+    if (!me) return;
+    startLive();
+    return stopLive;
+  }, [me]);
+  useEffect(() => {
+    document.title = waiting ? `(${waiting}) Console` : "Console";
+  }, [waiting]);
+
+  if (me === undefined) return html`<p class="loading">Loading…</p>`;
+  if (me === null) return html`<${Login} onSignedIn=${setMe} />`;
+  const logout = async () => {
+    await api("/api/console/logout", { method: "POST" }).catch(() => {});
+    setMe(null);
+  };
+  const [view, id] = path;
+  const open = view === "conversations" && id ? decodeURIComponent(id) : null;
+  const current = open ? "inbox" : view || "inbox";
+  const link = (name, label, badge) =>
+    html`<a href=${`#/${name}`} aria-current=${current === name ? "page" : undefined}>${label}${badge ? html` <span class="count" aria-label=${`${badge} waiting`}>${badge}</span>` : ""}</a>`;
+  return html`
+    <header>
+      <nav aria-label="Console">
+        ${link("inbox", "Inbox", waiting)} ${me.role === "admin" && link("operators", "Operators")}
+      </nav>
+      <span class="who">${me.email} (${me.role})</span>
+      <button type="button" class="quiet" onClick=${logout}>Sign out</button>
+    </header>
+    ${
+      current === "operators" && me.role === "admin"
+        ? html`<${Operators} me=${me} />`
+        : html`<div class=${open ? "panes open" : "panes"}>
+            <${Inbox} onWaiting=${setWaiting} selected=${open} />
+            ${open ? html`<${Conversation} id=${open} me=${me} />` : html`<p class="hint">Choose a conversation.</p>`}
+          </div>`
+    }
+  `;
+}
+
+render(html`<${App} />`, document.getElementById("app"));
