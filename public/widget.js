@@ -36,9 +36,12 @@
   link.href = new URL("widget.css", hub).href;
   document.head.append(link);
 
+  // Drawn, not an emoji: a browser without an emoji font (Chromium on Linux, often) shows a missing glyph.
+  const CHAT_ICON = `<svg viewBox="0 0 24 24" width="28" height="28" fill="currentColor" aria-hidden="true" focusable="false">
+    <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2h-9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>`;
   const root = document.createElement("div");
   root.className = "hubchat";
-  root.innerHTML = `<button class="hubchat-bubble" aria-label="Open chat">💬</button>
+  root.innerHTML = `<button class="hubchat-bubble" aria-label="Open chat">${CHAT_ICON}</button>
     <section class="hubchat-panel" hidden>
       <header><span class="hubchat-title"></span><button class="hubchat-close" aria-label="Close chat">×</button></header>
       <div class="hubchat-state" hidden></div>
@@ -62,6 +65,7 @@
 
   function toggle(open) {
     panel.hidden = !open;
+    root.classList.toggle("hubchat-open", open);
     $(".hubchat-bubble").hidden = open;
     if (open) form.text.focus();
   }

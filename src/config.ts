@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
@@ -30,12 +31,18 @@ const schema = z.object({
   ROLE: z.enum(["all", "gateway", "worker"]).default("all"),
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
   // Keys of queues and the bus start with `{QUEUE_PREFIX}`: a hash tag, so Redis Cluster keeps them on one slot.
+  // Hubs sharing a Redis need one each, or they take each other's jobs: unset, it is named after the database
+  // (see queuePrefixOf).
   QUEUE_PREFIX: z
     .string()
     .regex(/^[\w.-]+$/)
-    .default("hub"),
+    .optional(),
   DATABASE_URL: z.url().optional(),
   DATA_DIR: z.string().default("./.data"),
+  // Each start applies the migrations it lacks. A deploy pipeline that runs `npm run migrate` once (and
+  // gives the hub's own database user no right to change tables) sets this to false: a start then refuses a
+  // database that lacks one.
+  MIGRATE_ON_START: bool.default(true),
   ASSISTANT_PROVIDER: z.enum(["knowledge", "openai"]).default("knowledge"),
   OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
   OPENAI_API_KEY: z.string().optional(),
@@ -191,7 +198,10 @@ const schema = z.object({
   INGEST_PARSE_TIMEOUT_MS: ms.default(60_000),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = Omit<z.infer<typeof schema>, "QUEUE_PREFIX"> & { QUEUE_PREFIX: string };
+
+/** The variables the hub reads, every one (.env.example and the deploy examples are checked against it). */
+export const configVariables = Object.keys(schema.shape);
 
 export class ConfigError extends Error {}
 
@@ -217,7 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       message: "required with ASSISTANT_PROVIDER=openai on OpenAI's API (or set OPENAI_BASE_URL to your own server)",
     })
     .safeParse(given);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { ...parsed.data, QUEUE_PREFIX: parsed.data.QUEUE_PREFIX ?? queuePrefixOf(parsed.data) };
   const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
   throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
 }
@@ -225,4 +235,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** Where the embedded database keeps its files, or null when there are none (a server, or memory://). */
 export function embeddedDir(config: { DATABASE_URL?: string; DATA_DIR: string }): string | null {
   return config.DATABASE_URL || config.DATA_DIR === "memory://" ? null : path.join(config.DATA_DIR, "pglite");
+}
+
+/**
+ * The default QUEUE_PREFIX, from the database the hub keeps its data in, so that two hubs of different
+ * databases on one Redis keep their jobs apart: `hub-<database name>` on a Postgres server (its name only:
+ * a gateway and a worker may reach the same server under different host names), `hub-<hash>` of an embedded
+ * database's directory. A gateway and its workers share their database, and so their prefix.
+ */
+export function queuePrefixOf(config: { DATABASE_URL?: string; DATA_DIR: string }): string {
+  if (config.DATABASE_URL) {
+    const url = new URL(config.DATABASE_URL);
+    // Postgres's default database is the user's own.
+    const name = decodeURIComponent(url.pathname.slice(1) || url.username) || "postgres";
+    return `hub-${name.replace(/[^\w.-]/g, "_")}`;
+  }
+  const dir = embeddedDir(config);
+  return dir ? `hub-${createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 10)}` : "hub";
+}
+
+/** The database, as a start's log line names it: no credentials. */
+export function databaseLabel(config: { DATABASE_URL?: string; DATA_DIR: string }): string {
+  if (!config.DATABASE_URL) return embeddedDir(config) ? path.resolve(embeddedDir(config) as string) : "memory://";
+  const url = new URL(config.DATABASE_URL);
+  return `${url.protocol}//${url.host}${url.pathname}`;
 }

@@ -29,7 +29,7 @@ import { bootstrap } from "./bootstrap";
 import type { Channel } from "./channels";
 import { commandLine } from "./cli";
 import { serveCommands } from "./cli-socket";
-import { type Config, ConfigError, embeddedDir, loadConfig } from "./config";
+import { type Config, ConfigError, databaseLabel, embeddedDir, loadConfig } from "./config";
 import type { Database } from "./db/database";
 import { DirectoryInUse } from "./db/lock";
 import { createApp } from "./http/app";
@@ -39,6 +39,8 @@ import { metricsApp } from "./http/metrics";
 import { createApiDocs, openApiDocument } from "./http/openapi";
 import { widgetRouter } from "./http/widget";
 import { SendPace } from "./pace";
+import { claimQueuePrefix } from "./queue";
+import { firstAttempt } from "./redis";
 import { createRuntime, type Runtime } from "./runtime";
 
 // The composition root: the one file of src/ that imports adapters and workers, to plug them in.
@@ -78,9 +80,20 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         `stop it, or give this hub a DATA_DIR (or DATABASE_URL) of its own. If none runs, delete ${err.file}`,
     );
   }
-  const applied = await rt.db.migrate();
-  if (applied.length) rt.logger.info({ applied }, "migrations applied");
-  await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
+  if (config.MIGRATE_ON_START) {
+    const applied = await rt.db.migrate();
+    if (applied.length) rt.logger.info({ applied }, "migrations applied");
+  } else {
+    const pending = await rt.db.pendingMigrations();
+    if (pending.length) {
+      await rt.close();
+      server?.close();
+      metricsServer?.close();
+      throw new ConfigError(`the database lacks migrations ${pending.join(", ")}: run npm run migrate (MIGRATE_ON_START is false)`);
+    }
+  }
+  const { orgId } = await bootstrap(rt.db.prisma, config.BOOTSTRAP_API_KEY);
+  await checkQueuePrefix(rt, orgId);
   // `npm run cli` cannot open the embedded database while this process holds it: it sends its commands here.
   const dir = embeddedDir(config);
   const commands = dir ? await serveCommands(rt.db.prisma, dir, rt.logger, commandLine) : null;
@@ -178,7 +191,10 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   const url = port === null ? null : `http://127.0.0.1:${port}`;
   const metricsHost = config.METRICS_HOST.includes(":") ? `[${config.METRICS_HOST}]` : config.METRICS_HOST;
   const metricsUrl = metricsServer && `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}`;
-  rt.logger.info({ role: config.ROLE, url, metricsUrl, database: rt.db.kind }, "hub started");
+  rt.logger.info(
+    { role: config.ROLE, url, metricsUrl, database: rt.db.kind, databaseUrl: databaseLabel(config), queuePrefix: config.QUEUE_PREFIX },
+    "hub started",
+  );
 
   return {
     runtime: rt,
@@ -267,6 +283,21 @@ function createChannels(rt: Runtime): Channel[] {
     );
   }
   return channels;
+}
+
+/**
+ * Says at start when another database's hub used this QUEUE_PREFIX on this Redis: the two would take each
+ * other's jobs. Without Redis yet, the start goes on unchecked.
+ */
+async function checkQueuePrefix(rt: Runtime, orgId: string) {
+  if (!(await firstAttempt(rt.redis))) return;
+  const other = await claimQueuePrefix(rt.redis, rt.config.QUEUE_PREFIX, orgId).catch(() => null);
+  if (other) {
+    rt.logger.warn(
+      { queuePrefix: rt.config.QUEUE_PREFIX, databaseUrl: databaseLabel(rt.config), otherDefaultOrg: other },
+      "QUEUE_PREFIX was used by the hub of another database on this Redis: if it still runs, the two take each other's jobs; give each hub its own QUEUE_PREFIX",
+    );
+  }
 }
 
 /** A server listening on a configured port; a port in use is a configuration error, said in one line. */

@@ -10,6 +10,17 @@ export const DELIVER_QUEUE = "deliver";
 /** BullMQ's key prefix: `{name}` is a Redis Cluster hash tag, so all of a queue's keys share one slot. */
 export const bullPrefix = (prefix: string) => `{${prefix}}`;
 
+/**
+ * Marks `prefix` as this database's (by its default org's id, which no other database has), and returns the
+ * org id of the database whose hub had marked it before, if another: hubs of two databases under one prefix
+ * take each other's jobs. A database created again (a deleted DATA_DIR) reads as another once.
+ */
+export async function claimQueuePrefix(redis: Redis, prefix: string, orgId: string): Promise<string | null> {
+  // Kept a month past the last start: no key is left behind for good by a hub that is gone.
+  const before = await redis.set(`${bullPrefix(prefix)}:database`, orgId, "EX", 30 * 24 * 3600, "GET");
+  return before && before !== orgId ? before : null;
+}
+
 export interface AskJob {
   messageId: string;
   conversationId: string;

@@ -8,7 +8,7 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { embeddedDir } from "../config";
 import { PrismaClient } from "../generated/prisma/client";
 import { lockDirectory } from "./lock";
-import { applyMigrations, type SqlRunner } from "./migrate";
+import { applyMigrations, pendingMigrations, type SqlRunner } from "./migrate";
 
 // pgvector, as PGlite ships it. Required, not imported: this tsconfig's module resolution does not read the
 // package's subpath exports.
@@ -25,6 +25,8 @@ export interface Database {
   kind: "postgres" | "pglite";
   /** Applies pending migrations from prisma/migrations; safe to call from several processes at once. */
   migrate(): Promise<string[]>;
+  /** The migrations of prisma/migrations this database has not had yet. */
+  pendingMigrations(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export function openPostgres(url: string): Database {
         await client.end();
       }
     },
+    pendingMigrations: () => pendingMigrations(async (sql, params) => (await pool.query(sql, params)).rows),
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -101,6 +104,7 @@ export function openPGlite(dir: string, from?: Blob): Database {
         params ? (await pglite.query<Record<string, unknown>>(sql, params)).rows : ((await pglite.exec(sql)).at(-1)?.rows ?? []);
       return applyMigrations(run);
     },
+    pendingMigrations: () => pendingMigrations(async (sql, params) => (await pglite.query<Record<string, unknown>>(sql, params)).rows),
     async close() {
       await prisma.$disconnect();
       await pglite.close();

@@ -18,13 +18,19 @@ export function metricsRouter(queues: Queue[], token: string | undefined): Route
   return router;
 }
 
-/** What the metrics port serves: /metrics and nothing else. */
+/**
+ * What the metrics port serves: /metrics, and /healthz (a worker has no other port for a liveness probe or
+ * the image's HEALTHCHECK to ask).
+ */
 export function metricsApp(queues: Queue[], token: string | undefined): Express {
   const app = express();
   app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
   app.use(metricsRouter(queues, token));
   app.use((_req, res) => {
-    res.status(404).json({ error: "not_found", message: "Only /metrics is served here" });
+    res.status(404).json({ error: "not_found", message: "Only /metrics and /healthz are served here" });
   });
   return app;
 }

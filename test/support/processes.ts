@@ -24,10 +24,10 @@ export function spawnUntilStarted(
   command: string,
   args: string[],
   env: Record<string, string>,
-  { detached = false } = {},
+  { detached = false, cwd = ROOT } = {},
 ): Promise<HubProcess> {
   const proc = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     detached,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -61,9 +61,9 @@ export function spawnUntilStarted(
  * Runs a command to its end, as a user would in the repository (`npm run cli -- ...`), and returns its exit
  * code and output. Killed after `timeoutMs` (code null), so a command that should end but hangs fails a test.
  */
-export async function runToEnd(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000) {
+export async function runToEnd(command: string, args: string[], env: Record<string, string>, timeoutMs = 60_000, cwd = ROOT) {
   const proc = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
