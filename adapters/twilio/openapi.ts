@@ -20,6 +20,10 @@ const binding = z.object({
   orgId: z.string(),
   assistantId: z.string(),
   assistantName: z.string(),
+  reengagementTemplate: z
+    .object({ contentSid: z.string(), variables: z.record(z.string(), z.string()).optional() })
+    .nullable()
+    .describe("Sent when a reply would fall outside WhatsApp's 24-hour window"),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -50,6 +50,7 @@ const assistant = z.object({
   handoffPhrases: z.array(z.string()),
   handoffMessage: z.string().nullable(),
   handoffAfterMisses: z.number().int().nullable(),
+  vision: z.boolean().describe("The model reads images: a user's photos go to it as image parts"),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
