@@ -197,6 +197,15 @@ describe("the console API", () => {
     expect((await stranger.closed).code).toBe(4401);
   });
 
+  it("answers a malformed cookie as no session, over HTTP and on /ws/operators", async () => {
+    const cookie = "hub_console=%E0%A4%A";
+    expect((await asOperator(hub, cookie)("/api/inbox")).status).toBe(401);
+    const socket = await connectTo(hub.url, "/ws/operators", {}, { headers: { cookie, origin: hub.url } }, ["hub.operators"]);
+    expect(await socket.next()).toMatchObject({ type: "error", error: "unauthorized" });
+    expect((await socket.closed).code).toBe(4401);
+    expect((await hub.api("/healthz")).status).toBe(200);
+  });
+
   it("closes a socket opened with the cookie when its session ends", async () => {
     const agent = await addOperator(hub, hub.orgId, "agent");
     const { cookie } = await signIn(hub, agent.email, PASSWORD, fromAddress());
