@@ -43,6 +43,8 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
     if (state === "unknown") {
       await enqueueTurn(queue, askJob(message));
       moved++;
+    } else if (state === "completed" && (await handedOn(prisma, message))) {
+      // A burst's message, left by its job to the job of a later one (workers/ask.ts), which answers both.
     } else if (state === "failed" || state === "completed") {
       const job = await queue.getJob(message.id);
       if (state === "failed" && job && isDatabaseUnavailable({ message: job.failedReason })) {
@@ -56,6 +58,15 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
     }
   }
   return moved + (await sweepFollowUps(prisma, queue, afterMs)) + (await expireHandoffs(turns));
+}
+
+/** Whether a later user message of the conversation is still pending: its job answers this one too. */
+async function handedOn(prisma: Db, message: { conversationId: string; seq: bigint }): Promise<boolean> {
+  const later = await prisma.message.findFirst({
+    where: { conversationId: message.conversationId, status: "pending", role: "user", seq: { gt: message.seq } },
+    select: { id: true },
+  });
+  return later !== null;
 }
 
 /**

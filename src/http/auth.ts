@@ -34,7 +34,14 @@ export const CONSOLE_COOKIE = "hub_console";
 export function cookieOf(headers: IncomingHttpHeaders, name: string): string | null {
   for (const part of (headers.cookie ?? "").split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      // Malformed escapes are no cookie: thrown here, during a WebSocket upgrade, it would end the process.
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null;
+      }
+    }
   }
   return null;
 }

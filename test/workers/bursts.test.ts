@@ -120,3 +120,35 @@ it("a worker killed while answering a burst: another answers it once, all of it"
     await setup.stop();
   }
 });
+
+// The sweeper fails a pending message whose job completed without a reply. A burst's earlier message is such
+// a message while the burst's last job answers it: a slow model must not earn the user a fallback reply too.
+it("a burst answered slowly gets no fallback reply from the sweeper", async () => {
+  const setup = await startTwilioHub("postgres", { ...BURSTS, SWEEP_INTERVAL_MS: "200", SWEEP_AFTER_MS: "500" });
+  const user = "+351911000204";
+  try {
+    setup.openai.setDelay(3_000);
+    const posted = await Promise.all(
+      ["hello", "is the shop open?"].map((body) =>
+        postWebhook(setup.hub.url, setup.twilio.authToken, "/webhooks/twilio", whatsapp(user, HUB_NUMBER, body)),
+      ),
+    );
+    expect(posted.map((r) => r.status)).toEqual([200, 200]);
+    const prisma = setup.hub.runtime.db.prisma;
+    const stored = () => prisma.message.findMany({ where: { conversation: { externalId: `whatsapp_${user}` } }, orderBy: { seq: "asc" } });
+    await waitFor(
+      async () => (await stored()).filter((m) => m.role === "user").every((m) => m.status !== "pending"),
+      30_000,
+      "the burst closed",
+    );
+    await waitFor(async () => setup.twilio.sends.length > 0, 30_000, "a reply sent");
+    const messages = await stored();
+    const asked = messages.filter((m) => m.role === "user");
+    expect(asked.map((m) => m.status)).toEqual(["answered", "answered"]);
+    expect(messages.filter((m) => m.role === "assistant").map((m) => m.content)).toEqual([
+      `Echo: ${asked.map((m) => m.content).join("\n")}`,
+    ]);
+  } finally {
+    await setup.stop();
+  }
+});
