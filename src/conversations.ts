@@ -299,7 +299,9 @@ const INSERT_REPLIES = `
     FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id
     WHERE turn.id = i.turn_id
   ), closed_before AS (
-    UPDATE messages turn SET status = i.turn_status, error = i.error
+    -- A fallback's follow-up (status retrying) is the last message's: it answers the burst, with the earlier
+    -- messages in its history.
+    UPDATE messages turn SET status = CASE WHEN i.turn_status = '${RETRYING}' THEN 'answered' ELSE i.turn_status END, error = i.error
     FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id JOIN messages t ON t.id = i.turn_id
     WHERE ${EARLIER_PENDING}
   ), held AS (

@@ -1,3 +1,4 @@
+import { FALLBACK_REPLY } from "../../src/turns";
 import { type HubProcess, spawnHub, waitFor } from "../support/processes";
 import { messageSid, postWebhook, whatsapp } from "../support/twilio";
 import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
@@ -13,7 +14,8 @@ const BURSTS = { WHATSAPP_BURST_MS: "2000", WS_BURST_MS: "2000" };
 describe("bursts of messages", () => {
   let setup: TwilioHub;
   beforeAll(async () => {
-    setup = await startTwilioHub("postgres", BURSTS);
+    // A model that is down gets no retries: its fallback goes at once, and a follow-up later.
+    setup = await startTwilioHub("postgres", { ...BURSTS, OPENAI_MAX_RETRIES: "0", MODEL_RETRY_FOR_MS: "60000" });
   });
   afterAll(() => setup?.stop());
 
@@ -69,6 +71,25 @@ describe("bursts of messages", () => {
     const asked = (await stored(user)).filter((m) => m.role === "user");
     expect(sentTo(user)).toEqual(["Echo: first question", `Echo: ${asked[1].content}\n${asked[2].content}`]);
     expect(asked.map((m) => m.status)).toEqual(["answered", "answered", "answered"]);
+  });
+
+  it("a burst the model could not answer gets one fallback, then one follow-up for all of it", async () => {
+    const user = "+351911000204";
+    setup.openai.down(503);
+    try {
+      const posted = await Promise.all(["are you", "open today?"].map((body) => write(user, body)));
+      expect(posted.map((r) => r.status)).toEqual([200, 200]);
+      await waitFor(async () => sentTo(user).length === 1, 30_000, "the fallback sent");
+      expect(sentTo(user)).toEqual([FALLBACK_REPLY]);
+      // Only the last message waits for the follow-up: the earlier one is closed by the burst's turn.
+      expect((await stored(user)).filter((m) => m.role === "user").map((m) => m.status)).toEqual(["answered", "retrying"]);
+    } finally {
+      setup.openai.up();
+    }
+    await waitFor(async () => sentTo(user).length === 2, 60_000, "the follow-up sent");
+    const asked = (await stored(user)).filter((m) => m.role === "user");
+    expect(sentTo(user)[1]).toBe(`Echo: ${asked[1].content}`);
+    expect(asked.map((m) => m.status)).toEqual(["answered", "answered"]);
   });
 
   it("the ask API answers each message alone and at once", async () => {
