@@ -65,7 +65,7 @@ export const twilioOperations: Operation[] = [
     path: "/api/twilio/numbers",
     operationId: "listTwilioNumbers",
     summary: "The org's receiving numbers and the assistant each is bound to (a key of the default org: every org's)",
-    responses: { 200: { description: "The bindings", schema: z.object({ numbers: z.array(binding) }) }, ...errors(401) },
+    responses: { 200: { description: "The bindings", schema: z.object({ numbers: z.array(binding) }) }, ...errors(401, 403) },
   },
   {
     tag,

@@ -69,6 +69,7 @@ export const wsOperations: Operation[] = [
       200: { description: "The secret", schema: z.object({ org_id: z.string(), end_user_secret: z.string() }) },
       400: { description: "`invalid_message`: a secret shorter than 32 characters", schema: secretError },
       401: { description: "`unauthorized`", schema: secretError },
+      403: { description: "`forbidden`: a console agent (only an admin may), or a cross-site request with the console's cookie", schema: secretError },
     },
   },
 ];

@@ -5,6 +5,7 @@ import { newDocument, newUrlDocument } from "./documents";
 import { managementErrors } from "./errors";
 import { folderChange, newFolder } from "./folders";
 import { meResponse } from "./me";
+import { searchRequest, searchResponse } from "./search";
 
 // The management API's operations for the OpenAPI document, with the schemas its handlers parse with.
 
@@ -95,7 +96,7 @@ export const managementOperations: Operation[] = [
     path: "/api/assistants",
     operationId: "listAssistants",
     summary: "List the org's assistants",
-    responses: { ...ok("The org's assistants, oldest first", z.object({ assistants: z.array(assistant) })), ...errors(401) },
+    responses: { ...ok("The org's assistants, oldest first", z.object({ assistants: z.array(assistant) })), ...errors(401, 403) },
   },
   {
     tag: assistants,
@@ -104,7 +105,7 @@ export const managementOperations: Operation[] = [
     operationId: "createAssistant",
     summary: "Create an assistant",
     body: createAssistant,
-    responses: { ...ok("The assistant", assistant, 201), ...errors(400, 401, 409) },
+    responses: { ...ok("The assistant", assistant, 201), ...errors(400, 401, 403, 409) },
   },
   {
     tag: assistants,
@@ -113,7 +114,7 @@ export const managementOperations: Operation[] = [
     operationId: "getAssistant",
     summary: "One assistant",
     pathParams: id,
-    responses: { ...ok("The assistant", assistant), ...errors(401, 404) },
+    responses: { ...ok("The assistant", assistant), ...errors(401, 403, 404) },
   },
   ...(["patch", "put"] as const).map(
     (method): Operation => ({
@@ -124,7 +125,7 @@ export const managementOperations: Operation[] = [
       summary: "Change an assistant (the fields given)",
       pathParams: id,
       body: updateAssistant,
-      responses: { ...ok("The assistant", assistant), ...errors(400, 401, 404, 409) },
+      responses: { ...ok("The assistant", assistant), ...errors(400, 401, 403, 404, 409) },
     }),
   ),
   {
@@ -148,7 +149,7 @@ export const managementOperations: Operation[] = [
     operationId: "createFolder",
     summary: "Create a folder",
     body: newFolder,
-    responses: { ...ok("The folder", folder, 201), ...errors(400, 401) },
+    responses: { ...ok("The folder", folder, 201), ...errors(400, 401, 403) },
   },
   {
     tag: folders,
@@ -167,7 +168,7 @@ export const managementOperations: Operation[] = [
     summary: "Rename a folder, mark it public or private, or set how often its web pages are fetched again",
     pathParams: id,
     body: folderChange,
-    responses: { ...ok("The folder", folder), ...errors(400, 401, 404) },
+    responses: { ...ok("The folder", folder), ...errors(400, 401, 403, 404) },
   },
   {
     tag: folders,
@@ -176,7 +177,7 @@ export const managementOperations: Operation[] = [
     operationId: "deleteFolder",
     summary: "Delete a folder",
     pathParams: id,
-    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 404) },
+    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 403, 404) },
   },
   {
     tag: folders,
@@ -232,6 +233,15 @@ export const managementOperations: Operation[] = [
     operationId: "deleteDocument",
     summary: "Delete a document",
     pathParams: documentId,
-    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 404) },
+    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 403, 404) },
+  },
+  {
+    tag: folders,
+    method: "post",
+    path: "/api/knowledge/search",
+    operationId: "searchKnowledge",
+    summary: "The passages a question finds in the org's folders, best first (the console's \"try it\")",
+    body: searchRequest,
+    responses: { ...ok("The passages, best first; none when nothing is relevant", searchResponse), ...errors(400, 401) },
   },
 ];
