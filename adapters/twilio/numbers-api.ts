@@ -36,7 +36,13 @@ export const bindingRequest = z.strictObject({
     .describe("The approved template sent when a reply would fall outside WhatsApp's 24-hour window (null removes it)"),
 });
 
-export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; sessions: OperatorSessions; logger: Logger; routes: NumberRoutes }): Router {
+export function twilioNumbersApi(deps: {
+  prisma: Db;
+  keys: KeyRing;
+  sessions: OperatorSessions;
+  logger: Logger;
+  routes: NumberRoutes;
+}): Router {
   const router = Router();
   const binder = async (res: Response): Promise<Binder> => {
     const { orgId } = caller(res);

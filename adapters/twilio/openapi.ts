@@ -28,7 +28,7 @@ const binding = z.object({
   updatedAt: z.iso.datetime(),
 });
 const errors = managementErrors({
-  403: "`forbidden`: the number is assigned to another org",
+  403: "`forbidden`: the number is assigned to another org; with the console's cookie, an agent (only an admin may) or a cross-site request",
   404: "`not_found`: no such assistant, org or binding",
 });
 

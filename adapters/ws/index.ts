@@ -92,15 +92,21 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
  */
 function secretRouter(deps: WsChannelDeps): Router {
   const router = Router();
-  router.post("/api/ws/end-user-secret", ...jsonBody("4kb"), requireKeyOrOperator(deps.keys, deps.sessions), adminOnly, async (req, res, next) => {
-    const given = (req.body as { secret?: unknown } | undefined)?.secret;
-    if (given !== undefined && (typeof given !== "string" || given.length < 32)) {
-      return next(invalid("secret must be a string of at least 32 characters", [{ field: "secret", message: "too short" }]));
-    }
-    const { orgId } = caller(res);
-    const secret = await setEndUserSecret(deps.hub.prisma, orgId, given as string | undefined).catch(next);
-    if (secret) res.json({ org_id: orgId, end_user_secret: secret });
-  });
+  router.post(
+    "/api/ws/end-user-secret",
+    ...jsonBody("4kb"),
+    requireKeyOrOperator(deps.keys, deps.sessions),
+    adminOnly,
+    async (req, res, next) => {
+      const given = (req.body as { secret?: unknown } | undefined)?.secret;
+      if (given !== undefined && (typeof given !== "string" || given.length < 32)) {
+        return next(invalid("secret must be a string of at least 32 characters", [{ field: "secret", message: "too short" }]));
+      }
+      const { orgId } = caller(res);
+      const secret = await setEndUserSecret(deps.hub.prisma, orgId, given as string | undefined).catch(next);
+      if (secret) res.json({ org_id: orgId, end_user_secret: secret });
+    },
+  );
   router.use(
     "/api/ws",
     errorHandler(

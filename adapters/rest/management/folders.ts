@@ -90,6 +90,7 @@ export function folderRoutes(prisma: Db, ingestQueue: Queue<IngestJob> | null): 
         id: true,
         title: true,
         status: true,
+        error: true,
         format: true,
         sourceUrl: true,
         createdAt: true,

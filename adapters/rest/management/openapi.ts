@@ -67,7 +67,7 @@ const folder = z.object({
 const folderWithDocuments = folder.extend({
   documents: z.array(
     documentState
-      .pick({ id: true, title: true, status: true, format: true, sourceUrl: true, createdAt: true })
+      .pick({ id: true, title: true, status: true, error: true, format: true, sourceUrl: true, createdAt: true })
       .extend({ passages: z.number().int() }),
   ),
 });
