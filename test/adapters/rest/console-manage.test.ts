@@ -24,7 +24,8 @@ describe("the management APIs with the console's cookie", () => {
     setup = await startTwilioHub("postgres");
     hub = setup.hub;
     other = await createTestOrg(hub, "Other");
-    const cookieOf = async (orgId: string, role: "admin" | "agent") => (await signIn(hub, (await addOperator(hub, orgId, role)).email)).cookie;
+    const cookieOf = async (orgId: string, role: "admin" | "agent") =>
+      (await signIn(hub, (await addOperator(hub, orgId, role)).email)).cookie;
     admin = asOperator(hub, await cookieOf(hub.orgId, "admin"));
     agent = asOperator(hub, await cookieOf(hub.orgId, "agent"));
     outsider = asOperator(hub, await cookieOf(other.orgId, "admin"));
@@ -53,9 +54,16 @@ describe("the management APIs with the console's cookie", () => {
       body: { instructions: "Be brief.", suggestions: ["Opening hours?"], handoffPhrases: ["a person"], vision: true },
     });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ instructions: "Be brief.", suggestions: ["Opening hours?"], handoffPhrases: ["a person"], vision: true });
+    expect(changed.body).toMatchObject({
+      instructions: "Be brief.",
+      suggestions: ["Opening hours?"],
+      handoffPhrases: ["a person"],
+      vision: true,
+    });
 
-    expect((await admin("/api/twilio/numbers")).body.numbers).toEqual([expect.objectContaining({ number: NUMBER, assistantName: "default" })]);
+    expect((await admin("/api/twilio/numbers")).body.numbers).toEqual([
+      expect.objectContaining({ number: NUMBER, assistantName: "default" }),
+    ]);
     const template = { content_sid: `HX${"a".repeat(32)}` };
     const rebound = await admin(`/api/twilio/numbers/${NUMBER}`, { method: "PUT", body: { assistant, reengagement_template: template } });
     expect(rebound.status).toBe(200);
@@ -71,7 +79,9 @@ describe("the management APIs with the console's cookie", () => {
   it("shows the passages a question finds, in the folders asked or all of the org's", async () => {
     const found = await admin("/api/knowledge/search", { body: { query: "When does the shop open?", folderIds: [folder] } });
     expect(found.status).toBe(200);
-    expect(found.body.passages).toEqual([expect.objectContaining({ documentTitle: "Hours", content: expect.stringContaining("opens at nine") })]);
+    expect(found.body.passages).toEqual([
+      expect.objectContaining({ documentTitle: "Hours", content: expect.stringContaining("opens at nine") }),
+    ]);
     expect((await agent("/api/knowledge/search", { body: { query: "shop closes" } })).body.passages).toHaveLength(1);
     expect((await admin("/api/knowledge/search", { body: { query: "parking spaces" } })).body.passages).toEqual([]);
     expect((await hub.api("/api/knowledge/search", { body: { query: "shop" } })).body.passages).toHaveLength(1);
@@ -96,7 +106,9 @@ describe("the management APIs with the console's cookie", () => {
   });
 
   it("lets an agent read the knowledge and add, re-sync and search documents, and nothing an admin manages", async () => {
-    expect((await agent(`/api/folders/${folder}`)).body.documents).toEqual([expect.objectContaining({ title: "Hours", status: "ready", error: null })]);
+    expect((await agent(`/api/folders/${folder}`)).body.documents).toEqual([
+      expect.objectContaining({ title: "Hours", status: "ready", error: null }),
+    ]);
     const added = await agent(`/api/folders/${folder}/documents`, { body: { title: "Returns", content: "Returns within 30 days." } });
     expect(added.status).toBe(201);
     // A text document has no URL to fetch again: the API's answer, not the role's.
@@ -129,7 +141,9 @@ describe("the management APIs with the console's cookie", () => {
     expect(await outsider(`/api/folders/${folder}/documents/${document}`)).toMatchObject(notFound);
     expect(await outsider(`/api/folders/${folder}/documents/${document}`, { method: "DELETE" })).toMatchObject(notFound);
     expect(await outsider(`/api/folders/${folder}/documents`, { body: { title: "x", content: "intrusion" } })).toMatchObject(notFound);
-    expect(await outsider(`/api/assistants/${assistant}`, { method: "PATCH", body: { instructions: "intrusion" } })).toMatchObject(notFound);
+    expect(await outsider(`/api/assistants/${assistant}`, { method: "PATCH", body: { instructions: "intrusion" } })).toMatchObject(
+      notFound,
+    );
     expect((await outsider("/api/folders")).body.folders).toEqual([]);
     expect((await outsider("/api/twilio/numbers")).body.numbers).toEqual([]);
     const search = await outsider("/api/knowledge/search", { body: { query: "shop", folderIds: [folder] } });
