@@ -82,7 +82,7 @@ export function Assistants() {
         </ul>
         <form class="inline" onSubmit=${create}>
           <label for="assistant-name">New assistant</label>
-          <input id="assistant-name" name="name" required maxlength="100" pattern="[^/]+" />
+          <input id="assistant-name" name="name" required maxlength="100" />
           <button type="submit">Create</button>
         </form>
       </nav>
