@@ -197,7 +197,7 @@ function Preview({ assistant: a, formId }) {
     ${error && html`<p class="error" role="alert">${error}</p>`}
     <div role="status" class="reply-preview">
       ${reply && html`<p class="text">${reply.content}</p>`}
-      ${reply?.sources.length > 0 && html`<p class="muted">Sources: ${reply.sources.join(", ")}</p>`}
+      ${reply?.sources.length > 0 && html`<p class="muted">Drew on: ${reply.sources.join(", ")}</p>`}
     </div>
   </form>`;
 }

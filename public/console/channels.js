@@ -106,8 +106,10 @@ function Widget({ me }) {
     <label for="snippet">Add this tag to your site's pages (and its origin to WS_ALLOWED_ORIGINS)</label>
     <textarea id="snippet" readonly rows="2" value=${snippet} onFocus=${(e) => e.target.select()} />
     <h3>End-user secret</h3>
-    <p class="muted">Your backend signs end-user tokens (HS256, <code>sub</code> the user's id) with it; a page passes one as
-      <code>data-token</code>. The hub shows a secret once, when it is made.</p>
+    <p class="muted">
+      Your backend signs end-user tokens (HS256, <code>sub</code> the user's id) with it, and a page passes one as <code>data-token</code>.
+      The hub shows a secret once, when it is made.
+    </p>
     <button type="button" class="quiet" onClick=${rotate}>Rotate the end-user secret</button>
     ${error && html`<p class="error" role="alert">${error}</p>`}
     ${

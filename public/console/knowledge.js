@@ -173,7 +173,7 @@ function Folder({ id, admin, onChanged, onError }) {
           (d) => html`<tr key=${d.id} class="doc">
             <td>
               ${d.sourceUrl ? html`<a href=${d.sourceUrl} target="_blank" rel="noopener noreferrer">${d.title}</a>` : d.title}
-              <span class="muted"> ${d.format}${d.status === "ready" ? ` · ${d.passages} passages` : ""}</span>
+              <span class="muted"> ${d.format}${d.status === "ready" ? ` · ${d.passages} passage${d.passages === 1 ? "" : "s"}` : ""}</span>
               ${d.error && html`<div class="error">${d.error}</div>`}
             </td>
             <td><span class=${`badge doc-${d.status}`}>${d.status}</span></td>

@@ -35,11 +35,13 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
   });
 
   const prisma = () => setup.hub.runtime.db.prisma;
-  const shot = async (page: Page, name: string) => {
-    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  /** The view's panel scrolls on its own: `show` is scrolled into sight first. */
+  const shot = async (page: Page, name: string, show?: string) => {
+    if (show) await page.locator(show).first().scrollIntoViewIfNeeded();
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
   };
-  const signIn = async (width: number) => {
-    const context = await browser.newContext({ viewport: { width, height: 800 }, deviceScaleFactor: 1 });
+  const signIn = async (width: number, height = 800) => {
+    const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
@@ -53,7 +55,7 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
   };
 
   it("uploads a PDF by drag and drop, sees it ready, finds its passage, previews and saves an assistant, manages channels", async () => {
-    const { page, errors, close } = await signIn(1200);
+    const { page, errors, close } = await signIn(1200, 900);
     await page.getByRole("link", { name: "Knowledge" }).click();
     await page.getByLabel("New folder").fill("Help");
     await page.getByRole("button", { name: "Create" }).click();
@@ -70,7 +72,7 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     await page.dispatchEvent(".drop", "drop", { dataTransfer: dropped });
     const row = page.locator("tr.doc", { hasText: "Returns policy" });
     await row.locator(".badge", { hasText: "ready" }).waitFor({ timeout: 30_000 });
-    await row.getByText(/pdf · \d+ passages/).waitFor();
+    await row.getByText(/pdf · \d+ passages?$/).waitFor();
 
     // The keyboard's way: the file picker behind a button.
     const chooser = page.waitForEvent("filechooser");
@@ -88,7 +90,7 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     const passage = page.locator(".passage").first();
     await passage.getByText("within 30 days").waitFor();
     await expect(passage.locator(".meta").textContent()).resolves.toContain("Returns policy");
-    await shot(page, "knowledge");
+    await shot(page, "knowledge", ".passages");
 
     await page.getByRole("link", { name: "Assistants" }).click();
     await page.getByRole("heading", { name: "default", exact: true }).waitFor();
@@ -101,12 +103,13 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     await page.getByLabel("Question").fill("Can I return an item?");
     await page.getByRole("button", { name: "Preview" }).click();
     await page.locator(".reply-preview").getByText(POLICY).waitFor();
-    await page.locator(".reply-preview").getByText("Sources: Returns policy", { exact: true }).waitFor();
+    await page.locator(".reply-preview").getByText("Drew on: Returns policy", { exact: true }).waitFor();
     expect((await prisma().assistant.findFirstOrThrow({ where: { orgId: setup.hub.orgId, name: "default" } })).instructions).not.toContain("help folder");
     // The form keeps what was typed across the preview.
     await expect(page.getByLabel("Instructions").inputValue()).resolves.toBe("Answer from the help folder only.");
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByText("Saved default.").waitFor();
+    await shot(page, "assistants", ".reply-preview");
     expect(await prisma().assistant.findFirstOrThrow({ where: { orgId: setup.hub.orgId, name: "default" } })).toMatchObject({
       instructions: "Answer from the help folder only.",
       provider: "knowledge",
@@ -117,7 +120,6 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     await page.getByLabel("New assistant").fill("sales");
     await page.getByRole("button", { name: "Create" }).click();
     await page.getByRole("heading", { name: "sales", exact: true }).waitFor();
-    await shot(page, "assistants");
 
     await page.getByRole("link", { name: "Channels" }).click();
     const number = page.getByRole("form", { name: `Number ${NUMBER}` });
