@@ -104,7 +104,9 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     await page.getByRole("button", { name: "Preview" }).click();
     await page.locator(".reply-preview").getByText(POLICY).waitFor();
     await page.locator(".reply-preview").getByText("Drew on: Returns policy", { exact: true }).waitFor();
-    expect((await prisma().assistant.findFirstOrThrow({ where: { orgId: setup.hub.orgId, name: "default" } })).instructions).not.toContain("help folder");
+    expect((await prisma().assistant.findFirstOrThrow({ where: { orgId: setup.hub.orgId, name: "default" } })).instructions).not.toContain(
+      "help folder",
+    );
     // The form keeps what was typed across the preview.
     await expect(page.getByLabel("Instructions").inputValue()).resolves.toBe("Answer from the help folder only.");
     await page.getByRole("button", { name: "Save" }).click();
