@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../support/chromium";
 import { addOperator, PASSWORD } from "../support/console";
 import { makePdf } from "../support/documents";
 import { waitFor } from "../support/processes";
@@ -11,7 +12,6 @@ import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
 // the passage; edits an assistant and previews its reply before saving; rebinds a WhatsApp number and rotates
 // the widget's end-user secret; and the three views at 375 px. CONSOLE_SCREENSHOTS=<dir> saves them.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS;
 const NUMBER = "+14155550177";
 const POLICY = "You may return any item within 30 days of delivery.";
@@ -22,11 +22,10 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
   let email: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     setup = await startTwilioHub("postgres");
     ({ email } = await addOperator(setup.hub, setup.hub.orgId, "admin"));
     expect((await setup.hub.api(`/api/twilio/numbers/${NUMBER}`, { method: "PUT", body: { assistant: "default" } })).status).toBe(200);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
     if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   });
   afterAll(async () => {
