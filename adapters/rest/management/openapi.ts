@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Operation } from "../../../src/http/openapi";
+import { KEY_OR_CONSOLE, type Operation } from "../../../src/http/openapi";
 import { createAssistant, updateAssistant } from "./assistants";
 import { newDocument, newUrlDocument } from "./documents";
 import { managementErrors } from "./errors";
@@ -95,6 +95,7 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/assistants",
     operationId: "listAssistants",
+    auth: KEY_OR_CONSOLE,
     summary: "List the org's assistants",
     responses: { ...ok("The org's assistants, oldest first", z.object({ assistants: z.array(assistant) })), ...errors(401, 403) },
   },
@@ -103,6 +104,7 @@ export const managementOperations: Operation[] = [
     method: "post",
     path: "/api/assistants",
     operationId: "createAssistant",
+    auth: KEY_OR_CONSOLE,
     summary: "Create an assistant",
     body: createAssistant,
     responses: { ...ok("The assistant", assistant, 201), ...errors(400, 401, 403, 409) },
@@ -112,6 +114,7 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/assistants/{id}",
     operationId: "getAssistant",
+    auth: KEY_OR_CONSOLE,
     summary: "One assistant",
     pathParams: id,
     responses: { ...ok("The assistant", assistant), ...errors(401, 403, 404) },
@@ -122,6 +125,7 @@ export const managementOperations: Operation[] = [
       method,
       path: "/api/assistants/{id}",
       operationId: method === "patch" ? "updateAssistant" : "putAssistant",
+      auth: KEY_OR_CONSOLE,
       summary: "Change an assistant (the fields given)",
       pathParams: id,
       body: updateAssistant,
@@ -133,6 +137,7 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/folders",
     operationId: "listFolders",
+    auth: KEY_OR_CONSOLE,
     summary: "List the org's knowledge folders",
     responses: {
       ...ok(
@@ -147,6 +152,7 @@ export const managementOperations: Operation[] = [
     method: "post",
     path: "/api/folders",
     operationId: "createFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "Create a folder",
     body: newFolder,
     responses: { ...ok("The folder", folder, 201), ...errors(400, 401, 403) },
@@ -156,6 +162,7 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/folders/{id}",
     operationId: "getFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "A folder and its documents",
     pathParams: id,
     responses: { ...ok("The folder and its documents, oldest first", folderWithDocuments), ...errors(401, 404) },
@@ -165,6 +172,7 @@ export const managementOperations: Operation[] = [
     method: "patch",
     path: "/api/folders/{id}",
     operationId: "updateFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "Rename a folder, mark it public or private, or set how often its web pages are fetched again",
     pathParams: id,
     body: folderChange,
@@ -175,6 +183,7 @@ export const managementOperations: Operation[] = [
     method: "delete",
     path: "/api/folders/{id}",
     operationId: "deleteFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "Delete a folder",
     pathParams: id,
     responses: { ...ok("Deleted", undefined, 204), ...errors(401, 403, 404) },
@@ -184,6 +193,7 @@ export const managementOperations: Operation[] = [
     method: "post",
     path: "/api/folders/{id}/documents",
     operationId: "addDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "Add a document: text (indexed at once), or a file or web page (indexed by a worker)",
     description:
       "JSON `{ title, content }` and text/plain or text/markdown bodies (with `?title=`) are indexed in the request: 201. " +
@@ -212,6 +222,7 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/folders/{id}/documents/{documentId}",
     operationId: "getDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "A document's state: processing, ready (with its passage count) or failed (with the reason)",
     pathParams: documentId,
     responses: { 200: { description: "The document", schema: documentState.extend({ passages: z.number().int() }) }, ...errors(401, 404) },
@@ -221,6 +232,7 @@ export const managementOperations: Operation[] = [
     method: "post",
     path: "/api/folders/{id}/documents/{documentId}/refresh",
     operationId: "refreshDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "Fetch a URL document again; indexed again only if its text changed",
     description: "A document not added from a URL is refused with 409. A failed URL document is fetched and indexed afresh.",
     pathParams: documentId,
@@ -231,6 +243,7 @@ export const managementOperations: Operation[] = [
     method: "delete",
     path: "/api/folders/{id}/documents/{documentId}",
     operationId: "deleteDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "Delete a document",
     pathParams: documentId,
     responses: { ...ok("Deleted", undefined, 204), ...errors(401, 403, 404) },
@@ -240,6 +253,7 @@ export const managementOperations: Operation[] = [
     method: "post",
     path: "/api/knowledge/search",
     operationId: "searchKnowledge",
+    auth: KEY_OR_CONSOLE,
     summary: "The passages a question finds in the org's folders, best first (the console's \"try it\")",
     body: searchRequest,
     responses: { ...ok("The passages, best first; none when nothing is relevant", searchResponse), ...errors(400, 401) },
