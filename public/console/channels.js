@@ -30,7 +30,12 @@ export function Channels({ me }) {
     <h2>WhatsApp and SMS numbers</h2>
     ${numbers === false && html`<p class="hint">Twilio is not configured on this hub (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_URL).</p>`}
     ${numbers?.length === 0 && html`<p class="hint">No number is assigned to this org yet: the hub's operator assigns them.</p>`}
-    ${numbers?.map((n) => html`<${NumberRow} key=${n.number} binding=${n} assistants=${assistants} onSaved=${loadNumbers} />`)}
+    ${numbers?.map((n) =>
+      // The default org's admins see every org's numbers (the hub's operator assigns them): others' are not theirs to bind.
+      n.orgId === me.orgId
+        ? html`<${NumberRow} key=${n.number} binding=${n} assistants=${assistants} onSaved=${loadNumbers} />`
+        : html`<p key=${n.number} class="number">${n.number}: assigned to the org ${n.orgId} (its assistant ${n.assistantName})</p>`,
+    )}
     <${Widget} me=${me} />
   </section>`;
 }

@@ -96,11 +96,16 @@ function Folder({ id, admin, onChanged, onError }) {
   }, [folder]);
 
   const send = async (files) => {
+    let sent = 0;
     for (const file of files) {
       setNote(`Uploading ${file.name}…`);
-      await upload(id, file).catch(onError);
+      // One refused file (too large, of a type not read) does not hold back the others.
+      await upload(id, file).then(
+        () => sent++,
+        (err) => onError(new Error(`${file.name}: ${err.message}`)),
+      );
     }
-    setNote(`${files.length} file${files.length === 1 ? "" : "s"} sent: indexing.`);
+    setNote(`${sent} of ${files.length} file${files.length === 1 ? "" : "s"} sent: indexing.`);
     await load();
     onChanged();
   };

@@ -39,14 +39,14 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     if (show) await page.locator(show).first().scrollIntoViewIfNeeded();
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
   };
-  const signIn = async (width: number, height = 800) => {
+  const signIn = async (width: number, height = 800, as = email) => {
     const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => m.type() === "error" && !m.text().includes("status of 401") && errors.push(m.text()));
     await page.goto(`${setup.hub.url}/console/`);
-    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Email").fill(as);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByLabel("Password").press("Enter");
     await page.getByRole("heading", { name: /Inbox/ }).waitFor();
@@ -165,6 +165,28 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
       return { text: el.textContent, outline: getComputedStyle(el).outlineStyle };
     });
     expect(focused).toEqual({ text: "Create", outline: "solid" });
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it("shows an agent the knowledge to read, add to and try, without what only an admin may do", async () => {
+    const agent = await addOperator(setup.hub, setup.hub.orgId, "agent");
+    const { page, errors, close } = await signIn(1000, 800, agent.email);
+    await expect(page.getByRole("navigation", { name: "Console" }).getByRole("link").allTextContents()).resolves.toEqual([
+      "Inbox",
+      "Knowledge",
+    ]);
+    await page.getByRole("link", { name: "Knowledge" }).click();
+    await page.locator("tr.doc", { hasText: "Returns policy" }).waitFor();
+    await page.getByRole("button", { name: "Choose files…" }).waitFor();
+    expect(await page.getByLabel("New folder").count()).toBe(0);
+    expect(await page.getByRole("button", { name: /^Delete/ }).count()).toBe(0);
+    await page.getByLabel("Question").fill("When do refunds reach my card?");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.locator(".passage").getByText("five working days").waitFor();
+    // The admin's views are not there by their address either.
+    await page.goto(`${setup.hub.url}/console/#/assistants`);
+    await page.getByRole("heading", { name: /Inbox/ }).waitFor();
     expect(errors).toEqual([]);
     await close();
   });
