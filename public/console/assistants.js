@@ -27,6 +27,7 @@ function fieldsOf(form) {
     suggestions: lines(f.get("suggestions")),
     handoffPhrases: lines(f.get("handoffPhrases")),
     handoffMessage: f.get("handoffMessage").trim() || null,
+    handoffAfterMisses: f.get("handoffAfterMisses") === "" ? null : Number(f.get("handoffAfterMisses")),
   };
 }
 
@@ -145,6 +146,8 @@ function Editor({ assistant: a, folders, onSaved }) {
       <textarea id=${id("handoffPhrases")} name="handoffPhrases" rows="3" defaultValue=${a.handoffPhrases.join("\n")} />
       <label for=${id("handoffMessage")}>Handoff message (empty: the hub's)</label>
       <textarea id=${id("handoffMessage")} name="handoffMessage" rows="2" maxlength="2000" defaultValue=${a.handoffMessage ?? ""} />
+      <label for=${id("handoffAfterMisses")}>Hand off after this many answers in a row without knowledge (0: never; empty: the hub's)</label>
+      <input id=${id("handoffAfterMisses")} name="handoffAfterMisses" type="number" min="0" max="100" defaultValue=${a.handoffAfterMisses ?? ""} />
       <label class="check"><input type="checkbox" name="vision" defaultChecked=${a.vision} /> Vision: its model reads users' photos</label>
       <label class="check"><input type="checkbox" name="deployed" defaultChecked=${a.deployed} /> Deployed: channels may use it</label>
       ${error && html`<p class="error" role="alert">${error}</p>`}

@@ -143,7 +143,8 @@ function Folder({ id, admin, onChanged, onError }) {
     confirm(`Delete ${d.title}?`) && act(api(`/api/folders/${id}/documents/${d.id}`, { method: "DELETE" }), `${d.title} deleted.`);
   const removeFolder = () =>
     confirm(`Delete the folder ${folder.name} and its ${folder.documents.length} documents? Assistants stop reading it.`) &&
-    act(api(`/api/folders/${id}`, { method: "DELETE" }), "Folder deleted.");
+    // Gone: the list is read again and chooses another folder, rather than this one being read again.
+    api(`/api/folders/${id}`, { method: "DELETE" }).then(onChanged, onError);
 
   if (!folder) return html`<p class="hint">Loading…</p>`;
   return html`<div class="detail">

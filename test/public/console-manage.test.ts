@@ -97,6 +97,7 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     await page.getByLabel("Provider").selectOption("knowledge");
     await page.getByLabel("Suggestions (one a line, shown to users as chips)").fill("How do returns work?\nWhen does my parcel come?");
     await page.getByLabel("Handoff message (empty: the hub's)").fill("A colleague will be with you shortly.");
+    await page.getByLabel(/Hand off after this many answers/).fill("3");
     await page.getByLabel("Vision: its model reads users' photos").check();
     // Previewed with the unsaved form: nothing is stored yet.
     await page.getByLabel("Question").fill("Can I return an item?");
@@ -116,6 +117,7 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
       provider: "knowledge",
       suggestions: ["How do returns work?", "When does my parcel come?"],
       handoffMessage: "A colleague will be with you shortly.",
+      handoffAfterMisses: 3,
       vision: true,
     });
     await page.getByLabel("New assistant").fill("sales");
