@@ -240,7 +240,14 @@ export async function startHub(config: Config, database?: Database): Promise<Run
 function createChannels(rt: Runtime): Channel[] {
   const { config, hub, keys, bus } = rt;
   const channels = [
-    createAskChannel({ hub, keys, sessions: rt.operatorSessions, bus, askTimeoutMs: config.ASK_TIMEOUT_MS, maxWaiting: config.MAX_WAITING_ASKS }),
+    createAskChannel({
+      hub,
+      keys,
+      sessions: rt.operatorSessions,
+      bus,
+      askTimeoutMs: config.ASK_TIMEOUT_MS,
+      maxWaiting: config.MAX_WAITING_ASKS,
+    }),
     createGeneralBotsChannel({ hub, keys }),
     createBotujChannel({ prisma: rt.db.prisma, keys, logger: rt.logger }),
     createConversationServiceChannel({ hub, keys, bus, streamTimeoutMs: config.ASK_TIMEOUT_MS }),
