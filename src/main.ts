@@ -116,6 +116,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       createManagementApi({
         prisma: rt.db.prisma,
         keys: rt.keys,
+        sessions: rt.operatorSessions,
         knowledge: rt.knowledge,
         ingest: rt.ingest,
         maxUploadBytes: config.INGEST_MAX_BYTES,
@@ -239,7 +240,14 @@ export async function startHub(config: Config, database?: Database): Promise<Run
 function createChannels(rt: Runtime): Channel[] {
   const { config, hub, keys, bus } = rt;
   const channels = [
-    createAskChannel({ hub, keys, bus, askTimeoutMs: config.ASK_TIMEOUT_MS, maxWaiting: config.MAX_WAITING_ASKS }),
+    createAskChannel({
+      hub,
+      keys,
+      sessions: rt.operatorSessions,
+      bus,
+      askTimeoutMs: config.ASK_TIMEOUT_MS,
+      maxWaiting: config.MAX_WAITING_ASKS,
+    }),
     createGeneralBotsChannel({ hub, keys }),
     createBotujChannel({ prisma: rt.db.prisma, keys, logger: rt.logger }),
     createConversationServiceChannel({ hub, keys, bus, streamTimeoutMs: config.ASK_TIMEOUT_MS }),
@@ -273,6 +281,7 @@ function createChannels(rt: Runtime): Channel[] {
       createTwilioChannel({
         hub,
         keys,
+        sessions: rt.operatorSessions,
         accountSid: config.TWILIO_ACCOUNT_SID,
         authToken: config.TWILIO_AUTH_TOKEN,
         publicUrl: config.PUBLIC_URL,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Operation } from "../../src/http/openapi";
+import { KEY_OR_CONSOLE, type Operation } from "../../src/http/openapi";
 import { OPERATORS_PATH } from "./operators";
 
 // The socket channel's routes for the OpenAPI document. OpenAPI has no words for a WebSocket: each socket is
@@ -63,12 +63,17 @@ export const wsOperations: Operation[] = [
     method: "post",
     path: "/api/ws/end-user-secret",
     operationId: "setEndUserSecret",
+    auth: KEY_OR_CONSOLE,
     summary: "Set the secret the org's backend signs end-user tokens with, and read it once: old tokens stop working",
     body: z.object({ secret: z.string().min(32).optional().describe("At least 32 characters; absent: a new random secret") }),
     responses: {
       200: { description: "The secret", schema: z.object({ org_id: z.string(), end_user_secret: z.string() }) },
       400: { description: "`invalid_message`: a secret shorter than 32 characters", schema: secretError },
       401: { description: "`unauthorized`", schema: secretError },
+      403: {
+        description: "`forbidden`: a console agent (only an admin may), or a cross-site request with the console's cookie",
+        schema: secretError,
+      },
     },
   },
 ];

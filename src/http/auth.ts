@@ -77,3 +77,13 @@ export function requireKeyOrOperator(keys: KeyRing, sessions: OperatorSessions) 
     next();
   };
 }
+
+/**
+ * After requireKeyOrOperator: what only an org's admin may do (its assistants, channels, end-user secret). A
+ * console agent gets 403; an API key passes as before, since whoever holds one already manages the org.
+ */
+export function adminOnly(_req: Request, res: Response, next: NextFunction) {
+  const operator = res.locals.operator as OperatorIdentity | undefined;
+  if (operator && operator.role !== "admin") return next(new HubError(403, "forbidden", "Only an admin may do this"));
+  next();
+}
