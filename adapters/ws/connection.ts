@@ -3,6 +3,7 @@ import type { ReplyBus } from "../../src/bus";
 import { toWire } from "../../src/conversations";
 import type { Db } from "../../src/db/database";
 import { HubError } from "../../src/errors";
+import { recordFeedback } from "../../src/feedback";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
 import type { Logger } from "../../src/logger";
@@ -169,6 +170,19 @@ export class Connection {
     try {
       if (frame.session_id && frame.session_id !== session.id) {
         throw new HubError(403, "forbidden", "This socket belongs to another session");
+      }
+      if (frame.type === "feedback") {
+        const { message_id, rating, comment } = frame;
+        const stored = await recordFeedback(this.deps.prisma, {
+          orgId: visitor.orgId,
+          conversationId: session.conversationId,
+          sessionId: session.id,
+          messageId: message_id,
+          rating,
+          comment,
+        });
+        this.send({ type: "feedback", message_id, ...stored });
+        return this.active();
       }
       if (frame.assistant_id) await allowedAssistant(this.deps.prisma, visitor, frame.assistant_id);
       if (!visitor.userId) await this.deps.budget.message(this.options.address);
