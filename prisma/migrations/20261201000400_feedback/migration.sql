@@ -4,6 +4,11 @@
 -- Insights count an org's messages by day: messages_conversation_id_created_at_idx lets them read each conversation's
 -- messages of a period instead of all of its history.
 
+-- When a conversation last went to waiting (a person was asked for): the handoff rate counts the conversations
+-- handed off in a period, which the handoff state alone (back to bot once released) no longer tells.
+-- AlterTable
+ALTER TABLE "conversations" ADD COLUMN "last_handoff_at" TIMESTAMPTZ(3);
+
 -- CreateTable
 CREATE TABLE "feedback" (
     "id" UUID NOT NULL,

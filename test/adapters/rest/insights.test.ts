@@ -1,0 +1,169 @@
+import { addOperator, asOperator, signIn } from "../../support/console";
+import { startTestHub, type TestHub } from "../../support/hub";
+import { createTestOrg, type TestOrg } from "../../support/orgs";
+
+// Insights over a seeded set of conversations whose numbers are known: three days of November, two channels.
+const at = (iso: string, plusMs = 0) => new Date(Date.parse(iso) + plusMs);
+const CITED = [{ documentId: "d1", title: "Warranty", heading: null, page: null, url: null }];
+const TRICKY = 'He said "no", then, left\nbye';
+
+describe("insights and the feedback export (/api/console/insights, /api/console/feedback.csv)", () => {
+  let hub: TestHub;
+  let a: TestOrg;
+  let b: TestOrg;
+
+  /** A conversation of `org` with the given turns: each a question, when, and its reply (null: none). */
+  async function seed(
+    org: string,
+    key: string,
+    channel: string,
+    turns: { q: string; at: string; replyMs: number; cited?: boolean; error?: string }[],
+    extra: { lastHandoffAt?: Date } = {},
+  ) {
+    const prisma = hub.runtime.db.prisma;
+    const last = at(turns[turns.length - 1].at, 60_000);
+    const c = await prisma.conversation.create({
+      data: { orgId: org, externalId: key, channel, lastActivityAt: last, createdAt: at(turns[0].at), ...extra },
+    });
+    const session = await prisma.chatSession.create({ data: { conversationId: c.id } });
+    const replies = [];
+    for (const t of turns) {
+      const q = await prisma.message.create({
+        data: { conversationId: c.id, role: "user", content: t.q, status: "answered", createdAt: at(t.at) },
+      });
+      replies.push(
+        await prisma.message.create({
+          data: {
+            conversationId: c.id,
+            role: "assistant",
+            content: `Answer to ${t.q}`,
+            status: "sent",
+            inReplyToId: q.id,
+            citations: t.cited ? CITED : [],
+            error: t.error ?? null,
+            createdAt: at(t.at, t.replyMs),
+          },
+        }),
+      );
+    }
+    return { conversation: c, session, replies };
+  }
+
+  async function rate(orgId: string, s: Awaited<ReturnType<typeof seed>>, n: number, rating: string, comment: string | null, when: string) {
+    await hub.runtime.db.prisma.feedback.create({
+      data: {
+        orgId,
+        conversationId: s.conversation.id,
+        sessionId: s.session.id,
+        messageId: s.replies[n].id,
+        rating,
+        comment,
+        createdAt: at(when),
+        updatedAt: at(when),
+      },
+    });
+  }
+
+  beforeAll(async () => {
+    hub = await startTestHub("postgres");
+    a = await createTestOrg(hub, "A");
+    b = await createTestOrg(hub, "B");
+    const widget = await seed(a.orgId, "w1", "ws", [
+      { q: "Where is my order?", at: "2026-11-10T10:00:00Z", replyMs: 1000 },
+      { q: "How long is the warranty?", at: "2026-11-10T10:05:00Z", replyMs: 3000, cited: true },
+    ]);
+    await seed(a.orgId, "whatsapp_+1", "whatsapp", [{ q: "where   is my order", at: "2026-11-11T09:00:00Z", replyMs: 2000 }], {
+      lastHandoffAt: at("2026-11-11T09:00:03Z"),
+    });
+    await seed(a.orgId, "whatsapp_+2", "whatsapp", [
+      { q: "WHERE IS MY ORDER ?!", at: "2026-11-12T23:59:00Z", replyMs: 5000 },
+      { q: "hello", at: "2026-11-12T23:59:30Z", replyMs: 9000, error: "assistant unavailable" },
+    ]);
+    // Outside the period: a conversation of October, handed off then.
+    await seed(a.orgId, "old", "ws", [{ q: "Where is my order?", at: "2026-10-01T10:00:00Z", replyMs: 100 }], {
+      lastHandoffAt: at("2026-10-01T10:00:00Z"),
+    });
+    await rate(a.orgId, widget, 0, "down", TRICKY, "2026-11-10T10:01:00Z");
+    await rate(a.orgId, widget, 1, "up", '=HYPERLINK("http://evil")', "2026-11-10T10:06:00Z");
+    // B's own, which A must not see, nor B see A's.
+    const theirs = await seed(b.orgId, "b1", "ws", [{ q: "B's secret question", at: "2026-11-11T10:00:00Z", replyMs: 50 }]);
+    await rate(b.orgId, theirs, 0, "down", "B's comment", "2026-11-11T10:01:00Z");
+  });
+  afterAll(() => hub?.stop());
+
+  const PERIOD = "from=2026-11-10&to=2026-11-12";
+
+  it("computes turns by day and channel, response times, handoff rate, unanswered questions and thumbs for the period", async () => {
+    const res = await a.api(`/api/console/insights?${PERIOD}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      from: "2026-11-10",
+      to: "2026-11-12",
+      turnsByDay: [
+        { day: "2026-11-10", channel: "ws", turns: 2 },
+        { day: "2026-11-11", channel: "whatsapp", turns: 1 },
+        { day: "2026-11-12", channel: "whatsapp", turns: 2 },
+      ],
+      turns: 5,
+      // 1, 2, 3 and 5 seconds (the failed reply aside): the median between 2 and 3, p95 interpolated.
+      responseMs: { p50: 2500, p95: 4700, replies: 4 },
+      handoff: { conversations: 3, handedOff: 1, rate: 1 / 3 },
+      unanswered: [{ question: expect.stringMatching(/^where +is my order/i), count: 3, lastAskedAt: "2026-11-12T23:59:00.000Z" }],
+      feedback: { up: 1, down: 1, upRate: 0.5 },
+    });
+  });
+
+  it("lets an agent of the org read them with the console's cookie", async () => {
+    const agent = await addOperator(hub, a.orgId, "agent");
+    const { cookie } = await signIn(hub, agent.email);
+    const res = await asOperator(hub, cookie)(`/api/console/insights?${PERIOD}`);
+    expect(res.status).toBe(200);
+    expect(res.body.turns).toBe(5);
+  });
+
+  it("shows another org none of it, by key or by operator", async () => {
+    const admin = await addOperator(hub, b.orgId, "admin");
+    const { cookie } = await signIn(hub, admin.email);
+    for (const api of [b.api, asOperator(hub, cookie)]) {
+      const res = await api(`/api/console/insights?${PERIOD}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        turnsByDay: [{ day: "2026-11-11", channel: "ws", turns: 1 }],
+        handoff: { conversations: 1, handedOff: 0 },
+        unanswered: [{ question: "B's secret question", count: 1 }],
+        feedback: { up: 0, down: 1 },
+      });
+      const csv = await api(`/api/console/feedback.csv?${PERIOD}`);
+      expect(csv.body).not.toContain("Where is my order");
+      expect(csv.body).toContain("B's comment");
+    }
+  });
+
+  it("exports the feedback as CSV with the question, the reply, rating, comment, channel and time, quoted where needed", async () => {
+    const res = await fetch(`${hub.url}/api/console/feedback.csv?${PERIOD}`, { headers: { authorization: `Bearer ${a.key}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(res.headers.get("content-disposition")).toBe('attachment; filename="feedback-2026-11-10-to-2026-11-12.csv"');
+    const text = (await res.text()).replace(/^\ufeff/, "");
+    const lines = text.split("\r\n");
+    expect(lines[0]).toBe("time,channel,rating,comment,question,reply,conversation");
+    // The comment's quotes doubled, the field quoted for its commas and line break; the formula defused.
+    expect(text).toContain(
+      `2026-11-10T10:01:00.000Z,ws,down,"He said ""no"", then, left\nbye",Where is my order?,Answer to Where is my order?,`,
+    );
+    expect(text).toContain(`2026-11-10T10:06:00.000Z,ws,up,"'=HYPERLINK(""http://evil"")",How long is the warranty?,`);
+    expect(text.endsWith("\r\n")).toBe(true);
+    expect(text.split("\r\n").filter(Boolean)).toHaveLength(3);
+  });
+
+  it("refuses a malformed or too long period, and anyone not signed in", async () => {
+    expect((await a.api("/api/console/insights?from=yesterday")).body).toMatchObject({
+      error: "invalid_message",
+      issues: [{ field: "from" }],
+    });
+    expect((await a.api("/api/console/insights?from=2024-01-01&to=2026-01-01")).status).toBe(400);
+    expect((await a.api("/api/console/insights?from=2026-11-12&to=2026-11-10")).status).toBe(400);
+    const anonymous = await hub.api("/api/console/feedback.csv", { headers: { authorization: "" } });
+    expect(anonymous).toMatchObject({ status: 401, body: { error: "unauthorized" } });
+  });
+});
