@@ -4,11 +4,12 @@ import { api, startLive, stopLive } from "./api.js";
 import { Conversation } from "./conversation.js";
 import { html } from "./html.js";
 import { Inbox } from "./inbox.js";
+import { Insights } from "./insights.js";
 import { Operators } from "./operators.js";
 
-// The operator console: sign in, then the inbox, a conversation, or (admins) the org's operators, chosen by
-// the URL's hash (#/inbox, #/conversations/<id>, #/operators) so the back button and links work. The inbox
-// stays mounted beside an open conversation (it keeps counting who waits); narrow screens show one of them.
+// The operator console: sign in, then the inbox, a conversation, insights, or (admins) the org's operators,
+// chosen by the URL's hash (#/inbox, #/conversations/<id>, #/insights, #/operators) so the back button and links
+// work. The inbox stays mounted beside an open conversation (it keeps counting who waits); narrow screens show one of them.
 
 const route = () => location.hash.replace(/^#\/?/, "").split("/");
 
@@ -79,7 +80,7 @@ function App() {
   return html`
     <header>
       <nav aria-label="Console">
-        ${link("inbox", "Inbox", waiting)} ${me.role === "admin" && link("operators", "Operators")}
+        ${link("inbox", "Inbox", waiting)} ${link("insights", "Insights")} ${me.role === "admin" && link("operators", "Operators")}
       </nav>
       <span class="who">${me.email} (${me.role})</span>
       <button type="button" class="quiet" onClick=${logout}>Sign out</button>
@@ -87,7 +88,9 @@ function App() {
     ${
       current === "operators" && me.role === "admin"
         ? html`<${Operators} me=${me} />`
-        : html`<div class=${open ? "panes open" : "panes"}>
+        : current === "insights"
+          ? html`<${Insights} />`
+          : html`<div class=${open ? "panes open" : "panes"}>
             <${Inbox} onWaiting=${setWaiting} selected=${open} />
             ${open ? html`<${Conversation} id=${open} me=${me} />` : html`<p class="hint">Choose a conversation.</p>`}
           </div>`

@@ -1,10 +1,9 @@
 import { addOperator, asOperator, signIn } from "../../support/console";
 import { startTestHub, type TestHub } from "../../support/hub";
+import { seedConversation } from "../../support/insights";
 import { createTestOrg, type TestOrg } from "../../support/orgs";
 
 // Insights over a seeded set of conversations whose numbers are known: three days of November, two channels.
-const at = (iso: string, plusMs = 0) => new Date(Date.parse(iso) + plusMs);
-const CITED = [{ documentId: "d1", title: "Warranty", heading: null, page: null, url: null }];
 const TRICKY = 'He said "no", then, left\nbye';
 
 describe("insights and the feedback export (/api/console/insights, /api/console/feedback.csv)", () => {
@@ -12,82 +11,39 @@ describe("insights and the feedback export (/api/console/insights, /api/console/
   let a: TestOrg;
   let b: TestOrg;
 
-  /** A conversation of `org` with the given turns: each a question, when, and its reply (null: none). */
-  async function seed(
-    org: string,
-    key: string,
-    channel: string,
-    turns: { q: string; at: string; replyMs: number; cited?: boolean; error?: string }[],
-    extra: { lastHandoffAt?: Date } = {},
-  ) {
-    const prisma = hub.runtime.db.prisma;
-    const last = at(turns[turns.length - 1].at, 60_000);
-    const c = await prisma.conversation.create({
-      data: { orgId: org, externalId: key, channel, lastActivityAt: last, createdAt: at(turns[0].at), ...extra },
-    });
-    const session = await prisma.chatSession.create({ data: { conversationId: c.id } });
-    const replies = [];
-    for (const t of turns) {
-      const q = await prisma.message.create({
-        data: { conversationId: c.id, role: "user", content: t.q, status: "answered", createdAt: at(t.at) },
-      });
-      replies.push(
-        await prisma.message.create({
-          data: {
-            conversationId: c.id,
-            role: "assistant",
-            content: `Answer to ${t.q}`,
-            status: "sent",
-            inReplyToId: q.id,
-            citations: t.cited ? CITED : [],
-            error: t.error ?? null,
-            createdAt: at(t.at, t.replyMs),
-          },
-        }),
-      );
-    }
-    return { conversation: c, session, replies };
-  }
-
-  async function rate(orgId: string, s: Awaited<ReturnType<typeof seed>>, n: number, rating: string, comment: string | null, when: string) {
-    await hub.runtime.db.prisma.feedback.create({
-      data: {
-        orgId,
-        conversationId: s.conversation.id,
-        sessionId: s.session.id,
-        messageId: s.replies[n].id,
-        rating,
-        comment,
-        createdAt: at(when),
-        updatedAt: at(when),
-      },
-    });
-  }
-
   beforeAll(async () => {
     hub = await startTestHub("postgres");
     a = await createTestOrg(hub, "A");
     b = await createTestOrg(hub, "B");
-    const widget = await seed(a.orgId, "w1", "ws", [
+    const widget = await seedConversation(hub, a.orgId, "w1", "ws", [
       { q: "Where is my order?", at: "2026-11-10T10:00:00Z", replyMs: 1000 },
       { q: "How long is the warranty?", at: "2026-11-10T10:05:00Z", replyMs: 3000, cited: true },
     ]);
-    await seed(a.orgId, "whatsapp_+1", "whatsapp", [{ q: "where   is my order", at: "2026-11-11T09:00:00Z", replyMs: 2000 }], {
-      lastHandoffAt: at("2026-11-11T09:00:03Z"),
-    });
-    await seed(a.orgId, "whatsapp_+2", "whatsapp", [
+    await seedConversation(
+      hub,
+      a.orgId,
+      "whatsapp_+1",
+      "whatsapp",
+      [{ q: "where   is my order", at: "2026-11-11T09:00:00Z", replyMs: 2000 }],
+      {
+        lastHandoffAt: new Date("2026-11-11T09:00:03Z"),
+      },
+    );
+    await seedConversation(hub, a.orgId, "whatsapp_+2", "whatsapp", [
       { q: "WHERE IS MY ORDER ?!", at: "2026-11-12T23:59:00Z", replyMs: 5000 },
       { q: "hello", at: "2026-11-12T23:59:30Z", replyMs: 9000, error: "assistant unavailable" },
     ]);
     // Outside the period: a conversation of October, handed off then.
-    await seed(a.orgId, "old", "ws", [{ q: "Where is my order?", at: "2026-10-01T10:00:00Z", replyMs: 100 }], {
-      lastHandoffAt: at("2026-10-01T10:00:00Z"),
+    await seedConversation(hub, a.orgId, "old", "ws", [{ q: "Where is my order?", at: "2026-10-01T10:00:00Z", replyMs: 100 }], {
+      lastHandoffAt: new Date("2026-10-01T10:00:00Z"),
     });
-    await rate(a.orgId, widget, 0, "down", TRICKY, "2026-11-10T10:01:00Z");
-    await rate(a.orgId, widget, 1, "up", '=HYPERLINK("http://evil")', "2026-11-10T10:06:00Z");
+    await widget.rate(0, "down", TRICKY, "2026-11-10T10:01:00Z");
+    await widget.rate(1, "up", '=HYPERLINK("http://evil")', "2026-11-10T10:06:00Z");
     // B's own, which A must not see, nor B see A's.
-    const theirs = await seed(b.orgId, "b1", "ws", [{ q: "B's secret question", at: "2026-11-11T10:00:00Z", replyMs: 50 }]);
-    await rate(b.orgId, theirs, 0, "down", "B's comment", "2026-11-11T10:01:00Z");
+    const theirs = await seedConversation(hub, b.orgId, "b1", "ws", [
+      { q: "B's secret question", at: "2026-11-11T10:00:00Z", replyMs: 50 },
+    ]);
+    await theirs.rate(0, "down", "B's comment", "2026-11-11T10:01:00Z");
   });
   afterAll(() => hub?.stop());
 
