@@ -6,7 +6,7 @@ import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid } from "../../../src/errors";
 import { caller, requireKeyOrOperator } from "../../../src/http/auth";
 import { errorHandler } from "../../../src/http/body";
-import { managementError, renderManagementError } from "../../../src/http/management-error";
+import { managementErrors, renderManagementError } from "../../../src/http/management-error";
 import type { Operation } from "../../../src/http/openapi";
 import { type FeedbackRow, feedbackPage, type Insights, insightsOf, type Period, UNANSWERED_SHOWN } from "../../../src/insights";
 import type { Logger } from "../../../src/logger";
@@ -120,9 +120,7 @@ const insightsBody = z.object({
   feedback: z.object({ up: z.number(), down: z.number(), upRate: z.number().nullable() }).describe("Thumbs given in the widget"),
 });
 
-const errors = (...statuses: number[]): Operation["responses"] =>
-  Object.fromEntries(statuses.map((s) => [s, { description: ERRORS[s], schema: managementError }]));
-const ERRORS: Record<number, string> = { 400: "`invalid_message`: a malformed day, or a period over 366 days", 401: "`unauthorized`" };
+const errors = managementErrors({ 400: "`invalid_message`: a malformed day, or a period over 366 days" });
 const auth = "An API key of the org, or the console's session cookie (an admin or an agent).";
 
 export const insightsOperations: Operation[] = [
