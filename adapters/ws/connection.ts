@@ -117,6 +117,9 @@ export class Connection {
     const { messages, floorSeq } = await missedMessages(this.deps.prisma, session.conversationId, this.options.lastMessageId);
     this.floorSeq = floorSeq;
     for (const m of messages) this.show(toWire(m), Boolean(m.error));
+    // The session's ratings, so a reloaded widget shows which thumbs it pressed.
+    const rated = await this.deps.prisma.feedback.findMany({ where: { sessionId: session.id }, orderBy: { updatedAt: "asc" } });
+    for (const f of rated) this.send({ type: "feedback", message_id: f.messageId, rating: f.rating, comment: f.comment });
     const last = messages.at(-1);
     if (last?.role === "user" && last.status === "pending") this.send(typingFrame(last.id));
   }

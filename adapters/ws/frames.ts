@@ -22,7 +22,8 @@ import type { MessageAuthor, WireMessage } from "../../src/types";
 //   status     {status: "connected"|"expired"|"closing", session_id, conversation_id, ...}
 //   error      {code, message, issues?, retry_after?}          code from the seed's error table
 //   delta      {reply_to, content}                            a piece of the reply being written
-//   feedback   {message_id, rating, comment}                  the feedback was stored (ours, not the seed's)
+//   feedback   {message_id, rating, comment}                  the feedback was stored (ours, not the seed's); on
+//              connect, one for each rating the session gave before
 
 export const MAX_CONTENT_CHARS = 8000;
 

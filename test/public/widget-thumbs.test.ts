@@ -51,6 +51,9 @@ describe("thumbs on the widget's answers, in Chromium", () => {
     expect(await down.getAttribute("aria-pressed")).toBe("false");
     const rows = await prisma.feedback.findMany();
     expect(rows).toEqual([expect.objectContaining({ id: row.id, messageId: row.messageId, rating: "up" })]);
+    // A reload resumes the session, with the thumb it pressed.
+    await page.reload();
+    await page.locator('.hubchat-bot .hubchat-thumb-up[aria-pressed="true"]').waitFor();
 
     // Another visitor who knows the answer's id gets not_found, as for an id that does not exist; nothing stored.
     const stranger = await connect(hub.url);
