@@ -1,4 +1,5 @@
 import { addOperator, asOperator, signIn } from "../../support/console";
+import { DB_KINDS } from "../../support/databases";
 import { startTestHub, type TestHub } from "../../support/hub";
 import { seedConversation } from "../../support/insights";
 import { createTestOrg, type TestOrg } from "../../support/orgs";
@@ -6,13 +7,13 @@ import { createTestOrg, type TestOrg } from "../../support/orgs";
 // Insights over a seeded set of conversations whose numbers are known: three days of November, two channels.
 const TRICKY = 'He said "no", then, left\nbye';
 
-describe("insights and the feedback export (/api/console/insights, /api/console/feedback.csv)", () => {
+describe.each(DB_KINDS)("insights and the feedback export (/api/console/insights, /api/console/feedback.csv) (%s)", (kind) => {
   let hub: TestHub;
   let a: TestOrg;
   let b: TestOrg;
 
   beforeAll(async () => {
-    hub = await startTestHub("postgres");
+    hub = await startTestHub(kind);
     a = await createTestOrg(hub, "A");
     b = await createTestOrg(hub, "B");
     const widget = await seedConversation(hub, a.orgId, "w1", "ws", [
