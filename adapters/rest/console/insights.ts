@@ -40,7 +40,7 @@ export function createInsightsApi(deps: InsightsDeps): Router {
     const period = periodOf(req.query, res);
     const body: Insights & { from: string; to: string } = {
       from: dayOf(period.from),
-      to: dayOf(new Date(period.to.getTime() - DAY_MS)),
+      to: lastDay(period),
       ...(await insightsOf(deps.prisma, period)),
     };
     res.json(body);
@@ -49,10 +49,7 @@ export function createInsightsApi(deps: InsightsDeps): Router {
   api.get("/api/console/feedback.csv", reader, async (req, res) => {
     const period = periodOf(req.query, res);
     res.type("text/csv; charset=utf-8");
-    res.set(
-      "content-disposition",
-      `attachment; filename="feedback-${dayOf(period.from)}-to-${dayOf(new Date(period.to.getTime() - DAY_MS))}.csv"`,
-    );
+    res.set("content-disposition", `attachment; filename="feedback-${dayOf(period.from)}-to-${lastDay(period)}.csv"`);
     // A byte-order mark, so that a spreadsheet reads the file as UTF-8.
     res.write(`\ufeff${csvLine(["time", "channel", "rating", "comment", "question", "reply", "conversation"])}`);
     let last: FeedbackRow | null = null;
@@ -85,6 +82,7 @@ function periodOf(query: unknown, res: Response): Period {
 }
 
 const dayOf = (d: Date) => d.toISOString().slice(0, 10);
+const lastDay = (p: Period) => dayOf(new Date(p.to.getTime() - DAY_MS));
 
 /**
  * One CSV record (RFC 4180): a field with a quote, comma or line break is quoted, its quotes doubled. A field a

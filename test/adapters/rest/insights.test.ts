@@ -113,6 +113,44 @@ describe.each(DB_KINDS)("insights and the feedback export (/api/console/insights
     expect(text.split("\r\n").filter(Boolean)).toHaveLength(3);
   });
 
+  it("exports every row once across its pages, rows of one instant included", async () => {
+    const prisma = hub.runtime.db.prisma;
+    const c = await createTestOrg(hub, "C");
+    const { conversation, session } = await seedConversation(hub, c.orgId, "many", "ws", [
+      { q: "hi", at: "2026-11-11T08:00:00Z", replyMs: 1 },
+    ]);
+    const ids = Array.from({ length: 1001 }, () => crypto.randomUUID());
+    const when = new Date("2026-11-11T09:00:00Z");
+    await prisma.message.createMany({
+      data: ids.map((id) => ({
+        id,
+        conversationId: conversation.id,
+        role: "assistant",
+        content: "answer",
+        status: "sent",
+        createdAt: when,
+      })),
+    });
+    await prisma.feedback.createMany({
+      data: ids.map((messageId, i) => ({
+        orgId: c.orgId,
+        conversationId: conversation.id,
+        sessionId: session.id,
+        messageId,
+        rating: "up",
+        comment: `n${i}`,
+        updatedAt: when,
+      })),
+    });
+    const csv: string = (await c.api(`/api/console/feedback.csv?${PERIOD}`)).body;
+    const comments = csv
+      .split("\r\n")
+      .slice(1, -1)
+      .map((line) => line.split(",")[3]);
+    expect(comments).toHaveLength(1001);
+    expect(new Set(comments).size).toBe(1001);
+  });
+
   it("refuses a malformed or too long period, and anyone not signed in", async () => {
     expect((await a.api("/api/console/insights?from=yesterday")).body).toMatchObject({
       error: "invalid_message",
