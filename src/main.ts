@@ -8,6 +8,7 @@ import { askOperations } from "../adapters/rest/ask/openapi";
 import { createBotujChannel } from "../adapters/rest/botuj";
 import { botujOperations } from "../adapters/rest/botuj/schema";
 import { createConsoleApi } from "../adapters/rest/console";
+import { createInsightsApi, insightsOperations } from "../adapters/rest/console/insights";
 import { consoleOperations } from "../adapters/rest/console/schema";
 import { createConversationServiceChannel } from "../adapters/rest/conversation-service";
 import { conversationServiceOperations } from "../adapters/rest/conversation-service/schema";
@@ -142,6 +143,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         loginsPerAddress: config.CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE,
         logger: rt.logger,
       }),
+      createInsightsApi({ prisma: rt.db.prisma, keys: rt.keys, sessions: rt.operatorSessions, logger: rt.logger }),
       createApiDocs(apiDocument(channels)),
       ...channels.flatMap((channel) => channel.routers),
       consoleRouter(path.join(__dirname, "../public/console")),
@@ -358,6 +360,7 @@ function apiDocument(channels: Channel[]) {
       ...inboxOperations,
       ...operatorMessageOperations,
       ...consoleOperations,
+      ...insightsOperations,
       ...channels.flatMap((channel) => channel.operations ?? []),
       ...hubOperations,
     ],

@@ -20,10 +20,11 @@ export const wsOperations: Operation[] = [
     operationId: "connectSocket",
     summary: "The chat socket (General Bots' /ws protocol): upgrade with `Connection: Upgrade`, `Upgrade: websocket`",
     description:
-      "JSON text frames (adapters/ws/frames.ts). Client: `{type: 'message', content, session_id?, id?, assistant_id?}`. " +
+      "JSON text frames (adapters/ws/frames.ts). Client: `{type: 'message', content, session_id?, id?, assistant_id?}`; " +
+      "`{type: 'feedback', message_id, rating: 'up'|'down', comment?}` rates an answer of the session's own conversation. " +
       "Server, the seed's five types: `status` (first: `connected`, with `session_id` and `conversation_id`; later `expired`, " +
       "`closing`), `message` (`sender` user or bot), `typing`, `suggestion`, `error` (`code` from the seed's table); plus " +
-      "`delta` with `stream=1`. No credential: an anonymous visitor. A refused credential gets an `error` frame, then close " +
+      "`delta` with `stream=1`, and `feedback` (`message_id`, `rating`, `comment`) acknowledging a rating. No credential: an anonymous visitor. A refused credential gets an `error` frame, then close " +
       "code 4000 + the HTTP status (4401).",
     auth: false,
     query: z.object({

@@ -6,18 +6,20 @@ import { Channels } from "./channels.js";
 import { Conversation } from "./conversation.js";
 import { html } from "./html.js";
 import { Inbox } from "./inbox.js";
+import { Insights } from "./insights.js";
 import { Knowledge } from "./knowledge.js";
 import { Operators } from "./operators.js";
 
-// The operator console: sign in, then the inbox, a conversation, the knowledge, or (admins) the assistants,
-// channels and operators, chosen by the URL's hash (#/inbox, #/conversations/<id>, #/knowledge…) so the back
-// button and links work. The inbox
-// stays mounted beside an open conversation (it keeps counting who waits); narrow screens show one of them.
+// The operator console: sign in, then the inbox, a conversation, insights, the knowledge, or (admins) the
+// assistants, channels and operators, chosen by the URL's hash (#/inbox, #/conversations/<id>, #/insights…) so
+// the back button and links work. The inbox stays mounted beside an open conversation (it keeps counting who
+// waits); narrow screens show one of them.
 
 const route = () => location.hash.replace(/^#\/?/, "").split("/");
 
 /** The views beside the inbox, by their hash; `admin`: for admins only (the API refuses agents too). */
 const VIEWS = {
+  insights: { label: "Insights", View: Insights },
   knowledge: { label: "Knowledge", View: Knowledge },
   assistants: { label: "Assistants", View: Assistants, admin: true },
   channels: { label: "Channels", View: Channels, admin: true },

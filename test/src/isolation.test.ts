@@ -33,8 +33,8 @@ interface OrgA {
   cs: { conversation: string; session: string };
   /** The ask API's conversation, its message's channel id, and the turn (whose queue job has the turn's id). */
   ask: { externalId: string; turn: string };
-  /** The widget: a signed-in user's session, an anonymous one, and a message of the user's. */
-  ws: { userSession: string; userConversation: string; anonSession: string; userMessage: string };
+  /** The widget: a signed-in user's session, an anonymous one, a message of the user's and the reply it rated. */
+  ws: { userSession: string; userConversation: string; anonSession: string; userMessage: string; ratedReply: string };
   /** The WhatsApp conversation's channel id, and the SID Twilio gave the reply sent to the user. */
   whatsapp: { conversationKey: string; sentSid: string };
 }
@@ -570,6 +570,28 @@ const HTTP: Attempt[] = [
     ...management404,
   },
   {
+    route: "GET /api/console/insights",
+    what: "reads insights, where A's thumbs down must not count",
+    request: (c) => ({ path: "/api/console/insights", headers: inConsole(c) }),
+    status: 200,
+    body: { feedback: { up: 0, down: 0 } },
+  },
+  {
+    route: "GET /api/console/insights",
+    what: "reads insights with its API key",
+    request: () => ({ path: "/api/console/insights" }),
+    status: 200,
+    body: { feedback: { up: 0, down: 0 } },
+  },
+  {
+    route: "GET /api/console/feedback.csv",
+    what: "exports feedback, A's rated reply among it if it leaked",
+    request: (c) => ({ path: "/api/console/feedback.csv", headers: inConsole(c) }),
+    status: 200,
+    // Its header alone (fetch's decoding drops the byte-order mark).
+    body: "time,channel,rating,comment,question,reply,conversation\r\n",
+  },
+  {
     route: "GET /console/vendor/:file",
     what: "loads the console's Preact",
     request: () => ({ path: "/console/vendor/preact.mjs" }),
@@ -677,6 +699,11 @@ const SOCKETS: SocketAttempt[] = [
     what: "B's socket sends a frame naming A's session",
     open: async (c) => withKey(c, {}),
     send: { frame: (c) => ({ type: "message", content: "intrusion", session_id: c.a.ws.userSession }), error: "forbidden" },
+  },
+  {
+    what: "B's socket rates A's reply",
+    open: async (c) => withKey(c, {}),
+    send: { frame: (c) => ({ type: "feedback", message_id: c.a.ws.ratedReply, rating: "up" }), error: "not_found" },
   },
 ];
 
@@ -847,7 +874,9 @@ async function seedOrgA(hub: TestHub, org: TestOrg, twilio: FakeTwilio): Promise
   const userStatus = await user.next(isType("status"));
   user.send({ type: "message", content: `vault code ${SECRET}` });
   const userMessage = await user.next((f) => f.type === "message" && f.sender === "user");
-  await user.next(botMessage);
+  const ratedReply = await user.next(botMessage);
+  user.send({ type: "feedback", message_id: ratedReply.id, rating: "down", comment: `feedback ${SECRET}` });
+  await user.next(isType("feedback"));
   await user.close();
   const anon = await connect(hub.url, { org: org.orgId });
   const anonStatus = await anon.next(isType("status"));
@@ -875,6 +904,7 @@ async function seedOrgA(hub: TestHub, org: TestOrg, twilio: FakeTwilio): Promise
       userConversation: userStatus.conversation_id,
       anonSession: anonStatus.session_id,
       userMessage: userMessage.id,
+      ratedReply: ratedReply.id,
     },
     whatsapp: { conversationKey: `whatsapp_${A_PHONE}`, sentSid: sent.sid },
   };
