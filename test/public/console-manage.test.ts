@@ -176,6 +176,7 @@ describe("the console's knowledge, assistants and channels, in Chromium", () => 
     const { page, errors, close } = await signIn(1000, 800, agent.email);
     await expect(page.getByRole("navigation", { name: "Console" }).getByRole("link").allTextContents()).resolves.toEqual([
       "Inbox",
+      "Insights",
       "Knowledge",
     ]);
     await page.getByRole("link", { name: "Knowledge" }).click();
