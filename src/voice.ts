@@ -35,7 +35,7 @@ export class VoiceNoteError extends Error {
   }
 }
 
-interface VoiceDeps {
+export interface VoiceDeps {
   prisma: Db;
   channels: ChannelRegistry;
   voice?: VoiceSettings;
