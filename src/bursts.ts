@@ -24,7 +24,7 @@ export async function burstOf(deps: VoiceDeps, due: DueMessage[], lastAttempt: b
   let unheard: Unheard | undefined;
   // One after the other: a burst is a few messages, and its downloads stay bounded.
   for (const message of due) {
-    const read = await readVoiceNote(deps, message).catch((err) => {
+    const read = await readVoiceNote(deps, message, message.orgId).catch((err) => {
       if (lastAttempt && err instanceof VoiceNoteError) return { refused: err.message, reply: err.reply };
       throw err;
     });

@@ -69,7 +69,7 @@ export async function runTurn(
 ): Promise<Message | null> {
   // A burst's voice notes were read before (src/bursts.ts): one not heard is told after the reply, or is the
   // reply when the burst said nothing else.
-  const voice = unheard && !received.content ? unheard : await readVoiceNote(deps, received);
+  const voice = unheard && !received.content ? unheard : await readVoiceNote(deps, received, orgId);
   if ("refused" in voice) return failTurn(deps, received, orgId, voice.refused, voice.reply);
   const { turn } = voice;
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
