@@ -4,9 +4,9 @@ import type { HubDeps } from "../../src/hub";
 import { twilioMessageOperations, twilioMessagesApi } from "./messages-api";
 import { NumberRoutes } from "./numbers";
 import { twilioNumbersApi } from "./numbers-api";
-import { twilioTranscriptionApi } from "./transcription-api";
 import { twilioOperations } from "./openapi";
 import { createTwilioSender } from "./sender";
+import { twilioTranscriptionApi } from "./transcription-api";
 import { twilioWebhooks } from "./webhooks";
 
 // The WhatsApp/SMS channel through Twilio. Inbound: webhooks.ts (signature.ts, inbound.ts for the mapping),
@@ -36,7 +36,12 @@ export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
     routers: [
       twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes, channels: deps.channels }),
       twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, routes }),
-      twilioTranscriptionApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, allowPrivateUrls: deps.allowPrivateUrls }),
+      twilioTranscriptionApi({
+        prisma: deps.hub.prisma,
+        keys: deps.keys,
+        logger: deps.hub.logger,
+        allowPrivateUrls: deps.allowPrivateUrls,
+      }),
       twilioMessagesApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, channels: deps.channels }),
     ],
     operations: [...twilioOperations, ...twilioMessageOperations],

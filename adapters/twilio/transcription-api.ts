@@ -42,14 +42,27 @@ export function twilioTranscriptionApi(deps: { prisma: Db; keys: KeyRing; logger
     if (base_url && !deps.allowPrivateUrls && isPrivateHost(new URL(base_url).hostname)) {
       throw invalid("Invalid transcription settings", [{ field: "base_url", message: "a private or loopback address" }]);
     }
-    const org = await deps.prisma.org.update({
-      where: { id: principal(res).orgId },
-      data: { transcribeBaseUrl: base_url, transcribeModel: base_url ? (model ?? null) : null, transcribeApiKey: base_url ? (api_key ?? null) : null },
-    });
-    res.json({ base_url: org.transcribeBaseUrl, model: org.transcribeModel, api_key_set: Boolean(org.transcribeApiKey) });
+    res.json(await setTranscription(deps.prisma, principal(res).orgId, base_url, model, api_key));
   });
-  router.use(PATH, errorHandler(renderManagementError, (err) => deps.logger.error({ err }, "twilio transcription API failed")));
+  router.use(
+    PATH,
+    errorHandler(renderManagementError, (err) => deps.logger.error({ err }, "twilio transcription API failed")),
+  );
   return router;
 }
 
-const isPrivateHost = (host: string) => host === "localhost" || (/^[\d.]+$|^\[/.test(host) && isPrivateAddress(host.replace(/^\[|\]$/g, "")));
+/** Sets the org's own service (null: the hub's again, model and key dropped); what is set, the key only as set or not. */
+export async function setTranscription(prisma: Db, orgId: string, baseUrl: string | null, model?: string, apiKey?: string) {
+  const org = await prisma.org.update({
+    where: { id: orgId },
+    data: {
+      transcribeBaseUrl: baseUrl,
+      transcribeModel: baseUrl ? (model ?? null) : null,
+      transcribeApiKey: baseUrl ? (apiKey ?? null) : null,
+    },
+  });
+  return { base_url: org.transcribeBaseUrl, model: org.transcribeModel, api_key_set: Boolean(org.transcribeApiKey) };
+}
+
+const isPrivateHost = (host: string) =>
+  host === "localhost" || (/^[\d.]+$|^\[/.test(host) && isPrivateAddress(host.replace(/^\[|\]$/g, "")));

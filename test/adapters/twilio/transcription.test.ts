@@ -28,7 +28,10 @@ describe("an org's own transcription service", () => {
       WHATSAPP_BURST_MS: "0",
     });
     b = await createTestOrg(setup.hub, "B");
-    const bound = await setup.hub.api(`/api/twilio/numbers/${B_NUMBER}`, { method: "PUT", body: { assistant: "default", org_id: b.orgId } });
+    const bound = await setup.hub.api(`/api/twilio/numbers/${B_NUMBER}`, {
+      method: "PUT",
+      body: { assistant: "default", org_id: b.orgId },
+    });
     expect(bound.status).toBe(200);
   });
   afterAll(async () => {
