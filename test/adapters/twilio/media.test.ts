@@ -227,5 +227,24 @@ describe("WhatsApp voice notes and photos", () => {
       expect(messages.filter((m) => m.role === "user").map((m) => m.status)).toEqual(["answered", "answered"]);
       expect(messages.filter((m) => m.role === "assistant")).toHaveLength(1);
     });
+
+    it("answers the rest of a burst once its voice note's transcription failed on every attempt", async () => {
+      const user = newUser();
+      const before = openai.transcriptions.length;
+      openai.failTranscriptions(100);
+      try {
+        const posted = await writeAll([whatsapp(user, HUB_NUMBER, "can you hear me"), media(user, HUB_NUMBER, "", "audio/ogg", ogg(3))]);
+        expect(posted.map((r) => r.status)).toEqual([200, 200]);
+        // Five attempts, a second, two, four and eight apart.
+        await waitFor(() => sendsTo(user).length, 60_000, "the reply after the last attempt");
+      } finally {
+        openai.failTranscriptions(0);
+      }
+      expect(sendsTo(user).map((s) => s.body)).toEqual([`Echo: can you hear me\n\n${NO_VOICE}`]);
+      expect(openai.transcriptions.length - before).toBe(5);
+      const messages = await stored(user);
+      expect(messages.filter((m) => m.role === "user").map((m) => m.status)).toEqual(["answered", "answered"]);
+      expect(messages.filter((m) => m.role === "assistant")).toHaveLength(1);
+    });
   });
 });
