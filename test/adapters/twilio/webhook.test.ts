@@ -1,3 +1,4 @@
+import { IMAGES_NOT_READ } from "../../../src/photos";
 import type { FakeOpenAI } from "../../fakes/openai-server";
 import type { FakeTwilio } from "../../fakes/twilio-server";
 import { DB_KINDS } from "../../support/databases";
@@ -102,7 +103,8 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     const media = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME0";
     await post(whatsapp(user, HUB_NUMBER, "", { NumMedia: "1", MediaUrl0: media, MediaContentType0: "image/jpeg" }));
     const [send] = await waitFor(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
-    expect(send.body).toBe("Echo: [image/jpeg]");
+    // The default assistant does not read images (its `vision` is off), and a photo without a caption says nothing else.
+    expect(send.body).toBe(IMAGES_NOT_READ);
     const [turn] = await messagesOf(`whatsapp_${user}`);
     expect(turn.attachments).toEqual([{ url: media, contentType: "image/jpeg" }]);
     expect(turn.metadata).toMatchObject({ channel: "whatsapp", phone_number: user, profile_name: "Ana" });
