@@ -20,6 +20,9 @@
   const streaming = new Map();
   // Each bot bubble's reply as it came (Markdown, and its citations), to render again once the renderer is in.
   const replies = new Map();
+  // Each answer's thumbs, by message id, and the rating the hub stored for it (pressed once it acknowledged).
+  const thumbs = new Map();
+  const ratings = new Map();
   // Replies are Markdown, rendered safely by widget-render.mjs (a module: it leaves no globals on the host
   // page). Until it has loaded, or if it cannot, they show as text.
   let renderMarkdown = null;
@@ -116,6 +119,9 @@
       streaming.set(frame.reply_to, bubble);
       // Rendered whole each time: a piece alone may be half a Markdown mark.
       showReply(bubble, { content: (replies.get(bubble)?.content ?? "") + frame.content });
+    } else if (frame.type === "feedback") {
+      ratings.set(frame.message_id, frame.rating);
+      pressThumbs(frame.message_id);
     } else if (frame.type === "suggestion") {
       chips.replaceChildren(...frame.suggestions.map(chip));
     } else if (frame.type === "error") {
@@ -136,7 +142,9 @@
     streaming.delete(frame.reply_to);
     bubble.className = `hubchat-bot${frame.failed ? " hubchat-failed" : ""}`;
     // A person of the business wrote it (an operator): their name heads it.
-    showReply(bubble, { content: frame.content, citations: frame.citations, author: frame.author?.name });
+    // The assistant's own answers get thumbs; an operator's message, or the fallback of a failed turn, does not.
+    const rateable = !frame.author && !frame.failed;
+    showReply(bubble, { content: frame.content, citations: frame.citations, author: frame.author?.name, id: rateable ? frame.id : null });
   }
 
   function showReply(bubble, reply) {
@@ -147,6 +155,48 @@
     if (reply.citations?.length) bubble.append(sourceList(reply.citations));
     if (reply.author)
       bubble.prepend(Object.assign(document.createElement("span"), { className: "hubchat-author", textContent: reply.author }));
+    if (reply.id) bubble.append(thumbsFor(reply.id));
+  }
+
+  const THUMB = `<svg viewBox="0 0 24 24" width="16" height="16" fill="currentColor" aria-hidden="true" focusable="false">
+    <path d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3a1.5 1.5 0 0 0-.5-1.1L13.2 1 6.6 7.6A2 2 0 0 0 6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"/></svg>`;
+
+  // Thumbs up and down under an answer: toggle buttons, pressed for the rating the hub stored.
+  function thumbsFor(id) {
+    const group = thumbs.get(id) || document.createElement("div");
+    if (!thumbs.has(id)) {
+      group.className = "hubchat-thumbs";
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "Was this answer helpful?");
+      for (const [rating, label] of [
+        ["up", "Helpful"],
+        ["down", "Not helpful"],
+      ]) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = `hubchat-thumb hubchat-thumb-${rating}`;
+        button.dataset.rating = rating;
+        button.setAttribute("aria-label", label);
+        button.title = label;
+        button.innerHTML = THUMB;
+        button.onclick = () => rate(id, rating);
+        group.append(button);
+      }
+      thumbs.set(id, group);
+    }
+    pressThumbs(id);
+    return group;
+  }
+
+  function pressThumbs(id) {
+    for (const button of thumbs.get(id)?.children ?? []) {
+      button.setAttribute("aria-pressed", String(ratings.get(id) === button.dataset.rating));
+    }
+  }
+
+  function rate(id, rating) {
+    if (ws?.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify({ type: "feedback", message_id: id, rating, session_id: saved().session }));
   }
 
   // The passages a reply drew on: each names its document (and heading or page), a link where it has a web address.
@@ -201,6 +251,8 @@
     shown.clear();
     streaming.clear();
     replies.clear();
+    thumbs.clear();
+    ratings.clear();
     log.replaceChildren();
     chips.replaceChildren();
     typing.hidden = true;

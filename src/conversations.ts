@@ -174,8 +174,8 @@ export interface TurnWindow {
   history: HistoryMessage[];
   /** Who answers the conversation (src/handoff.ts): the assistant only in bot. */
   handoffState: HandoffState;
-  /** The conversation has an unanswered user message after the job's. */
-  laterPending: boolean;
+  /** When the conversation's newest unanswered user message came, if it is after the job's. */
+  laterAt: Date | null;
 }
 
 export type HistoryMessage = { role: StoredMessage["role"]; content: string };
@@ -184,13 +184,19 @@ export type HistoryMessage = { role: StoredMessage["role"]; content: string };
 // small partial index of pending turns; the status and role are written into the statement so the planner
 // can use it), the history before the first of them, and the conversation's handoff state.
 const TURN_WINDOWS = `
-  SELECT i.n, c.org_id::text AS "orgId", c.handoff_state AS "handoffState", due.newest > i.seq AS "laterPending", m.*
+  SELECT i.n, c.org_id::text AS "orgId", c.handoff_state AS "handoffState",
+    CASE WHEN newest.seq > i.seq THEN newest.created_at END AS "laterAt", m.*
   FROM unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS i(conversation_id, seq, n)
   JOIN conversations c ON c.id = i.conversation_id
   CROSS JOIN LATERAL (
-    SELECT min(seq) FILTER (WHERE seq <= i.seq) AS first, max(seq) AS newest FROM messages
-    WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user'
+    SELECT min(seq) AS first FROM messages
+    WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user' AND seq <= i.seq
   ) due
+  LEFT JOIN LATERAL (
+    SELECT seq, created_at FROM messages
+    WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user'
+    ORDER BY seq DESC LIMIT 1
+  ) newest ON true
   CROSS JOIN LATERAL (
     (SELECT ${MESSAGE_COLUMNS} FROM messages
      WHERE conversation_id = i.conversation_id AND status = 'pending' AND role = 'user' AND seq BETWEEN due.first AND i.seq)
@@ -216,10 +222,10 @@ export async function turnWindows(
     historyMessages,
   ]);
   const windows = jobs.map(() => [] as DueMessage[]);
-  const states = jobs.map(() => ({ handoffState: "bot" as HandoffState, laterPending: false }));
-  for (const { n, handoffState, laterPending, ...row } of rows) {
+  const states = jobs.map(() => ({ handoffState: "bot" as HandoffState, laterAt: null as Date | null }));
+  for (const { n, handoffState, laterAt, ...row } of rows) {
     windows[Number(n) - 1].push(asMessage(row) as DueMessage);
-    states[Number(n) - 1] = { handoffState: handoffState as HandoffState, laterPending: Boolean(laterPending) };
+    states[Number(n) - 1] = { handoffState: handoffState as HandoffState, laterAt: laterAt ? new Date(laterAt as string | Date) : null };
   }
   return windows.map((messages, i) => {
     // History rows all come before the first unanswered message, which no history row is.
@@ -299,7 +305,9 @@ const INSERT_REPLIES = `
     FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id
     WHERE turn.id = i.turn_id
   ), closed_before AS (
-    UPDATE messages turn SET status = i.turn_status, error = i.error
+    -- A fallback's follow-up (status retrying) is the last message's: it answers the burst, with the earlier
+    -- messages in its history.
+    UPDATE messages turn SET status = CASE WHEN i.turn_status = '${RETRYING}' THEN 'answered' ELSE i.turn_status END, error = i.error
     FROM input i JOIN inserted r ON r.in_reply_to_id = i.turn_id JOIN messages t ON t.id = i.turn_id
     WHERE ${EARLIER_PENDING}
   ), held AS (

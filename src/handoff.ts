@@ -100,7 +100,7 @@ const DEFAULTS_NORMALIZED = DEFAULT_HANDOFF_PHRASES.map(normalize);
 
 /** What changes with a handoff: into waiting, from bot only. Shared by the API's and a turn's handoff. */
 const intoWaiting = (reason: string, summary: string) => Prisma.sql`
-  handoff_state = 'waiting', handoff_since = now(), handoff_assignee = NULL, handoff_reason = ${reason},
+  handoff_state = 'waiting', handoff_since = now(), last_handoff_at = now(), handoff_assignee = NULL, handoff_reason = ${reason},
   handoff_summary = ${summary}, handoff_expired_at = NULL, knowledge_misses = 0, updated_at = now()`;
 
 /**

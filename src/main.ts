@@ -8,6 +8,7 @@ import { askOperations } from "../adapters/rest/ask/openapi";
 import { createBotujChannel } from "../adapters/rest/botuj";
 import { botujOperations } from "../adapters/rest/botuj/schema";
 import { createConsoleApi } from "../adapters/rest/console";
+import { createInsightsApi, insightsOperations } from "../adapters/rest/console/insights";
 import { consoleOperations } from "../adapters/rest/console/schema";
 import { createConversationServiceChannel } from "../adapters/rest/conversation-service";
 import { conversationServiceOperations } from "../adapters/rest/conversation-service/schema";
@@ -116,6 +117,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       createManagementApi({
         prisma: rt.db.prisma,
         keys: rt.keys,
+        sessions: rt.operatorSessions,
         knowledge: rt.knowledge,
         ingest: rt.ingest,
         maxUploadBytes: config.INGEST_MAX_BYTES,
@@ -141,6 +143,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         loginsPerAddress: config.CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE,
         logger: rt.logger,
       }),
+      createInsightsApi({ prisma: rt.db.prisma, keys: rt.keys, sessions: rt.operatorSessions, logger: rt.logger }),
       createApiDocs(apiDocument(channels)),
       ...channels.flatMap((channel) => channel.routers),
       consoleRouter(path.join(__dirname, "../public/console")),
@@ -239,7 +242,14 @@ export async function startHub(config: Config, database?: Database): Promise<Run
 function createChannels(rt: Runtime): Channel[] {
   const { config, hub, keys, bus } = rt;
   const channels = [
-    createAskChannel({ hub, keys, bus, askTimeoutMs: config.ASK_TIMEOUT_MS, maxWaiting: config.MAX_WAITING_ASKS }),
+    createAskChannel({
+      hub,
+      keys,
+      sessions: rt.operatorSessions,
+      bus,
+      askTimeoutMs: config.ASK_TIMEOUT_MS,
+      maxWaiting: config.MAX_WAITING_ASKS,
+    }),
     createGeneralBotsChannel({ hub, keys }),
     createBotujChannel({ prisma: rt.db.prisma, keys, logger: rt.logger }),
     createConversationServiceChannel({ hub, keys, bus, streamTimeoutMs: config.ASK_TIMEOUT_MS }),
@@ -273,6 +283,7 @@ function createChannels(rt: Runtime): Channel[] {
       createTwilioChannel({
         hub,
         keys,
+        sessions: rt.operatorSessions,
         accountSid: config.TWILIO_ACCOUNT_SID,
         authToken: config.TWILIO_AUTH_TOKEN,
         publicUrl: config.PUBLIC_URL,
@@ -350,6 +361,7 @@ function apiDocument(channels: Channel[]) {
       ...inboxOperations,
       ...operatorMessageOperations,
       ...consoleOperations,
+      ...insightsOperations,
       ...channels.flatMap((channel) => channel.operations ?? []),
       ...hubOperations,
     ],

@@ -155,10 +155,13 @@ export async function recordPartStatus(
 
 // A part of a message sent whole (one part, the common case) in one statement: the part moves forward as in
 // recordPartStatus, and the message takes its status. A message of several parts matches nothing here: those
-// roll up under the message's lock, in recordPartStatus.
+// roll up under the message's lock, in recordPartStatus. The message's row is locked first here too (sole reads
+// locked before moved updates the part), so the two never wait on each other in opposite orders.
 const RECORD_SOLE_PART = `
-  WITH sole AS (
-    SELECT p.id FROM outbound_parts p
+  WITH locked AS (
+    SELECT m.id FROM messages m WHERE m.id = (SELECT message_id FROM outbound_parts WHERE id = $1::uuid) FOR UPDATE),
+  sole AS (
+    SELECT p.id FROM outbound_parts p JOIN locked l ON l.id = p.message_id
     WHERE p.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM outbound_parts o WHERE o.message_id = p.message_id AND o.id <> p.id)),
   moved AS (
     UPDATE outbound_parts p SET

@@ -30,7 +30,9 @@ import { followUp } from "./follow-up";
 // Bursts: on a channel with a burst window (AskJob.burstMs), a job waits that long after its message, then
 // leaves its messages to the job of a later message, if there is one, so the last job of a burst answers it
 // all in one turn (src/conversations.ts closes the burst's earlier messages with that turn's reply). A user
-// who never pauses is answered BURST_SPANS windows after their first unanswered message all the same.
+// who never pauses is answered once their unanswered messages span BURST_SPANS windows. The span is of when
+// the messages came, not of when a job runs: a worker running late (a backlog, a restart) still answers a
+// burst as one.
 
 /** lockMs is also how long a conversation stays locked by a worker that stopped answering. */
 export type AskWorkerOptions = HubWorkerOptions;
@@ -55,7 +57,7 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
       const seq = job.data.seq ?? (await prisma.message.findUnique({ where: { id: messageId }, select: { seq: true } }))?.seq;
       if (seq === undefined) return;
       // The conversation's unanswered messages up to this job's: its own is the last unless already answered.
-      const { due, history, handoffState, laterPending } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
+      const { due, history, handoffState, laterAt } = await deps.windows.submit({ conversationId, seq: BigInt(seq) });
       if (due.at(-1)?.id !== messageId) {
         const turn = await prisma.message.findUnique({
           where: { id: messageId },
@@ -65,7 +67,7 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
         return;
       }
       const burstMs = job.data.burstMs ?? 0;
-      if (burstMs && laterPending && Date.now() - due[0].createdAt.getTime() < burstMs * BURST_SPANS) return;
+      if (burstMs && laterAt && laterAt.getTime() - due[0].createdAt.getTime() < burstMs * BURST_SPANS) return;
       if (handoffState !== "bot") {
         // Accepted before a person was asked for, run after: held, not answered. Should the conversation have
         // gone back to the assistant meanwhile, the retry answers what is still pending.

@@ -43,11 +43,9 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
     if (state === "unknown") {
       await enqueueTurn(queue, askJob(message));
       moved++;
+    } else if (state === "completed" && (await handedOn(prisma, message))) {
+      // A burst's message, left by its job to the job of a later one (workers/ask.ts), which answers both.
     } else if (state === "failed" || state === "completed") {
-      // A burst's earlier message: its job left it to the job of a later one (workers/ask.ts), which may still
-      // be retrying (a voice note, the model away). That one is swept in its turn if need be, and its reply
-      // closes this message too.
-      if (state === "completed" && (await laterPending(prisma, message))) continue;
       const job = await queue.getJob(message.id);
       if (state === "failed" && job && isDatabaseUnavailable({ message: job.failedReason })) {
         // The database was away for longer than the job's retries: the turn never ran, so run it again.
@@ -62,8 +60,14 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
   return moved + (await sweepFollowUps(prisma, queue, afterMs)) + (await expireHandoffs(turns));
 }
 
-const laterPending = async (prisma: Db, m: { conversationId: string; seq: bigint }) =>
-  (await prisma.message.count({ where: { conversationId: m.conversationId, role: "user", status: "pending", seq: { gt: m.seq } } })) > 0;
+/** Whether a later user message of the conversation is still pending: its job answers this one too. */
+async function handedOn(prisma: Db, message: { conversationId: string; seq: bigint }): Promise<boolean> {
+  const later = await prisma.message.findFirst({
+    where: { conversationId: message.conversationId, status: "pending", role: "user", seq: { gt: message.seq } },
+    select: { id: true },
+  });
+  return later !== null;
+}
 
 /**
  * Waiting conversations nobody took in time: the user is told (HANDOFF_TIMEOUT_MESSAGE), once, and with

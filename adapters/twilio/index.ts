@@ -1,4 +1,5 @@
 import type { KeyRing } from "../../src/auth/keys";
+import type { OperatorSessions } from "../../src/auth/operators";
 import type { Channel, ChannelRegistry } from "../../src/channels";
 import type { HubDeps } from "../../src/hub";
 import { twilioMessageOperations, twilioMessagesApi } from "./messages-api";
@@ -17,6 +18,8 @@ import { twilioWebhooks } from "./webhooks";
 export interface TwilioChannelDeps {
   hub: HubDeps;
   keys: KeyRing;
+  /** The console's signed-in operators: an admin manages the org's numbers as a key does. */
+  sessions: OperatorSessions;
   accountSid: string;
   authToken: string;
   publicUrl: string;
@@ -35,7 +38,7 @@ export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
     name: "twilio",
     routers: [
       twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes, channels: deps.channels }),
-      twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, routes }),
+      twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, sessions: deps.sessions, logger: deps.hub.logger, routes }),
       twilioTranscriptionApi({
         prisma: deps.hub.prisma,
         keys: deps.keys,

@@ -1,16 +1,18 @@
 import { type Response, Router } from "express";
 import { z } from "zod";
 import type { KeyRing } from "../../src/auth/keys";
+import type { OperatorSessions } from "../../src/auth/operators";
 import { defaultOrgId } from "../../src/bootstrap";
 import type { Db } from "../../src/db/database";
 import { fieldIssues, invalid } from "../../src/errors";
-import { principal, requireKey } from "../../src/http/auth";
+import { adminOnly, caller, requireKeyOrOperator } from "../../src/http/auth";
 import { errorHandler, jsonBody } from "../../src/http/body";
 import { renderManagementError } from "../../src/http/management-error";
 import type { Logger } from "../../src/logger";
 import { type Binder, bindNumber, listNumbers, type NumberRoutes, unbindNumber } from "./numbers";
 
-// The org's receiving numbers, in the management API's style (Bearer key, `{error, message, issues?}`):
+// The org's receiving numbers, in the management API's style (Bearer key or a console admin's cookie,
+// `{error, message, issues?}`):
 //   GET /api/twilio/numbers                   the org's bindings (the operator's key: every org's)
 //   PUT /api/twilio/numbers/:number           {"assistant": "<id or name>", "org_id"?, "reengagement_template"?}: bind
 //                                             or rebind the number; the template ({content_sid, content_variables?},
@@ -34,13 +36,19 @@ export const bindingRequest = z.strictObject({
     .describe("The approved template sent when a reply would fall outside WhatsApp's 24-hour window (null removes it)"),
 });
 
-export function twilioNumbersApi(deps: { prisma: Db; keys: KeyRing; logger: Logger; routes: NumberRoutes }): Router {
+export function twilioNumbersApi(deps: {
+  prisma: Db;
+  keys: KeyRing;
+  sessions: OperatorSessions;
+  logger: Logger;
+  routes: NumberRoutes;
+}): Router {
   const router = Router();
   const binder = async (res: Response): Promise<Binder> => {
-    const { orgId } = principal(res);
+    const { orgId } = caller(res);
     return { orgId, operator: orgId === (await defaultOrgId(deps.prisma)) };
   };
-  router.use(PATH, ...jsonBody("16kb"), requireKey(deps.keys));
+  router.use(PATH, ...jsonBody("16kb"), requireKeyOrOperator(deps.keys, deps.sessions), adminOnly);
   router.get(PATH, async (_req, res) => {
     res.json({ numbers: await listNumbers(deps.prisma, await binder(res)) });
   });

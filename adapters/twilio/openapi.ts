@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { managementErrors } from "../../src/http/management-error";
-import type { Operation } from "../../src/http/openapi";
+import { KEY_OR_CONSOLE, type Operation } from "../../src/http/openapi";
 import { incomingMessage, statusCallback } from "./inbound";
 import { bindingRequest } from "./numbers-api";
 import { transcriptionRequest, transcriptionSettings } from "./transcription-api";
@@ -29,7 +29,7 @@ const binding = z.object({
   updatedAt: z.iso.datetime(),
 });
 const errors = managementErrors({
-  403: "`forbidden`: the number is assigned to another org",
+  403: "`forbidden`: the number is assigned to another org; with the console's cookie, an agent (only an admin may) or a cross-site request",
   404: "`not_found`: no such assistant, org or binding",
 });
 
@@ -65,14 +65,16 @@ export const twilioOperations: Operation[] = [
     method: "get",
     path: "/api/twilio/numbers",
     operationId: "listTwilioNumbers",
+    auth: KEY_OR_CONSOLE,
     summary: "The org's receiving numbers and the assistant each is bound to (a key of the default org: every org's)",
-    responses: { 200: { description: "The bindings", schema: z.object({ numbers: z.array(binding) }) }, ...errors(401) },
+    responses: { 200: { description: "The bindings", schema: z.object({ numbers: z.array(binding) }) }, ...errors(401, 403) },
   },
   {
     tag,
     method: "put",
     path: "/api/twilio/numbers/{number}",
     operationId: "bindTwilioNumber",
+    auth: KEY_OR_CONSOLE,
     summary: "Bind a receiving number to an assistant (a key of the default org assigns numbers to orgs with `org_id`)",
     pathParams: numberParam,
     body: bindingRequest,
@@ -83,6 +85,7 @@ export const twilioOperations: Operation[] = [
     method: "delete",
     path: "/api/twilio/numbers/{number}",
     operationId: "unbindTwilioNumber",
+    auth: KEY_OR_CONSOLE,
     summary: "Unbind a number: the default org's `default` assistant answers it again",
     pathParams: numberParam,
     responses: { 204: { description: "Unbound" }, ...errors(401, 403, 404) },

@@ -3,6 +3,7 @@ import type { ReplyBus } from "../../src/bus";
 import { toWire } from "../../src/conversations";
 import type { Db } from "../../src/db/database";
 import { HubError } from "../../src/errors";
+import { recordFeedback } from "../../src/feedback";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
 import type { Logger } from "../../src/logger";
@@ -116,6 +117,9 @@ export class Connection {
     const { messages, floorSeq } = await missedMessages(this.deps.prisma, session.conversationId, this.options.lastMessageId);
     this.floorSeq = floorSeq;
     for (const m of messages) this.show(toWire(m), Boolean(m.error));
+    // The session's ratings, so a reloaded widget shows which thumbs it pressed.
+    const rated = await this.deps.prisma.feedback.findMany({ where: { sessionId: session.id }, orderBy: { updatedAt: "asc" } });
+    for (const f of rated) this.send({ type: "feedback", message_id: f.messageId, rating: f.rating, comment: f.comment });
     const last = messages.at(-1);
     if (last?.role === "user" && last.status === "pending") this.send(typingFrame(last.id));
   }
@@ -169,6 +173,19 @@ export class Connection {
     try {
       if (frame.session_id && frame.session_id !== session.id) {
         throw new HubError(403, "forbidden", "This socket belongs to another session");
+      }
+      if (frame.type === "feedback") {
+        const { message_id, rating, comment } = frame;
+        const stored = await recordFeedback(this.deps.prisma, {
+          orgId: visitor.orgId,
+          conversationId: session.conversationId,
+          sessionId: session.id,
+          messageId: message_id,
+          rating,
+          comment,
+        });
+        this.send({ type: "feedback", message_id, ...stored });
+        return this.active();
       }
       if (frame.assistant_id) await allowedAssistant(this.deps.prisma, visitor, frame.assistant_id);
       if (!visitor.userId) await this.deps.budget.message(this.options.address);

@@ -1,13 +1,17 @@
 import { z } from "zod";
 import { fieldIssues, type HubError } from "../../src/errors";
+import { MAX_COMMENT_CHARS, RATINGS } from "../../src/feedback";
 import { MAX_JSON_DEPTH, tooDeep, tooDeepIssue } from "../../src/json-depth";
 import type { MessageAuthor, WireMessage } from "../../src/types";
 
 // The /ws wire format (General Bots' protocol): JSON text frames.
 //
-// Client -> server, one type:
+// Client -> server, two types:
 //   {"type":"message","content":"Hello","session_id":"...","id":"<client id>","assistant_id":"<id or name>"}
 //   id (optional) makes a resend after a reconnect a no-op; assistant_id is for authenticated users only.
+//   {"type":"feedback","message_id":"<a bot message's id>","rating":"up"|"down","comment":"..."}
+//   thumbs on an answer of this session's conversation (comment optional, 1000 characters at most); sent again,
+//   it replaces the session's earlier feedback on that message. Another conversation's message: error not_found.
 // Server -> client, the seed's five types, plus `delta` for clients that connected with ?stream=1:
 //   message    {id, sender: "user"|"bot", content, timestamp, session_id, reply_to?, sources?, citations?, failed?}
 //              citations (bot only): [{documentId, title, heading, page, url}], the passages the reply drew on
@@ -18,16 +22,27 @@ import type { MessageAuthor, WireMessage } from "../../src/types";
 //   status     {status: "connected"|"expired"|"closing", session_id, conversation_id, ...}
 //   error      {code, message, issues?, retry_after?}          code from the seed's error table
 //   delta      {reply_to, content}                            a piece of the reply being written
+//   feedback   {message_id, rating, comment}                  the feedback was stored (ours, not the seed's); on
+//              connect, one for each rating the session gave before
 
 export const MAX_CONTENT_CHARS = 8000;
 
-export const clientFrame = z.object({
-  type: z.literal("message"),
-  content: z.string().trim().min(1, "content must not be empty").max(MAX_CONTENT_CHARS),
-  session_id: z.string().max(100).optional(),
-  id: z.string().min(1).max(200).optional(),
-  assistant_id: z.string().min(1).max(200).optional(),
-});
+export const clientFrame = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("message"),
+    content: z.string().trim().min(1, "content must not be empty").max(MAX_CONTENT_CHARS),
+    session_id: z.string().max(100).optional(),
+    id: z.string().min(1).max(200).optional(),
+    assistant_id: z.string().min(1).max(200).optional(),
+  }),
+  z.object({
+    type: z.literal("feedback"),
+    message_id: z.string().min(1).max(100),
+    rating: z.enum(RATINGS),
+    comment: z.string().max(MAX_COMMENT_CHARS).optional(),
+    session_id: z.string().max(100).optional(),
+  }),
+]);
 export type ClientFrame = z.infer<typeof clientFrame>;
 
 /** Parses one text frame; a HubError-shaped problem for anything that is not a valid client frame. */

@@ -7,7 +7,7 @@ import type { OperatorSessions } from "../../src/auth/operators";
 import type { ReplyBus } from "../../src/bus";
 import type { Channel, ChannelRegistry } from "../../src/channels";
 import { invalid } from "../../src/errors";
-import { principal, requireKey } from "../../src/http/auth";
+import { adminOnly, caller, requireKeyOrOperator } from "../../src/http/auth";
 import { errorHandler, jsonBody } from "../../src/http/body";
 import { ClientAddresses } from "../../src/http/client-address";
 import type { HubDeps } from "../../src/hub";
@@ -87,19 +87,26 @@ export function createWsChannel(deps: WsChannelDeps): Channel {
 
 /**
  * POST /api/ws/end-user-secret: sets the secret the org's backend signs end-user tokens with (a new random
- * one, or `{"secret": "..."}` of at least 32 characters) and returns it once. Old tokens stop working.
+ * one, or `{"secret": "..."}` of at least 32 characters) and returns it once. Old tokens stop working. An API
+ * key or a console admin's cookie.
  */
 function secretRouter(deps: WsChannelDeps): Router {
   const router = Router();
-  router.post("/api/ws/end-user-secret", ...jsonBody("4kb"), requireKey(deps.keys), async (req, res, next) => {
-    const given = (req.body as { secret?: unknown } | undefined)?.secret;
-    if (given !== undefined && (typeof given !== "string" || given.length < 32)) {
-      return next(invalid("secret must be a string of at least 32 characters", [{ field: "secret", message: "too short" }]));
-    }
-    const { orgId } = principal(res);
-    const secret = await setEndUserSecret(deps.hub.prisma, orgId, given as string | undefined).catch(next);
-    if (secret) res.json({ org_id: orgId, end_user_secret: secret });
-  });
+  router.post(
+    "/api/ws/end-user-secret",
+    ...jsonBody("4kb"),
+    requireKeyOrOperator(deps.keys, deps.sessions),
+    adminOnly,
+    async (req, res, next) => {
+      const given = (req.body as { secret?: unknown } | undefined)?.secret;
+      if (given !== undefined && (typeof given !== "string" || given.length < 32)) {
+        return next(invalid("secret must be a string of at least 32 characters", [{ field: "secret", message: "too short" }]));
+      }
+      const { orgId } = caller(res);
+      const secret = await setEndUserSecret(deps.hub.prisma, orgId, given as string | undefined).catch(next);
+      if (secret) res.json({ org_id: orgId, end_user_secret: secret });
+    },
+  );
   router.use(
     "/api/ws",
     errorHandler(

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Operation } from "../../src/http/openapi";
+import { KEY_OR_CONSOLE, type Operation } from "../../src/http/openapi";
 import { OPERATORS_PATH } from "./operators";
 
 // The socket channel's routes for the OpenAPI document. OpenAPI has no words for a WebSocket: each socket is
@@ -20,10 +20,11 @@ export const wsOperations: Operation[] = [
     operationId: "connectSocket",
     summary: "The chat socket (General Bots' /ws protocol): upgrade with `Connection: Upgrade`, `Upgrade: websocket`",
     description:
-      "JSON text frames (adapters/ws/frames.ts). Client: `{type: 'message', content, session_id?, id?, assistant_id?}`. " +
+      "JSON text frames (adapters/ws/frames.ts). Client: `{type: 'message', content, session_id?, id?, assistant_id?}`; " +
+      "`{type: 'feedback', message_id, rating: 'up'|'down', comment?}` rates an answer of the session's own conversation. " +
       "Server, the seed's five types: `status` (first: `connected`, with `session_id` and `conversation_id`; later `expired`, " +
       "`closing`), `message` (`sender` user or bot), `typing`, `suggestion`, `error` (`code` from the seed's table); plus " +
-      "`delta` with `stream=1`. No credential: an anonymous visitor. A refused credential gets an `error` frame, then close " +
+      "`delta` with `stream=1`, and `feedback` (`message_id`, `rating`, `comment`) acknowledging a rating. No credential: an anonymous visitor. A refused credential gets an `error` frame, then close " +
       "code 4000 + the HTTP status (4401).",
     auth: false,
     query: z.object({
@@ -63,12 +64,17 @@ export const wsOperations: Operation[] = [
     method: "post",
     path: "/api/ws/end-user-secret",
     operationId: "setEndUserSecret",
+    auth: KEY_OR_CONSOLE,
     summary: "Set the secret the org's backend signs end-user tokens with, and read it once: old tokens stop working",
     body: z.object({ secret: z.string().min(32).optional().describe("At least 32 characters; absent: a new random secret") }),
     responses: {
       200: { description: "The secret", schema: z.object({ org_id: z.string(), end_user_secret: z.string() }) },
       400: { description: "`invalid_message`: a secret shorter than 32 characters", schema: secretError },
       401: { description: "`unauthorized`", schema: secretError },
+      403: {
+        description: "`forbidden`: a console agent (only an admin may), or a cross-site request with the console's cookie",
+        schema: secretError,
+      },
     },
   },
 ];

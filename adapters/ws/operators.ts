@@ -101,6 +101,15 @@ export function operatorSocketServer(deps: OperatorSocketDeps) {
       else send(ws, frame);
     });
     ws.on("close", off);
+    if (cookie) {
+      // The session ending (logout, expiry, its operator removed) ends its socket too, or a removed operator
+      // would go on reading the org's conversations. Checked at each heartbeat; a database error keeps it open.
+      const recheck = setInterval(async () => {
+        const live = await deps.sessions.authenticate(cookie).catch(() => true);
+        if (!live) refuse(ws, { status: 401, code: "unauthorized", message: "The console session has ended" });
+      }, deps.heartbeatMs);
+      ws.on("close", () => clearInterval(recheck));
+    }
     send(ws, { type: "status", status: "connected", orgId: principal.orgId });
     const typed = new Map<string, number>();
     let inbound: Promise<void> = Promise.resolve();

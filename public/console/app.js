@@ -1,16 +1,30 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, startLive, stopLive } from "./api.js";
+import { Assistants } from "./assistants.js";
+import { Channels } from "./channels.js";
 import { Conversation } from "./conversation.js";
 import { html } from "./html.js";
 import { Inbox } from "./inbox.js";
+import { Insights } from "./insights.js";
+import { Knowledge } from "./knowledge.js";
 import { Operators } from "./operators.js";
 
-// The operator console: sign in, then the inbox, a conversation, or (admins) the org's operators, chosen by
-// the URL's hash (#/inbox, #/conversations/<id>, #/operators) so the back button and links work. The inbox
-// stays mounted beside an open conversation (it keeps counting who waits); narrow screens show one of them.
+// The operator console: sign in, then the inbox, a conversation, insights, the knowledge, or (admins) the
+// assistants, channels and operators, chosen by the URL's hash (#/inbox, #/conversations/<id>, #/insights…) so
+// the back button and links work. The inbox stays mounted beside an open conversation (it keeps counting who
+// waits); narrow screens show one of them.
 
 const route = () => location.hash.replace(/^#\/?/, "").split("/");
+
+/** The views beside the inbox, by their hash; `admin`: for admins only (the API refuses agents too). */
+const VIEWS = {
+  insights: { label: "Insights", View: Insights },
+  knowledge: { label: "Knowledge", View: Knowledge },
+  assistants: { label: "Assistants", View: Assistants, admin: true },
+  channels: { label: "Channels", View: Channels, admin: true },
+  operators: { label: "Operators", View: Operators, admin: true },
+};
 
 function Login({ onSignedIn }) {
   const [error, setError] = useState(null);
@@ -74,19 +88,21 @@ function App() {
   const [view, id] = path;
   const open = view === "conversations" && id ? decodeURIComponent(id) : null;
   const current = open ? "inbox" : view || "inbox";
+  const views = Object.entries(VIEWS).filter(([, v]) => !v.admin || me.role === "admin");
+  const page = views.find(([name]) => name === current)?.[1];
   const link = (name, label, badge) =>
     html`<a href=${`#/${name}`} aria-current=${current === name ? "page" : undefined}>${label}${badge ? html` <span class="count" aria-label=${`${badge} waiting`}>${badge}</span>` : ""}</a>`;
   return html`
     <header>
       <nav aria-label="Console">
-        ${link("inbox", "Inbox", waiting)} ${me.role === "admin" && link("operators", "Operators")}
+        ${link("inbox", "Inbox", waiting)} ${views.map(([name, v]) => link(name, v.label))}
       </nav>
       <span class="who">${me.email} (${me.role})</span>
       <button type="button" class="quiet" onClick=${logout}>Sign out</button>
     </header>
     ${
-      current === "operators" && me.role === "admin"
-        ? html`<${Operators} me=${me} />`
+      page
+        ? html`<${page.View} me=${me} />`
         : html`<div class=${open ? "panes open" : "panes"}>
             <${Inbox} onWaiting=${setWaiting} selected=${open} />
             ${open ? html`<${Conversation} id=${open} me=${me} />` : html`<p class="hint">Choose a conversation.</p>`}

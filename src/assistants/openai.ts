@@ -198,11 +198,10 @@ async function readStream(response: Response, touch: () => void, onDelta: (text:
   let finished = false;
   // A streamed tool call comes in pieces, by index: the name first, then its arguments a bit at a time.
   const toolCalls: ToolCall[] = [];
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    touch();
-    parser.feed(decoder.decode(chunk, { stream: true }));
+  /** Takes in the events parsed so far; true once [DONE] came. */
+  const take = (): boolean => {
     for (const data of events.splice(0)) {
-      if (data.trim() === "[DONE]") return { content, tokens, toolCalls };
+      if (data.trim() === "[DONE]") return true;
       const event = JSON.parse(data);
       if (event.error) throw new AttemptError(`the server sent an error mid-stream: ${event.error.message ?? data}`, false);
       const choice = event.choices?.[0];
@@ -220,7 +219,17 @@ async function readStream(response: Response, touch: () => void, onDelta: (text:
       if (choice?.finish_reason) finished = true;
       if (event.usage?.total_tokens !== undefined) tokens = event.usage.total_tokens;
     }
+    return false;
+  };
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    touch();
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    if (take()) return { content, tokens, toolCalls };
   }
+  // A server that closes without the blank line after its last event: that event still counts (a blank line
+  // ends it; after a complete event it dispatches nothing).
+  parser.feed(`${decoder.decode()}\n\n`);
+  if (take()) return { content, tokens, toolCalls };
   // Some servers close without [DONE]; a finish_reason still marks the reply complete.
   if (!finished) throw new Error("the stream ended before the reply was finished");
   return { content, tokens, toolCalls };

@@ -34,7 +34,14 @@ export const CONSOLE_COOKIE = "hub_console";
 export function cookieOf(headers: IncomingHttpHeaders, name: string): string | null {
   for (const part of (headers.cookie ?? "").split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      // Malformed escapes are no cookie: thrown here, during a WebSocket upgrade, it would end the process.
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null;
+      }
+    }
   }
   return null;
 }
@@ -69,4 +76,14 @@ export function requireKeyOrOperator(keys: KeyRing, sessions: OperatorSessions) 
     res.locals.operator = operator;
     next();
   };
+}
+
+/**
+ * After requireKeyOrOperator: what only an org's admin may do (its assistants, channels, end-user secret). A
+ * console agent gets 403; an API key passes as before, since whoever holds one already manages the org.
+ */
+export function adminOnly(_req: Request, res: Response, next: NextFunction) {
+  const operator = res.locals.operator as OperatorIdentity | undefined;
+  if (operator && operator.role !== "admin") return next(new HubError(403, "forbidden", "Only an admin may do this"));
+  next();
 }

@@ -26,6 +26,7 @@ export const managementErrors = (descriptions: Record<number, string> = {}) =>
   errorResponses(managementError, {
     400: "`invalid_message`",
     401: "`unauthorized`",
+    403: "`forbidden`: with the console's cookie, an agent where only an admin may act, or a cross-site request",
     404: "`not_found`",
     409: "`conflict`",
     ...descriptions,

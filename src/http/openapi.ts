@@ -34,6 +34,9 @@ interface Response {
 }
 
 /** An API's error responses, one body schema for all, described by status: `errors(400, 401)`. */
+/** What an operation the console also calls takes: an API key, or an operator's session cookie. */
+export const KEY_OR_CONSOLE = ["bearerAuth", "consoleSession"];
+
 export const errorResponses =
   (schema: z.ZodType, descriptions: Record<number, string>) =>
   (...statuses: number[]): Operation["responses"] =>
@@ -88,6 +91,13 @@ function requestContent(op: Operation) {
 const SECURITY_SCHEMES = {
   bearerAuth: { type: "http", scheme: "bearer", description: "An API key of the org" },
   metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN, for /metrics" },
+  consoleSession: {
+    type: "apiKey",
+    in: "cookie",
+    name: "hub_console",
+    description:
+      "A console operator's session (POST /api/console/login), in the operator's org; a state-changing request must carry the hub's own Origin",
+  },
   twilioSignature: {
     type: "apiKey",
     in: "header",

@@ -78,6 +78,10 @@ function verdict(raw: string) {
   expect(Object.keys(out)).toHaveLength(1);
   if ("frame" in out) {
     const { frame } = out;
+    if (frame.type === "feedback") {
+      expect(["up", "down"]).toContain(frame.rating);
+      return out;
+    }
     expect(frame.type).toBe("message");
     expect(frame.content).toBe(frame.content.trim());
     // zod counts characters (code points), not UTF-16 units.

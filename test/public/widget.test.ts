@@ -152,7 +152,8 @@ describe("the chat widget on the demo page, in Chromium", () => {
     const answer = renderedReply(page, 0);
     await answer.filter({ hasText: "Descaling the toaster" }).waitFor();
     const found = await page.locator(".hubchat-log").evaluate((log) => {
-      const elements = Array.from(log.querySelectorAll("*"));
+      // The widget's own thumbs (buttons with a drawn icon) aside: everything else came from the reply.
+      const elements = Array.from(log.querySelectorAll("*")).filter((e) => !e.closest(".hubchat-thumbs"));
       return {
         tags: [...new Set(elements.map((e) => e.tagName.toLowerCase()))].sort(),
         attributes: [...new Set(elements.flatMap((e) => e.getAttributeNames()))].sort(),

@@ -33,8 +33,8 @@ interface OrgA {
   cs: { conversation: string; session: string };
   /** The ask API's conversation, its message's channel id, and the turn (whose queue job has the turn's id). */
   ask: { externalId: string; turn: string };
-  /** The widget: a signed-in user's session, an anonymous one, and a message of the user's. */
-  ws: { userSession: string; userConversation: string; anonSession: string; userMessage: string };
+  /** The widget: a signed-in user's session, an anonymous one, a message of the user's and the reply it rated. */
+  ws: { userSession: string; userConversation: string; anonSession: string; userMessage: string; ratedReply: string };
   /** The WhatsApp conversation's channel id, and the SID Twilio gave the reply sent to the user. */
   whatsapp: { conversationKey: string; sentSid: string };
 }
@@ -234,6 +234,25 @@ const HTTP: Attempt[] = [
     what: "deletes A's document through a folder of B's",
     request: (c) => ({ method: "DELETE", path: `/api/folders/${c.b.folder}/documents/${c.a.document}` }),
     ...management404,
+  },
+  {
+    route: "POST /api/knowledge/search",
+    what: "searches A's folder",
+    request: (c) => ({ path: "/api/knowledge/search", body: { query: "vault code", folderIds: [c.a.folder] } }),
+    ...management400("folderIds"),
+  },
+  {
+    route: "POST /api/knowledge/search",
+    what: "searches every folder for A's passage",
+    request: () => ({ path: "/api/knowledge/search", body: { query: "What is the vault code?" } }),
+    status: 200,
+    body: { passages: [] },
+  },
+  {
+    route: "POST /api/knowledge/search",
+    what: "searches A's folder from the console",
+    request: (c) => ({ path: "/api/knowledge/search", body: { query: "vault code", folderIds: [c.a.folder] }, headers: inConsole(c) }),
+    ...management400("folderIds"),
   },
   {
     route: "GET /api/me",
@@ -516,10 +535,69 @@ const HTTP: Attempt[] = [
     ...management404,
   },
   {
+    route: "GET /api/folders/:id",
+    what: "reads A's folder from the console",
+    request: (c) => ({ path: `/api/folders/${c.a.folder}`, headers: inConsole(c) }),
+    ...management404,
+  },
+  {
+    route: "PATCH /api/assistants/:id",
+    what: "rewrites A's assistant from the console",
+    request: (c) => ({
+      method: "PATCH",
+      path: `/api/assistants/${c.a.assistant}`,
+      body: { instructions: "intrusion" },
+      headers: inConsole(c),
+    }),
+    ...management404,
+  },
+  {
+    route: "DELETE /api/folders/:id/documents/:documentId",
+    what: "deletes A's document from the console",
+    request: (c) => ({ method: "DELETE", path: `/api/folders/${c.a.folder}/documents/${c.a.document}`, headers: inConsole(c) }),
+    ...management404,
+  },
+  {
+    route: "PUT /api/twilio/numbers/:number",
+    what: "binds A's number from the console",
+    request: (c) => ({ method: "PUT", path: `/api/twilio/numbers/${A_NUMBER}`, body: { assistant: "default" }, headers: inConsole(c) }),
+    status: 403,
+    body: { error: "forbidden" },
+  },
+  {
+    route: "POST /api/ws/end-user-secret",
+    what: "rotates the end-user secret from the console: its own org's",
+    request: (c) => ({ path: "/api/ws/end-user-secret", body: {}, headers: inConsole(c) }),
+    status: 200,
+    body: (c: Ctx) => ({ org_id: c.b.orgId }),
+  },
+  {
     route: "POST /api/inbox/:conversationId/takeover",
     what: "takes A's WhatsApp conversation over from the console",
     request: (c) => ({ path: `/api/inbox/${encodeURIComponent(c.a.whatsapp.conversationKey)}/takeover`, body: {}, headers: inConsole(c) }),
     ...management404,
+  },
+  {
+    route: "GET /api/console/insights",
+    what: "reads insights, where A's thumbs down must not count",
+    request: (c) => ({ path: "/api/console/insights", headers: inConsole(c) }),
+    status: 200,
+    body: { feedback: { up: 0, down: 0 } },
+  },
+  {
+    route: "GET /api/console/insights",
+    what: "reads insights with its API key",
+    request: () => ({ path: "/api/console/insights" }),
+    status: 200,
+    body: { feedback: { up: 0, down: 0 } },
+  },
+  {
+    route: "GET /api/console/feedback.csv",
+    what: "exports feedback, A's rated reply among it if it leaked",
+    request: (c) => ({ path: "/api/console/feedback.csv", headers: inConsole(c) }),
+    status: 200,
+    // Its header alone (fetch's decoding drops the byte-order mark).
+    body: "time,channel,rating,comment,question,reply,conversation\r\n",
   },
   {
     route: "GET /console/vendor/:file",
@@ -629,6 +707,11 @@ const SOCKETS: SocketAttempt[] = [
     what: "B's socket sends a frame naming A's session",
     open: async (c) => withKey(c, {}),
     send: { frame: (c) => ({ type: "message", content: "intrusion", session_id: c.a.ws.userSession }), error: "forbidden" },
+  },
+  {
+    what: "B's socket rates A's reply",
+    open: async (c) => withKey(c, {}),
+    send: { frame: (c) => ({ type: "feedback", message_id: c.a.ws.ratedReply, rating: "up" }), error: "not_found" },
   },
 ];
 
@@ -799,7 +882,9 @@ async function seedOrgA(hub: TestHub, org: TestOrg, twilio: FakeTwilio): Promise
   const userStatus = await user.next(isType("status"));
   user.send({ type: "message", content: `vault code ${SECRET}` });
   const userMessage = await user.next((f) => f.type === "message" && f.sender === "user");
-  await user.next(botMessage);
+  const ratedReply = await user.next(botMessage);
+  user.send({ type: "feedback", message_id: ratedReply.id, rating: "down", comment: `feedback ${SECRET}` });
+  await user.next(isType("feedback"));
   await user.close();
   const anon = await connect(hub.url, { org: org.orgId });
   const anonStatus = await anon.next(isType("status"));
@@ -827,6 +912,7 @@ async function seedOrgA(hub: TestHub, org: TestOrg, twilio: FakeTwilio): Promise
       userConversation: userStatus.conversation_id,
       anonSession: anonStatus.session_id,
       userMessage: userMessage.id,
+      ratedReply: ratedReply.id,
     },
     whatsapp: { conversationKey: `whatsapp_${A_PHONE}`, sentSid: sent.sid },
   };

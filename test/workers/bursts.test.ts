@@ -1,3 +1,4 @@
+import { FALLBACK_REPLY } from "../../src/turns";
 import { type HubProcess, spawnHub, waitFor } from "../support/processes";
 import { messageSid, postWebhook, whatsapp } from "../support/twilio";
 import { startTwilioHub, type TwilioHub } from "../support/twilio-hub";
@@ -13,7 +14,8 @@ const BURSTS = { WHATSAPP_BURST_MS: "2000", WS_BURST_MS: "2000" };
 describe("bursts of messages", () => {
   let setup: TwilioHub;
   beforeAll(async () => {
-    setup = await startTwilioHub("postgres", BURSTS);
+    // A model that is down gets no retries: its fallback goes at once, and a follow-up later.
+    setup = await startTwilioHub("postgres", { ...BURSTS, OPENAI_MAX_RETRIES: "0", MODEL_RETRY_FOR_MS: "60000" });
   });
   afterAll(() => setup?.stop());
 
@@ -71,6 +73,25 @@ describe("bursts of messages", () => {
     expect(asked.map((m) => m.status)).toEqual(["answered", "answered", "answered"]);
   });
 
+  it("a burst the model could not answer gets one fallback, then one follow-up for all of it", async () => {
+    const user = "+351911000204";
+    setup.openai.down(503);
+    try {
+      const posted = await Promise.all(["are you", "open today?"].map((body) => write(user, body)));
+      expect(posted.map((r) => r.status)).toEqual([200, 200]);
+      await waitFor(async () => sentTo(user).length === 1, 30_000, "the fallback sent");
+      expect(sentTo(user)).toEqual([FALLBACK_REPLY]);
+      // Only the last message waits for the follow-up: the earlier one is closed by the burst's turn.
+      expect((await stored(user)).filter((m) => m.role === "user").map((m) => m.status)).toEqual(["answered", "retrying"]);
+    } finally {
+      setup.openai.up();
+    }
+    await waitFor(async () => sentTo(user).length === 2, 60_000, "the follow-up sent");
+    const asked = (await stored(user)).filter((m) => m.role === "user");
+    expect(sentTo(user)[1]).toBe(`Echo: ${asked[1].content}`);
+    expect(asked.map((m) => m.status)).toEqual(["answered", "answered"]);
+  });
+
   it("the ask API answers each message alone and at once", async () => {
     const ask = (content: string) =>
       setup.hub.api("/api/ai-hub/assistant/ask", {
@@ -90,7 +111,6 @@ it("a worker killed while answering a burst: another answers it once, all of it"
   const user = "+351911000203";
   try {
     const workerEnv = { ...setup.hub.env, ROLE: "worker" };
-    workers.push(await spawnHub(workerEnv));
     setup.openai.hangNext(1);
     const posted = await Promise.all(
       ["is the shop", "open on sunday?"].map((body) =>
@@ -98,6 +118,8 @@ it("a worker killed while answering a burst: another answers it once, all of it"
       ),
     );
     expect(posted.map((r) => r.status)).toEqual([200, 200]);
+    // The worker starts once both are stored, however long that took: late, it still answers them as one.
+    workers.push(await spawnHub(workerEnv));
     await waitFor(async () => setup.openai.requests.length === 1, 30_000, "the model to be asked about the burst");
     workers[0].proc.kill("SIGKILL");
     workers.push(await spawnHub(workerEnv));
@@ -117,6 +139,38 @@ it("a worker killed while answering a burst: another answers it once, all of it"
     expect(messages.filter((m) => m.role === "assistant")).toHaveLength(1);
   } finally {
     for (const w of workers) w.proc.kill("SIGKILL");
+    await setup.stop();
+  }
+});
+
+// The sweeper fails a pending message whose job completed without a reply. A burst's earlier message is such
+// a message while the burst's last job answers it: a slow model must not earn the user a fallback reply too.
+it("a burst answered slowly gets no fallback reply from the sweeper", async () => {
+  const setup = await startTwilioHub("postgres", { ...BURSTS, SWEEP_INTERVAL_MS: "200", SWEEP_AFTER_MS: "500" });
+  const user = "+351911000204";
+  try {
+    setup.openai.setDelay(3_000);
+    const posted = await Promise.all(
+      ["hello", "is the shop open?"].map((body) =>
+        postWebhook(setup.hub.url, setup.twilio.authToken, "/webhooks/twilio", whatsapp(user, HUB_NUMBER, body)),
+      ),
+    );
+    expect(posted.map((r) => r.status)).toEqual([200, 200]);
+    const prisma = setup.hub.runtime.db.prisma;
+    const stored = () => prisma.message.findMany({ where: { conversation: { externalId: `whatsapp_${user}` } }, orderBy: { seq: "asc" } });
+    await waitFor(
+      async () => (await stored()).filter((m) => m.role === "user").every((m) => m.status !== "pending"),
+      30_000,
+      "the burst closed",
+    );
+    await waitFor(async () => setup.twilio.sends.length > 0, 30_000, "a reply sent");
+    const messages = await stored();
+    const asked = messages.filter((m) => m.role === "user");
+    expect(asked.map((m) => m.status)).toEqual(["answered", "answered"]);
+    expect(messages.filter((m) => m.role === "assistant").map((m) => m.content)).toEqual([
+      `Echo: ${asked.map((m) => m.content).join("\n")}`,
+    ]);
+  } finally {
     await setup.stop();
   }
 });

@@ -154,8 +154,16 @@ describe("the ingest worker", () => {
     expect(gone).toMatchObject({ status: "failed", attempts: 1, error: expect.stringMatching(/404/) });
     expect(web.hits("/removed")).toBe(1);
 
-    await waitFor(() => web.hits("/busy") >= 1, 60_000, "the first fetch of the busy page");
-    expect(await documentOf(busy.id)).toMatchObject({ status: "processing", error: expect.stringMatching(/503.*it will be retried/) });
+    // The page answers 503 before the worker records it: wait for the record, not only the fetch.
+    const retried = await waitFor(
+      async () => {
+        const document = await documentOf(busy.id);
+        return document.error ? document : null;
+      },
+      60_000,
+      "the busy page's 503 recorded",
+    );
+    expect(retried).toMatchObject({ status: "processing", error: expect.stringMatching(/503.*it will be retried/) });
     web.set("/busy", page("The harbour ferry leaves every hour. "));
     const ready = await settled(busy.id);
     expect(ready).toMatchObject({ status: "ready", error: null, attempts: 2 });

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { type Request, type Response, Router } from "express";
 import type { KeyRing } from "../../../src/auth/keys";
+import type { OperatorSessions } from "../../../src/auth/operators";
 import type { ReplyBus } from "../../../src/bus";
 import type { Channel } from "../../../src/channels";
 import { HELD, toWire } from "../../../src/conversations";
 import { fieldIssues, HubError, invalid } from "../../../src/errors";
 import type { Message } from "../../../src/generated/prisma/client";
-import { principal, requireKey } from "../../../src/http/auth";
+import { caller, requireKeyOrOperator } from "../../../src/http/auth";
 import { errorHandler, jsonBody } from "../../../src/http/body";
 import { openEventStream, sendEvent } from "../../../src/http/sse";
 import { accept, type HubDeps } from "../../../src/hub";
@@ -24,6 +25,8 @@ import { askRequest } from "./schema";
 export interface AskChannelDeps {
   hub: HubDeps;
   keys: KeyRing;
+  /** The console's operators ask too: an admin previews an assistant's reply before saving it. */
+  sessions: OperatorSessions;
   bus: ReplyBus;
   askTimeoutMs: number;
   /** Synchronous asks this gateway holds open at most; each holds a socket and a listener until its reply. */
@@ -40,7 +43,7 @@ const TOO_MANY_WAITING = new HubError(
 export function createAskChannel(deps: AskChannelDeps): Channel {
   const router = Router();
   let open = 0;
-  router.post("/api/ai-hub/assistant/ask", ...jsonBody("256kb"), requireKey(deps.keys), (req, res, next) => {
+  router.post("/api/ai-hub/assistant/ask", ...jsonBody("256kb"), requireKeyOrOperator(deps.keys, deps.sessions), (req, res, next) => {
     if (open >= deps.maxWaiting) return next(TOO_MANY_WAITING);
     open++;
     ask(deps, req, res)
@@ -58,7 +61,7 @@ async function ask(deps: AskChannelDeps, req: Request, res: Response) {
   const parsed = askRequest.safeParse(req.body ?? {});
   if (!parsed.success) throw invalid("Message parse problem from ask assistant", fieldIssues(parsed.error.issues));
   const body = parsed.data;
-  const { orgId } = principal(res);
+  const { orgId } = caller(res);
   const conversationKey = body.id ?? `conv_${randomUUID()}`;
   const userId = typeof body.metadata?.user_id === "string" ? body.metadata.user_id : undefined;
 

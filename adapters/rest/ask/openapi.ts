@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Operation } from "../../../src/http/openapi";
+import { KEY_OR_CONSOLE, type Operation } from "../../../src/http/openapi";
 import { citationList } from "../../../src/knowledge/citations";
 import { askRequest } from "./schema";
 
@@ -46,6 +46,7 @@ export const askOperations: Operation[] = [
     method: "post",
     path: "/api/ai-hub/assistant/ask",
     operationId: "askAssistant",
+    auth: KEY_OR_CONSOLE,
     summary: "Ask an assistant: one message in, the reply out (JSON, or SSE with `Accept: text/event-stream`)",
     description:
       "The same `message.id` sent again returns the stored reply. `role: system` messages are stored as context. " +

@@ -4,9 +4,9 @@ import { type AssistantLookup, isUuid } from "../../../src/assistants/store";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid, notFound } from "../../../src/errors";
 import type { Assistant } from "../../../src/generated/prisma/client";
-import { principal } from "../../../src/http/auth";
+import { caller } from "../../../src/http/auth";
 
-// Assistants of the key's org: GET/POST /api/assistants, GET/PATCH/PUT /api/assistants/:id (id or name).
+// Assistants of the caller's org: GET/POST /api/assistants, GET/PATCH/PUT /api/assistants/:id (id or name).
 
 const fields = {
   name: z
@@ -72,20 +72,20 @@ async function find(prisma: Db, orgId: string, ref: string) {
 export function assistantRoutes(prisma: Db, lookup: AssistantLookup): Router {
   const router = Router();
   router.get("/api/assistants", async (_req, res) => {
-    const rows = await prisma.assistant.findMany({ where: { orgId: principal(res).orgId }, orderBy: { createdAt: "asc" } });
+    const rows = await prisma.assistant.findMany({ where: { orgId: caller(res).orgId }, orderBy: { createdAt: "asc" } });
     res.json({ assistants: rows.map(view) });
   });
   router.post("/api/assistants", async (req, res) => {
-    const { orgId } = principal(res);
+    const { orgId } = caller(res);
     const data = parse(createAssistant, req.body);
     await checkFolders(prisma, orgId, data.folderIds);
     const created = await prisma.assistant.create({ data: { ...data, orgId } });
     lookup.forget(orgId);
     res.status(201).json(view(created));
   });
-  router.get("/api/assistants/:id", async (req, res) => res.json(view(await find(prisma, principal(res).orgId, String(req.params.id)))));
+  router.get("/api/assistants/:id", async (req, res) => res.json(view(await find(prisma, caller(res).orgId, String(req.params.id)))));
   const update = async (req: Request, res: Response) => {
-    const { orgId } = principal(res);
+    const { orgId } = caller(res);
     const current = await find(prisma, orgId, String(req.params.id));
     const data = parse(updateAssistant, req.body);
     await checkFolders(prisma, orgId, data.folderIds);

@@ -2,7 +2,7 @@ import express, { type Request, Router } from "express";
 import { z } from "zod";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, HubError, invalid, notFound } from "../../../src/errors";
-import { principal } from "../../../src/http/auth";
+import { caller } from "../../../src/http/auth";
 import { formatOf, mediaType, unsupportedType } from "../../../src/knowledge/formats";
 import type { KnowledgeIndex } from "../../../src/knowledge/index";
 import { acceptFile, acceptUrl, documentFields, type IngestDeps, requestRefresh } from "../../../src/knowledge/ingest";
@@ -50,7 +50,7 @@ export function documentRoutes(deps: DocumentDeps): Router {
       ),
     );
   const findDocument = async (req: Request, res: express.Response) => {
-    const folder = await findFolder(prisma, principal(res).orgId, String(req.params.id));
+    const folder = await findFolder(prisma, caller(res).orgId, String(req.params.id));
     const id = String(req.params.documentId);
     const doc = z.uuid().safeParse(id).success
       ? await prisma.document.findFirst({ where: { folderId: folder.id, id }, select: documentFields })
@@ -60,7 +60,7 @@ export function documentRoutes(deps: DocumentDeps): Router {
   };
 
   router.post("/api/folders/:id/documents", async (req, res, next) => {
-    const folder = await findFolder(prisma, principal(res).orgId, String(req.params.id));
+    const folder = await findFolder(prisma, caller(res).orgId, String(req.params.id));
     const type = mediaType(req.headers["content-type"]);
     if (type === "multipart/form-data") {
       const upload = await readMultipart(req, maxUploadBytes);
@@ -83,7 +83,7 @@ export function documentRoutes(deps: DocumentDeps): Router {
   });
 
   router.post("/api/folders/:id/documents", express.text({ type: TEXT_TYPES, limit: MAX_TEXT }), async (req, res) => {
-    const folder = await findFolder(prisma, principal(res).orgId, String(req.params.id));
+    const folder = await findFolder(prisma, caller(res).orgId, String(req.params.id));
     const raw = typeof req.body === "string";
     const parsed = newDocument.safeParse(raw ? { title: req.query.title, content: req.body } : (req.body ?? {}));
     if (!parsed.success) throw invalid("Invalid document", fieldIssues(parsed.error.issues));

@@ -3,11 +3,11 @@ import { Router } from "express";
 import { z } from "zod";
 import type { Db } from "../../../src/db/database";
 import { fieldIssues, invalid, notFound } from "../../../src/errors";
-import { principal } from "../../../src/http/auth";
+import { caller } from "../../../src/http/auth";
 import { isLanguage } from "../../../src/knowledge/language";
 import { enqueueIngest, type IngestJob } from "../../../src/queue";
 
-// Knowledge folders of the key's org (their documents: documents.ts). A folder is private unless marked
+// Knowledge folders of the caller's org (their documents: documents.ts). A folder is private unless marked
 // `public`: see TurnOptions.fromPublic for who reads which.
 
 export const newFolder = z.strictObject({
@@ -47,7 +47,7 @@ export function folderRoutes(prisma: Db, ingestQueue: Queue<IngestJob> | null): 
 
   router.get("/api/folders", async (_req, res) => {
     const rows = await prisma.folder.findMany({
-      where: { orgId: principal(res).orgId },
+      where: { orgId: caller(res).orgId },
       orderBy: { createdAt: "asc" },
       include: { _count: { select: { documents: true } } },
     });
@@ -57,12 +57,12 @@ export function folderRoutes(prisma: Db, ingestQueue: Queue<IngestJob> | null): 
   router.post("/api/folders", async (req, res) => {
     const parsed = newFolder.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid("Invalid folder", fieldIssues(parsed.error.issues));
-    const { orgId: _o, ...folder } = await prisma.folder.create({ data: { ...parsed.data, orgId: principal(res).orgId } });
+    const { orgId: _o, ...folder } = await prisma.folder.create({ data: { ...parsed.data, orgId: caller(res).orgId } });
     res.status(201).json(folder);
   });
 
   router.patch("/api/folders/:id", async (req, res) => {
-    const folder = await find(principal(res).orgId, String(req.params.id));
+    const folder = await find(caller(res).orgId, String(req.params.id));
     const parsed = folderChange.safeParse(req.body ?? {});
     if (!parsed.success) throw invalid("Invalid folder", fieldIssues(parsed.error.issues));
     const relanguaged = parsed.data.language !== undefined && parsed.data.language !== folder.language;
@@ -82,7 +82,7 @@ export function folderRoutes(prisma: Db, ingestQueue: Queue<IngestJob> | null): 
   });
 
   router.get("/api/folders/:id", async (req, res) => {
-    const { orgId: _o, ...folder } = await find(principal(res).orgId, String(req.params.id));
+    const { orgId: _o, ...folder } = await find(caller(res).orgId, String(req.params.id));
     const documents = await prisma.document.findMany({
       where: { folderId: folder.id },
       orderBy: { createdAt: "asc" },
@@ -90,6 +90,7 @@ export function folderRoutes(prisma: Db, ingestQueue: Queue<IngestJob> | null): 
         id: true,
         title: true,
         status: true,
+        error: true,
         format: true,
         sourceUrl: true,
         createdAt: true,
@@ -100,7 +101,7 @@ export function folderRoutes(prisma: Db, ingestQueue: Queue<IngestJob> | null): 
   });
 
   router.delete("/api/folders/:id", async (req, res) => {
-    const { orgId } = principal(res);
+    const { orgId } = caller(res);
     const folder = await find(orgId, String(req.params.id));
     // Assistants stop pointing at it in the same transaction, so none searches a folder that is gone.
     await prisma.$transaction([

@@ -1,10 +1,11 @@
 import { z } from "zod";
-import type { Operation } from "../../../src/http/openapi";
+import { KEY_OR_CONSOLE, type Operation } from "../../../src/http/openapi";
 import { createAssistant, updateAssistant } from "./assistants";
 import { newDocument, newUrlDocument } from "./documents";
 import { managementErrors } from "./errors";
 import { folderChange, newFolder } from "./folders";
 import { meResponse } from "./me";
+import { searchRequest, searchResponse } from "./search";
 
 // The management API's operations for the OpenAPI document, with the schemas its handlers parse with.
 
@@ -66,7 +67,7 @@ const folder = z.object({
 const folderWithDocuments = folder.extend({
   documents: z.array(
     documentState
-      .pick({ id: true, title: true, status: true, format: true, sourceUrl: true, createdAt: true })
+      .pick({ id: true, title: true, status: true, error: true, format: true, sourceUrl: true, createdAt: true })
       .extend({ passages: z.number().int() }),
   ),
 });
@@ -94,26 +95,29 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/assistants",
     operationId: "listAssistants",
+    auth: KEY_OR_CONSOLE,
     summary: "List the org's assistants",
-    responses: { ...ok("The org's assistants, oldest first", z.object({ assistants: z.array(assistant) })), ...errors(401) },
+    responses: { ...ok("The org's assistants, oldest first", z.object({ assistants: z.array(assistant) })), ...errors(401, 403) },
   },
   {
     tag: assistants,
     method: "post",
     path: "/api/assistants",
     operationId: "createAssistant",
+    auth: KEY_OR_CONSOLE,
     summary: "Create an assistant",
     body: createAssistant,
-    responses: { ...ok("The assistant", assistant, 201), ...errors(400, 401, 409) },
+    responses: { ...ok("The assistant", assistant, 201), ...errors(400, 401, 403, 409) },
   },
   {
     tag: assistants,
     method: "get",
     path: "/api/assistants/{id}",
     operationId: "getAssistant",
+    auth: KEY_OR_CONSOLE,
     summary: "One assistant",
     pathParams: id,
-    responses: { ...ok("The assistant", assistant), ...errors(401, 404) },
+    responses: { ...ok("The assistant", assistant), ...errors(401, 403, 404) },
   },
   ...(["patch", "put"] as const).map(
     (method): Operation => ({
@@ -121,10 +125,11 @@ export const managementOperations: Operation[] = [
       method,
       path: "/api/assistants/{id}",
       operationId: method === "patch" ? "updateAssistant" : "putAssistant",
+      auth: KEY_OR_CONSOLE,
       summary: "Change an assistant (the fields given)",
       pathParams: id,
       body: updateAssistant,
-      responses: { ...ok("The assistant", assistant), ...errors(400, 401, 404, 409) },
+      responses: { ...ok("The assistant", assistant), ...errors(400, 401, 403, 404, 409) },
     }),
   ),
   {
@@ -132,6 +137,7 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/folders",
     operationId: "listFolders",
+    auth: KEY_OR_CONSOLE,
     summary: "List the org's knowledge folders",
     responses: {
       ...ok(
@@ -146,15 +152,17 @@ export const managementOperations: Operation[] = [
     method: "post",
     path: "/api/folders",
     operationId: "createFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "Create a folder",
     body: newFolder,
-    responses: { ...ok("The folder", folder, 201), ...errors(400, 401) },
+    responses: { ...ok("The folder", folder, 201), ...errors(400, 401, 403) },
   },
   {
     tag: folders,
     method: "get",
     path: "/api/folders/{id}",
     operationId: "getFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "A folder and its documents",
     pathParams: id,
     responses: { ...ok("The folder and its documents, oldest first", folderWithDocuments), ...errors(401, 404) },
@@ -164,25 +172,28 @@ export const managementOperations: Operation[] = [
     method: "patch",
     path: "/api/folders/{id}",
     operationId: "updateFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "Rename a folder, mark it public or private, or set how often its web pages are fetched again",
     pathParams: id,
     body: folderChange,
-    responses: { ...ok("The folder", folder), ...errors(400, 401, 404) },
+    responses: { ...ok("The folder", folder), ...errors(400, 401, 403, 404) },
   },
   {
     tag: folders,
     method: "delete",
     path: "/api/folders/{id}",
     operationId: "deleteFolder",
+    auth: KEY_OR_CONSOLE,
     summary: "Delete a folder",
     pathParams: id,
-    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 404) },
+    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 403, 404) },
   },
   {
     tag: folders,
     method: "post",
     path: "/api/folders/{id}/documents",
     operationId: "addDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "Add a document: text (indexed at once), or a file or web page (indexed by a worker)",
     description:
       "JSON `{ title, content }` and text/plain or text/markdown bodies (with `?title=`) are indexed in the request: 201. " +
@@ -211,6 +222,7 @@ export const managementOperations: Operation[] = [
     method: "get",
     path: "/api/folders/{id}/documents/{documentId}",
     operationId: "getDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "A document's state: processing, ready (with its passage count) or failed (with the reason)",
     pathParams: documentId,
     responses: { 200: { description: "The document", schema: documentState.extend({ passages: z.number().int() }) }, ...errors(401, 404) },
@@ -220,6 +232,7 @@ export const managementOperations: Operation[] = [
     method: "post",
     path: "/api/folders/{id}/documents/{documentId}/refresh",
     operationId: "refreshDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "Fetch a URL document again; indexed again only if its text changed",
     description: "A document not added from a URL is refused with 409. A failed URL document is fetched and indexed afresh.",
     pathParams: documentId,
@@ -230,8 +243,19 @@ export const managementOperations: Operation[] = [
     method: "delete",
     path: "/api/folders/{id}/documents/{documentId}",
     operationId: "deleteDocument",
+    auth: KEY_OR_CONSOLE,
     summary: "Delete a document",
     pathParams: documentId,
-    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 404) },
+    responses: { ...ok("Deleted", undefined, 204), ...errors(401, 403, 404) },
+  },
+  {
+    tag: folders,
+    method: "post",
+    path: "/api/knowledge/search",
+    operationId: "searchKnowledge",
+    auth: KEY_OR_CONSOLE,
+    summary: "The passages a question finds in the org's folders, best first (the console's \"try it\")",
+    body: searchRequest,
+    responses: { ...ok("The passages, best first; none when nothing is relevant", searchResponse), ...errors(400, 401) },
   },
 ];

@@ -16,7 +16,11 @@ describe("the console API", () => {
   const fromAddress = () => ({ "x-forwarded-for": `198.51.100.${++n}` });
 
   beforeAll(async () => {
-    hub = await startTestHub("postgres", { TRUSTED_PROXIES: "127.0.0.1", CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE: "8" });
+    hub = await startTestHub("postgres", {
+      TRUSTED_PROXIES: "127.0.0.1",
+      CONSOLE_LOGINS_PER_ADDRESS_PER_MINUTE: "8",
+      WS_HEARTBEAT_MS: "500",
+    });
     other = await createTestOrg(hub, "Other");
     const c = await hub.runtime.db.prisma.conversation.create({
       data: { orgId: hub.orgId, externalId: "whatsapp_+351910000001", channel: "whatsapp" },
@@ -191,5 +195,24 @@ describe("the console API", () => {
     const stranger = await open({ cookie: "hub_console=not-a-session", origin: hub.url });
     expect(await stranger.next()).toMatchObject({ type: "error", error: "unauthorized" });
     expect((await stranger.closed).code).toBe(4401);
+  });
+
+  it("answers a malformed cookie as no session, over HTTP and on /ws/operators", async () => {
+    const cookie = "hub_console=%E0%A4%A";
+    expect((await asOperator(hub, cookie)("/api/inbox")).status).toBe(401);
+    const socket = await connectTo(hub.url, "/ws/operators", {}, { headers: { cookie, origin: hub.url } }, ["hub.operators"]);
+    expect(await socket.next()).toMatchObject({ type: "error", error: "unauthorized" });
+    expect((await socket.closed).code).toBe(4401);
+    expect((await hub.api("/healthz")).status).toBe(200);
+  });
+
+  it("closes a socket opened with the cookie when its session ends", async () => {
+    const agent = await addOperator(hub, hub.orgId, "agent");
+    const { cookie } = await signIn(hub, agent.email, PASSWORD, fromAddress());
+    const socket = await connectTo(hub.url, "/ws/operators", {}, { headers: { cookie, origin: hub.url } }, ["hub.operators"]);
+    expect(await socket.next()).toMatchObject({ type: "status", status: "connected" });
+    expect((await asOperator(hub, cookie)("/api/console/logout", { method: "POST" })).status).toBe(204);
+    expect(await socket.next()).toMatchObject({ type: "error", error: "unauthorized" });
+    expect((await socket.closed).code).toBe(4401);
   });
 });

@@ -98,12 +98,11 @@ describe.each(DB_KINDS)("the Twilio webhook (%s)", (kind) => {
     expect(calls).toEqual([["first"], ["first", "second"]]);
   });
 
-  it("keeps media as attachments and answers a message with media and no text", async () => {
+  it("keeps media as attachments and answers a photo with no text, for an assistant that reads no images, saying so", async () => {
     const user = newUser();
     const media = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME0";
     await post(whatsapp(user, HUB_NUMBER, "", { NumMedia: "1", MediaUrl0: media, MediaContentType0: "image/jpeg" }));
     const [send] = await waitFor(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
-    // The default assistant does not read images (its `vision` is off), and a photo without a caption says nothing else.
     expect(send.body).toBe(IMAGES_NOT_READ);
     const [turn] = await messagesOf(`whatsapp_${user}`);
     expect(turn.attachments).toEqual([{ url: media, contentType: "image/jpeg" }]);

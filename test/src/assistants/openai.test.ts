@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createOpenAIProvider, type OpenAIProviderOptions } from "../../../src/assistants/openai";
 import { type AssistantRequest, type Passage, ProviderError } from "../../../src/assistants/provider";
 import type { AssistantProfile } from "../../../src/types";
@@ -225,6 +227,23 @@ describe("openai provider", () => {
 
     expect(error.message).toContain("cancelled");
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it("takes a last event the server closed the stream on without a blank line after it", async () => {
+    // Some servers end their stream straight after the last event's data line, with no [DONE].
+    const abrupt = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: "Open at nine." } }] })}\n\n`);
+      res.end(`data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: "stop" }] })}`);
+    });
+    await new Promise<void>((resolve) => abrupt.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = abrupt.address() as AddressInfo;
+      const reply = await provider({ baseUrl: `http://127.0.0.1:${port}/v1` }).reply(ask("When do you open?"), () => {});
+      expect(reply.content).toBe("Open at nine.");
+    } finally {
+      await new Promise((resolve) => abrupt.close(resolve));
+    }
   });
 
   it("reports a server that cannot be reached", async () => {

@@ -127,6 +127,8 @@ describe("the OpenAPI document and the API reference page", () => {
     expect(consoleOps.map((op) => op.operationId).sort()).toEqual([
       "consoleAddOperator",
       "consoleConversation",
+      "consoleFeedbackCsv",
+      "consoleInsights",
       "consoleListOperators",
       "consoleLogin",
       "consoleLogout",
@@ -138,6 +140,8 @@ describe("the OpenAPI document and the API reference page", () => {
     expect(
       paths["/api/console/conversations/{conversationId}"].get.responses[200].content["application/json"].schema.properties.messages,
     ).toBeDefined();
+    expect(paths["/api/console/insights"].get.responses[200].content["application/json"].schema.properties.unanswered).toBeDefined();
+    expect(paths["/api/console/feedback.csv"].get.responses[200].content).toHaveProperty("text/csv");
   });
 
   it("states the documents' defaults and maxima, from the schemas that validate requests", () => {
