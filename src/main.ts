@@ -290,6 +290,7 @@ function createChannels(rt: Runtime): Channel[] {
         apiBaseUrl: config.TWILIO_API_BASE_URL,
         perSecond: { whatsapp: config.TWILIO_WHATSAPP_MPS, sms: config.TWILIO_SMS_MPS },
         channels: rt.channels,
+        allowPrivateUrls: config.INGEST_ALLOW_PRIVATE_URLS,
       }),
     );
   }

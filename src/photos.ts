@@ -1,3 +1,4 @@
+import { PLACEHOLDER } from "./bursts";
 import type { ChannelRegistry } from "./channels";
 import type { Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
@@ -33,9 +34,13 @@ export async function readPhotos(
   // Only media that came through a channel that fetches it (a signed webhook's URLs): never a URL a caller set.
   const fetchMedia = address && deps.channels.senderFor(address.via)?.fetchMedia;
   if (!positions.length || !fetchMedia) return null;
-  if (!profile.vision) return { notRead: true, captioned: !/^(\[[^\]]+\]\s*)+$/.test(turn.content.trim()) };
+  if (!profile.vision) return { notRead: true, captioned: !PLACEHOLDER.test(turn.content.trim()) };
+  // A burst's photo is kept under the message it came with (src/bursts.ts), as it would be alone.
   const images = await Promise.all(
-    positions.map((i) => storedMedia(deps.prisma, turn.id, i, () => fetchMedia(attachments[i].url, MAX_IMAGE_BYTES))),
+    positions.map((i) => {
+      const { messageId, position } = attachments[i].from ?? { messageId: turn.id, position: i };
+      return storedMedia(deps.prisma, messageId, position, () => fetchMedia(attachments[i].url, MAX_IMAGE_BYTES));
+    }),
   );
   return { images };
 }

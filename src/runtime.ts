@@ -141,6 +141,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
       transcription: config.TRANSCRIBE_BASE_URL
         ? { baseUrl: config.TRANSCRIBE_BASE_URL, model: config.TRANSCRIBE_MODEL, apiKey: config.TRANSCRIBE_API_KEY }
         : null,
+      model: config.TRANSCRIBE_MODEL,
       reply: config.VOICE_NOTE_REPLY,
       maxBytes: config.VOICE_NOTE_MAX_BYTES,
       maxSeconds: config.VOICE_NOTE_MAX_SECONDS,

@@ -2,6 +2,7 @@ import type { Queue } from "bullmq";
 import { type AssistantProvider, type AssistantReply, type AssistantRequest, ProviderError } from "./assistants/provider";
 import { type AssistantLookup, previewProfile, resolveDeployed } from "./assistants/store";
 import type { Batcher } from "./batch";
+import type { Unheard } from "./bursts";
 import type { ReplyBus } from "./bus";
 import type { ChannelRegistry } from "./channels";
 import {
@@ -59,11 +60,20 @@ export interface TurnDeps {
  * fallback reply, and when the provider could not be reached, schedule a follow-up (workers/follow-up.ts);
  * any other error is thrown for the job to retry.
  */
-export async function runTurn(deps: TurnDeps, received: Message, orgId: string, history?: HistoryMessage[]): Promise<Message | null> {
-  const voice = await readVoiceNote(deps, received);
+export async function runTurn(
+  deps: TurnDeps,
+  received: Message,
+  orgId: string,
+  history?: HistoryMessage[],
+  unheard?: Unheard,
+): Promise<Message | null> {
+  // A burst's voice notes were read before (src/bursts.ts): one not heard is told after the reply, or is the
+  // reply when the burst said nothing else.
+  const voice = unheard && !received.content ? unheard : await readVoiceNote(deps, received, orgId);
   if ("refused" in voice) return failTurn(deps, received, orgId, voice.refused, voice.reply);
   const { turn } = voice;
   const log = deps.logger.child({ turn: turn.id, conversation: turn.conversationId });
+  if (unheard) log.warn({ reason: unheard.refused }, "a voice note of the burst was not heard: the reply says so");
   const base = { orgId, conversationId: turn.conversationId, turnId: turn.id };
 
   let profile: AssistantProfile;
@@ -78,7 +88,8 @@ export async function runTurn(deps: TurnDeps, received: Message, orgId: string, 
   // Photos: passed to a model that reads them; else the caption is answered and the user told, or only told.
   const photos = await readPhotos(deps, turn, profile);
   const notRead = photos !== null && "notRead" in photos;
-  if (notRead && !photos.captioned) return finish(deps, turn, orgId, { content: IMAGES_NOT_READ, tokensUsed: 0, sources: [] }, []);
+  const told = [notRead ? IMAGES_NOT_READ : "", unheard?.reply ?? ""].filter(Boolean).join("\n\n");
+  if (notRead && !photos.captioned) return finish(deps, turn, orgId, { content: told, tokensUsed: 0, sources: [] }, []);
 
   // Typing and deltas only for a turn someone watches being written: each is a Redis command.
   const stream = Boolean((turn.turnOptions as unknown as TurnOptions).stream);
@@ -90,7 +101,7 @@ export async function runTurn(deps: TurnDeps, received: Message, orgId: string, 
     const images = photos && "images" in photos ? photos.images : undefined;
     const out = await consult(deps, profile, turn, orgId, deltas ? (content) => deltas.add(content) : undefined, history, images);
     deltas?.flush();
-    reply = notRead ? { ...out, content: `${out.content}\n\n${IMAGES_NOT_READ}` } : out;
+    reply = told ? { ...out, content: `${out.content}\n\n${told}` } : out;
     metrics.assistantSeconds.observe({ provider: profile.provider }, (Date.now() - started) / 1000);
     log.info({ provider: profile.provider, ms: Date.now() - started, tokens: out.tokensUsed }, "assistant replied");
     const reason = out.handoff?.reason ?? (await missedTooOften(deps, profile, turn, out));

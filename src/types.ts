@@ -8,6 +8,8 @@ export interface Attachment {
   name?: string;
   /** Bytes, once the hub downloaded it (a voice note: src/voice.ts). */
   size?: number;
+  /** In a burst's turn (src/bursts.ts), never stored: the message and position its download is kept under. */
+  from?: { messageId: string; position: number };
 }
 
 /** What an adapter hands to accept(): the channel's message, already parsed and authenticated. */

@@ -14,9 +14,13 @@ import type { Attachment, ReplyAddress } from "./types";
 // A failed download or transcription throws VoiceNoteError: the job is retried, and its last attempt answers
 // the user with the voice-note reply (workers/ask.ts), never silence.
 
+type Transcription = { baseUrl: string; model: string; apiKey?: string };
+
 export interface VoiceSettings {
-  /** Where voice notes are transcribed; null: they are answered with `reply`. */
-  transcription: { baseUrl: string; model: string; apiKey?: string } | null;
+  /** Where voice notes are transcribed (TRANSCRIBE_*) unless the org set its own; null: answered with `reply`. */
+  transcription: Transcription | null;
+  /** TRANSCRIBE_MODEL: the model of an org's own service when it names none. */
+  model: string;
   /** What the user is told when a voice note cannot be listened to. */
   reply: string;
   maxBytes: number;
@@ -35,14 +39,18 @@ export class VoiceNoteError extends Error {
   }
 }
 
-interface VoiceDeps {
+export interface VoiceDeps {
   prisma: Db;
   channels: ChannelRegistry;
   voice?: VoiceSettings;
 }
 
 /** The turn with its voice note transcribed (as it was when it has none), or why it gets `reply` instead. */
-export async function readVoiceNote(deps: VoiceDeps, turn: Message): Promise<{ turn: Message } | { refused: string; reply: string }> {
+export async function readVoiceNote(
+  deps: VoiceDeps,
+  turn: Message,
+  orgId: string,
+): Promise<{ turn: Message } | { refused: string; reply: string }> {
   const settings = deps.voice;
   const attachments = (turn.attachments ?? []) as unknown as Attachment[];
   const position = attachments.findIndex((a) => a.contentType?.startsWith("audio/"));
@@ -52,7 +60,8 @@ export async function readVoiceNote(deps: VoiceDeps, turn: Message): Promise<{ t
   const address = turn.replyAddress as ReplyAddress | null;
   const fetchMedia = address && deps.channels.senderFor(address.via)?.fetchMedia;
   if (!fetchMedia) return { turn };
-  if (!settings.transcription) return { refused: "voice note: no transcription service is configured", reply: settings.reply };
+  const transcription = await transcriptionOf(deps.prisma, settings, orgId);
+  if (!transcription) return { refused: "voice note: no transcription service is configured", reply: settings.reply };
 
   let media: Media;
   try {
@@ -65,7 +74,7 @@ export async function readVoiceNote(deps: VoiceDeps, turn: Message): Promise<{ t
   if (seconds !== null && seconds > settings.maxSeconds) {
     return { refused: `voice note of ${Math.round(seconds)} s, over the ${settings.maxSeconds} s limit`, reply: settings.reply };
   }
-  const text = await transcribe(settings, media);
+  const text = await transcribe(settings, transcription, media);
   if (!text) return { refused: "voice note: the transcription is empty", reply: settings.reply };
   const voice = { contentType: media.contentType, size: media.data.length, ...(seconds !== null ? { seconds } : {}) };
   const updated = await deps.prisma.message.update({
@@ -97,8 +106,17 @@ export async function storedMedia(prisma: Db, messageId: string, position: numbe
 /** Thrown by a channel's fetchMedia when the media is over the limit: no retry can change that. */
 export class MediaTooLarge extends Error {}
 
-async function transcribe(settings: VoiceSettings, media: Media): Promise<string> {
-  const t = settings.transcription as NonNullable<VoiceSettings["transcription"]>;
+/** The org's own transcription service (its key goes only there), else the hub's; null when neither is set. */
+async function transcriptionOf(prisma: Db, settings: VoiceSettings, orgId: string): Promise<Transcription | null> {
+  const org = await prisma.org.findUnique({
+    where: { id: orgId },
+    select: { transcribeBaseUrl: true, transcribeModel: true, transcribeApiKey: true },
+  });
+  if (!org?.transcribeBaseUrl) return settings.transcription;
+  return { baseUrl: org.transcribeBaseUrl, model: org.transcribeModel ?? settings.model, apiKey: org.transcribeApiKey ?? undefined };
+}
+
+async function transcribe(settings: VoiceSettings, t: Transcription, media: Media): Promise<string> {
   const form = new FormData();
   const extension = media.contentType.includes("ogg") ? "ogg" : (media.contentType.split("/")[1]?.split(";")[0] ?? "audio");
   form.append("file", new Blob([new Uint8Array(media.data)], { type: media.contentType }), `voice.${extension}`);

@@ -1,8 +1,8 @@
-import type { ChannelSender } from "./channels";
-import type { Db } from "./db/database";
+import type { ChannelRegistry, ChannelSender } from "./channels";
+import type { Db, Sql } from "./db/database";
 import { HubError } from "./errors";
 import type { Message } from "./generated/prisma/client";
-import { UNSENT } from "./outbound";
+import { deliveryHead, firstUnsent, UNSENT } from "./outbound";
 import type { ReplyAddress } from "./types";
 
 // A channel may deliver free-form messages only for a while after the user last wrote (WhatsApp: 24 hours,
@@ -12,6 +12,8 @@ import type { ReplyAddress } from "./types";
 // - holds a reply that would go out after it closed (workers/deliver.ts: holdOutsideWindow): the number's
 //   re-engagement template goes instead, and the reply waits (status AWAITING_WINDOW) until the user writes
 //   again (releaseHeld); with no template configured the reply is recorded undelivered, `outside_window`.
+//   The provider may also take the message and report the refusal later, in a status callback
+//   (refusedAfterSending): the reply then takes the same path.
 
 /** A reply held until the user writes again: its window had closed, a re-engagement template went instead. */
 export const AWAITING_WINDOW = "awaiting_window";
@@ -93,4 +95,39 @@ export async function releaseHeld(prisma: Db, conversationId: string): Promise<s
     WHERE conversation_id = ${conversationId}::uuid AND status = 'awaiting_window'
     RETURNING id::text`;
   return released.map((r) => r.id);
+}
+
+/**
+ * The provider took a part, then reported it refused for the window (Twilio: 63016 in a status callback):
+ * the part is made unsent again (its provider id dropped, so the reply sends it when released) and the reply
+ * is held or recorded undelivered as if the send had been refused. Only the callback of the part's current
+ * send does this: a repeated callback finds no part with that provider id and changes nothing (returns false).
+ * Nor does one that comes before the send's answer was recorded (the part has no provider id yet): rare, and
+ * the reply then keeps the status the send's answer gave it.
+ * Should the process die between the two steps, the reply is unsent and the deliver worker finds its window
+ * closed (or is refused again): the same outcome.
+ */
+export async function refusedAfterSending(
+  db: { prisma: Db; sql: Sql },
+  channels: ChannelRegistry,
+  providerId: string,
+  error: string,
+): Promise<boolean> {
+  const [reopened] = await db.sql<{ id: string }>(
+    `WITH part AS (
+       UPDATE outbound_parts SET provider_id = NULL, status = 'pending', error = $2, attempted_at = NULL
+       WHERE provider_id = $1 RETURNING message_id)
+     UPDATE messages m SET status = '${UNSENT}', error = NULL FROM part WHERE m.id = part.message_id RETURNING m.id::text`,
+    [providerId, error],
+  );
+  if (!reopened) return false;
+  const reply = await deliveryHead(db.sql, reopened.id);
+  const address = reply?.replyAddress;
+  const sender = address && channels.senderFor(address.via);
+  if (!reply || !address || !sender) return true;
+  await holdOutsideWindow(db.prisma, reply, sender, address, error);
+  // The template goes now (or the conversation's next reply); lost here, the outbox sends it.
+  const next = await firstUnsent(db.sql, reply.conversationId);
+  if (next) await channels.deliver({ id: next, status: UNSENT }).catch(() => {});
+  return true;
 }

@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from "bullmq";
 import type Redis from "ioredis";
-import type { DueMessage } from "../src/conversations";
+import { burstOf } from "../src/bursts";
 import { isDatabaseUnavailable } from "../src/db/database";
 import { holdTurns } from "../src/handoff";
 import { tryLock } from "../src/locks";
@@ -84,17 +84,20 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
           );
         throw new Error("the conversation went back to the assistant while its turns were being held");
       }
-      // A voice note is transcribed onto its own message (src/voice.ts): a burst with one is answered a message at a time.
-      const turns = burstMs && !due.some(hasVoiceNote) ? [burstOf(due)] : due;
-      for (const [i, message] of turns.entries()) {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      // A burst is one turn, its last message's: its voice notes are transcribed first (src/bursts.ts).
+      const turns = burstMs ? [due] : due.map((m) => [m]);
+      for (const [i, messages] of turns.entries()) {
+        const message = messages[messages.length - 1];
         try {
+          const { turn, unheard } = messages.length > 1 ? await burstOf(deps, messages, lastAttempt) : { turn: message };
           // The window's history is the first message's; the others follow replies stored since.
-          await runTurn(deps, message, message.orgId, i === 0 ? history : undefined);
+          await runTurn(deps, turn, message.orgId, i === 0 ? history : undefined, unheard);
         } catch (err) {
           // The last attempt ends the turn with the fallback reply rather than leave the user waiting.
           // Not when the database is away: the fallback could not be stored either, and the sweeper runs the
           // turn again once the database is back.
-          const last = message.id === messageId && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+          const last = message.id === messageId && lastAttempt;
           if (!last || isDatabaseUnavailable(err)) throw err;
           deps.logger.error({ turn: messageId, err: (err as Error).message }, "turn failed after its last attempt");
           await failTurn(deps, message, message.orgId, (err as Error).message, err instanceof VoiceNoteError ? err.reply : undefined);
@@ -104,17 +107,6 @@ export function createAskProcessor(deps: TurnDeps, connection: Redis, prefix: st
       await release().catch(() => {});
     }
   };
-}
-
-const hasVoiceNote = (m: DueMessage) =>
-  Array.isArray(m.attachments) && m.attachments.some((a) => String((a as { contentType?: unknown })?.contentType).startsWith("audio/"));
-
-/** The messages of a burst as one turn: the last one, saying what they all say. */
-function burstOf(due: DueMessage[]): DueMessage {
-  const last = due[due.length - 1];
-  if (due.length === 1) return last;
-  const attachments = due.flatMap((m) => (Array.isArray(m.attachments) ? m.attachments : []));
-  return { ...last, content: due.map((m) => m.content).join("\n"), attachments };
 }
 
 // A BullMQ worker fetches its jobs one at a time, a round trip each: one fetch loop takes in at most a few

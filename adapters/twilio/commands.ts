@@ -2,6 +2,7 @@ import type { Template } from "../../src/channels";
 import { type CommandSet, json, need } from "../../src/cli-commands";
 import { bindNumber, listNumbers, unbindNumber } from "./numbers";
 import { contentSid } from "./numbers-api";
+import { setTranscription, transcriptionRequest } from "./transcription-api";
 
 // The Twilio channel's commands of `npm run cli`. The CLI has the database itself: it is the operator, who
 // assigns the hub's numbers to orgs (numbers.ts).
@@ -12,8 +13,11 @@ export const twilioCommands: CommandSet = {
                                         --template: the approved Content SID sent when a reply would fall
                                         outside WhatsApp's 24-hour window (none: no template)
   number unbind --number +E164 [--org ID]
-  number list [--org ID]`,
-  options: { number: { type: "string" }, template: { type: "string" } },
+  number list [--org ID]
+  transcription set --base-url URL|none [--model M] [--api-key K] [--org ID]
+                                        the org's own transcription service for voice notes (none: the
+                                        hub's TRANSCRIBE_* again); the key is stored, never shown`,
+  options: { number: { type: "string" }, template: { type: "string" }, "base-url": { type: "string" }, "api-key": { type: "string" } },
   commands: {
     "number bind": async ({ p, o, orgId, out }) =>
       out(
@@ -34,6 +38,12 @@ export const twilioCommands: CommandSet = {
       out(`unbound ${o.number}`);
     },
     "number list": async ({ p, orgId, out }) => out(json(await listNumbers(p, { orgId, operator: false }))),
+    "transcription set": async ({ p, o, orgId, out }) => {
+      const given = need(o["base-url"], "--base-url");
+      const parsed = transcriptionRequest.shape.base_url.safeParse(given === "none" ? null : given);
+      if (!parsed.success) throw new Error(`--base-url: ${parsed.error.issues[0].message}`);
+      out(json(await setTranscription(p, orgId, parsed.data, o.model, o["api-key"])));
+    },
   },
 };
 

@@ -7,6 +7,7 @@ import { NumberRoutes } from "./numbers";
 import { twilioNumbersApi } from "./numbers-api";
 import { twilioOperations } from "./openapi";
 import { createTwilioSender } from "./sender";
+import { twilioTranscriptionApi } from "./transcription-api";
 import { twilioWebhooks } from "./webhooks";
 
 // The WhatsApp/SMS channel through Twilio. Inbound: webhooks.ts (signature.ts, inbound.ts for the mapping),
@@ -27,6 +28,8 @@ export interface TwilioChannelDeps {
   perSecond: { whatsapp: number; sms: number };
   /** Where the messages the business writes (proactive ones, held replies released) are handed to be sent. */
   channels: ChannelRegistry;
+  /** An org's transcription service may be on the hub's own network (INGEST_ALLOW_PRIVATE_URLS). */
+  allowPrivateUrls: boolean;
 }
 
 export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
@@ -36,6 +39,12 @@ export function createTwilioChannel(deps: TwilioChannelDeps): Channel {
     routers: [
       twilioWebhooks({ hub: deps.hub, authToken: deps.authToken, publicUrl: deps.publicUrl, routes, channels: deps.channels }),
       twilioNumbersApi({ prisma: deps.hub.prisma, keys: deps.keys, sessions: deps.sessions, logger: deps.hub.logger, routes }),
+      twilioTranscriptionApi({
+        prisma: deps.hub.prisma,
+        keys: deps.keys,
+        logger: deps.hub.logger,
+        allowPrivateUrls: deps.allowPrivateUrls,
+      }),
       twilioMessagesApi({ prisma: deps.hub.prisma, keys: deps.keys, logger: deps.hub.logger, channels: deps.channels }),
     ],
     operations: [...twilioOperations, ...twilioMessageOperations],

@@ -3,6 +3,7 @@ import { managementErrors } from "../../src/http/management-error";
 import { KEY_OR_CONSOLE, type Operation } from "../../src/http/openapi";
 import { incomingMessage, statusCallback } from "./inbound";
 import { bindingRequest } from "./numbers-api";
+import { transcriptionRequest, transcriptionSettings } from "./transcription-api";
 
 // The Twilio channel's routes for the OpenAPI document: its webhooks (form posts signed by Twilio, answered
 // in TwiML or plain text for Twilio's debugger) and its numbers API (the management API's style).
@@ -88,5 +89,17 @@ export const twilioOperations: Operation[] = [
     summary: "Unbind a number: the default org's `default` assistant answers it again",
     pathParams: numberParam,
     responses: { 204: { description: "Unbound" }, ...errors(401, 403, 404) },
+  },
+  {
+    tag,
+    method: "put",
+    path: "/api/twilio/transcription",
+    operationId: "setTranscription",
+    summary: "The org's own transcription service for its users' voice notes, instead of the hub's (null base_url: the hub's again)",
+    body: transcriptionRequest,
+    responses: {
+      200: { description: "The settings (the key only as set or not)", schema: transcriptionSettings },
+      ...errors(400, 401),
+    },
   },
 ];

@@ -26,7 +26,7 @@ export interface TwilioSenderOptions {
 // the recipient opted out, WhatsApp's 24-hour window closed, a country not enabled on the account.
 const PERMANENT_CODES = new Set([21211, 21408, 21610, 21612, 21614, 63003, 63016]);
 // "Failed to send freeform message because you are outside the allowed window": the reply is held (src/window.ts).
-const OUTSIDE_WINDOW = 63016;
+export const OUTSIDE_WINDOW = 63016;
 
 // WhatsApp delivers a free-form message only within 24 hours of the user's last message (Meta's customer
 // service window); after that only an approved template. SMS has no such window.

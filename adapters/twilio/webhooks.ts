@@ -5,9 +5,10 @@ import { fieldIssues, invalid } from "../../src/errors";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
 import { recordPart, recordPartStatus, UNSENT } from "../../src/outbound";
-import { releaseHeld } from "../../src/window";
+import { refusedAfterSending, releaseHeld } from "../../src/window";
 import { attachmentsOf, incomingMessage, statusCallback, toInbound } from "./inbound";
 import type { NumberRoutes } from "./numbers";
+import { OUTSIDE_WINDOW } from "./sender";
 import { requireTwilioSignature } from "./signature";
 
 // POST /webhooks/twilio: an incoming WhatsApp or SMS message. Stored and queued, then answered at once with
@@ -50,6 +51,12 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     const { MessageSid, MessageStatus, ErrorCode, ErrorMessage } = parsed.data;
     const part = typeof req.query.part === "string" && UUID.test(req.query.part) ? req.query.part : null;
     const error = ErrorCode ? `Twilio error ${ErrorCode}${ErrorMessage ? `: ${ErrorMessage}` : ""}` : undefined;
+    // Taken, then refused for WhatsApp's window: the reply is held for the user's next message, as a send
+    // refused so is (src/window.ts). A repeat of this callback finds nothing more to do.
+    if (error && Number(ErrorCode) === OUTSIDE_WINDOW) {
+      await refusedAfterSending(deps.hub, deps.channels, MessageSid, error);
+      return void res.status(204).end();
+    }
     // A callback for a message this hub did not send is acknowledged all the same: there is nothing to retry.
     const update = { status: MessageStatus, providerId: MessageSid, error };
     await (part ? recordPart(deps.hub, part, update) : recordPartStatus(deps.hub.prisma, { providerId: MessageSid }, update));

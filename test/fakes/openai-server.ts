@@ -53,6 +53,8 @@ export interface FakeOpenAI {
   setTranscript(text: string): void;
   /** The next n transcriptions answer 500. */
   failTranscriptions(n: number): void;
+  /** The next n transcriptions never answer (until close). */
+  hangTranscriptions(n: number): void;
   close(): Promise<void>;
 }
 
@@ -72,7 +74,8 @@ const ERROR_TYPES: Record<number, string> = {
 };
 
 /** A real HTTP server speaking the Chat Completions API, answering `Echo: <last user message>` by default. */
-export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promise<FakeOpenAI> {
+/** `port`: a fixed one, for a server that comes back where it was (the hub's base URL set before it listens). */
+export async function startFakeOpenAI(options: { apiKey?: string; port?: number } = {}): Promise<FakeOpenAI> {
   const requests: RecordedRequest[] = [];
   const plans: Plan[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -86,6 +89,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
   const transcriptions: FakeOpenAI["transcriptions"] = [];
   let transcript: string | null = null;
   let transcriptionFailures = 0;
+  let transcriptionHangs = 0;
 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -105,6 +109,10 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
         fileSize: file?.size ?? 0,
         authorization: req.headers.authorization,
       });
+      if (transcriptionHangs > 0) {
+        transcriptionHangs--;
+        return;
+      }
       if (transcriptionFailures > 0) {
         transcriptionFailures--;
         return sendError(res, 500, "Fake transcription failure");
@@ -219,7 +227,7 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     res.end("data: [DONE]\n\n");
   }
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const repeat = (n: number, plan: Plan) => {
     for (let i = 0; i < n; i++) plans.push(plan);
@@ -234,6 +242,9 @@ export async function startFakeOpenAI(options: { apiKey?: string } = {}): Promis
     },
     failTranscriptions: (n) => {
       transcriptionFailures = n;
+    },
+    hangTranscriptions: (n) => {
+      transcriptionHangs = n;
     },
     failNext: (n, status, headers = {}) => repeat(n, { kind: "fail", status, headers }),
     down: (status = 503) => {

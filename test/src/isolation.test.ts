@@ -452,6 +452,14 @@ const HTTP: Attempt[] = [
     ...management404,
   },
   {
+    // The org's own: no org id is taken, so B can only ever set B's (the key never comes back).
+    route: "PUT /api/twilio/transcription",
+    what: "sets its transcription service",
+    request: () => ({ method: "PUT", path: "/api/twilio/transcription", body: { base_url: "https://b.example.com/v1", api_key: "b-key" } }),
+    status: 200,
+    body: { base_url: "https://b.example.com/v1", model: null, api_key_set: true },
+  },
+  {
     route: "POST /api/twilio/messages",
     what: "writes to A's WhatsApp user from A's number",
     request: () => ({ path: "/api/twilio/messages", body: { from: `whatsapp:${A_NUMBER}`, to: `whatsapp:${A_PHONE}`, body: "intrusion" } }),

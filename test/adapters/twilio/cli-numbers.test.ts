@@ -16,6 +16,19 @@ describe("binding Twilio numbers to assistants from the CLI", () => {
     expect(JSON.parse(await run("number", "list"))).toEqual([]);
   });
 
+  it("sets and removes the org's own transcription service, never showing its key", async () => {
+    const set = JSON.parse(
+      await run("transcription", "set", "--base-url", "https://stt.example.com/v1", "--model", "m1", "--api-key", "k-1"),
+    );
+    expect(set).toEqual({ base_url: "https://stt.example.com/v1", model: "m1", api_key_set: true });
+    expect(JSON.parse(await run("transcription", "set", "--base-url", "none"))).toEqual({
+      base_url: null,
+      model: null,
+      api_key_set: false,
+    });
+    await expect(run("transcription", "set", "--base-url", "not a url")).rejects.toThrow("--base-url");
+  });
+
   it("reads a number as Twilio writes it", () => {
     expect(normalizeNumber("whatsapp:+14155238886")).toBe("+14155238886");
     expect(normalizeNumber("+1 (415) 523-8886")).toBe("+14155238886");

@@ -37,6 +37,8 @@ describe("WhatsApp voice notes and photos", () => {
       VOICE_NOTE_REPLY: NO_VOICE,
       VOICE_NOTE_MAX_SECONDS: "120",
       TRANSCRIBE_MODEL: "whisper-test",
+      // The longest burst window: messages posted together fall in it however busy the machine.
+      WHATSAPP_BURST_MS: "2000",
     });
     ({ hub, twilio, openai } = setup);
   });
@@ -156,6 +158,93 @@ describe("WhatsApp voice notes and photos", () => {
       expect(sendsTo(silent)[0].body).toBe(IMAGES_NOT_READ);
       expect(openai.requests).toHaveLength(before);
       expect(fetchesOf(bare.url)).toEqual([]);
+    });
+  });
+
+  describe("bursts with voice notes and photos", () => {
+    beforeAll(() => {
+      hub.runtime.turns.voice = {
+        ...(hub.runtime.turns.voice as NonNullable<typeof hub.runtime.turns.voice>),
+        transcription: { baseUrl: openai.url, model: "whisper-test" },
+      };
+    });
+    const media = (user: string, to: string, body: string, contentType: string, data: Buffer) => {
+      const url = twilio.addMedia(contentType, data);
+      return whatsapp(user, to, body, { NumMedia: "1", MediaUrl0: url, MediaContentType0: contentType });
+    };
+    const writeAll = (forms: Record<string, string>[]) =>
+      Promise.all(forms.map((form) => postWebhook(hub.url, twilio.authToken, "/webhooks/twilio", form)));
+    const stored = (user: string) =>
+      hub.runtime.db.prisma.message.findMany({ where: { conversation: { externalId: `whatsapp_${user}` } }, orderBy: { seq: "asc" } });
+
+    it("answers text, a voice note and a photo written together in one turn that read the transcript and the image", async () => {
+      const user = newUser();
+      openai.setTranscript("it arrived broken");
+      const posted = await writeAll([
+        whatsapp(user, SEER_NUMBER, "hello"),
+        media(user, SEER_NUMBER, "", "audio/ogg", ogg(4)),
+        media(user, SEER_NUMBER, "", "image/jpeg", JPEG),
+      ]);
+      expect(posted.map((r) => r.status)).toEqual([200, 200, 200]);
+      await waitFor(() => sendsTo(user).length, 30_000, "the reply");
+
+      const messages = await stored(user);
+      const asked = messages.filter((m) => m.role === "user");
+      expect(asked.map((m) => m.status)).toEqual(["answered", "answered", "answered"]);
+      expect(messages.filter((m) => m.role === "assistant")).toHaveLength(1);
+      // The model was asked once, about all of it: the text, the transcript in its place, and the image.
+      const requests = openai.requests.filter((r) => JSON.stringify(r.body).includes("it arrived broken"));
+      expect(requests).toHaveLength(1);
+      const last = requests[0].body.messages.at(-1) as unknown as { content: { type: string; text?: string }[] };
+      // The voice note's own message now holds its transcript.
+      const words = asked.map((m) => m.content);
+      expect(last.content).toEqual([
+        { type: "text", text: words.join("\n") },
+        { type: "image_url", image_url: { url: `data:image/jpeg;base64,${JPEG.toString("base64")}` } },
+      ]);
+      expect(words).toContain("it arrived broken");
+      // Each download is kept under the message it came with, once.
+      const kept = await hub.runtime.db.prisma.media.findMany({ where: { messageId: { in: asked.map((m) => m.id) } } });
+      const owner = (type: string) => asked.find((m) => JSON.stringify(m.attachments).includes(type))?.id;
+      expect(kept.map((k) => [k.messageId, k.position, k.contentType]).sort()).toEqual(
+        [
+          [owner("audio/ogg"), 0, "audio/ogg"],
+          [owner("image/jpeg"), 0, "image/jpeg"],
+        ].sort(),
+      );
+      expect(sendsTo(user)).toHaveLength(1);
+    });
+
+    it("answers the rest of a burst whose voice note cannot be heard, and says so in the one reply", async () => {
+      const user = newUser();
+      const before = openai.transcriptions.length;
+      const posted = await writeAll([whatsapp(user, HUB_NUMBER, "where is my order"), media(user, HUB_NUMBER, "", "audio/ogg", ogg(600))]);
+      expect(posted.map((r) => r.status)).toEqual([200, 200]);
+      await waitFor(() => sendsTo(user).length, 30_000, "the reply");
+      expect(sendsTo(user).map((s) => s.body)).toEqual([`Echo: where is my order\n\n${NO_VOICE}`]);
+      expect(openai.transcriptions).toHaveLength(before);
+      const messages = await stored(user);
+      expect(messages.filter((m) => m.role === "user").map((m) => m.status)).toEqual(["answered", "answered"]);
+      expect(messages.filter((m) => m.role === "assistant")).toHaveLength(1);
+    });
+
+    it("answers the rest of a burst once its voice note's transcription failed on every attempt", async () => {
+      const user = newUser();
+      const before = openai.transcriptions.length;
+      openai.failTranscriptions(100);
+      try {
+        const posted = await writeAll([whatsapp(user, HUB_NUMBER, "can you hear me"), media(user, HUB_NUMBER, "", "audio/ogg", ogg(3))]);
+        expect(posted.map((r) => r.status)).toEqual([200, 200]);
+        // Five attempts, a second, two, four and eight apart.
+        await waitFor(() => sendsTo(user).length, 60_000, "the reply after the last attempt");
+      } finally {
+        openai.failTranscriptions(0);
+      }
+      expect(sendsTo(user).map((s) => s.body)).toEqual([`Echo: can you hear me\n\n${NO_VOICE}`]);
+      expect(openai.transcriptions.length - before).toBe(5);
+      const messages = await stored(user);
+      expect(messages.filter((m) => m.role === "user").map((m) => m.status)).toEqual(["answered", "answered"]);
+      expect(messages.filter((m) => m.role === "assistant")).toHaveLength(1);
     });
   });
 });

@@ -55,6 +55,54 @@ describe("WhatsApp's 24-hour window and proactive messages", () => {
     expect(after.filter((m) => m.role === "assistant").map((m) => m.status)).toEqual(["queued", "queued", "queued"]);
   });
 
+  describe("63016 reported in a status callback, after Twilio took the reply", () => {
+    /** Twilio's callback for a send: it failed with 63016, the window having closed meanwhile. */
+    const refusedLater = (send: { sid: string; statusCallback?: string; to: string; from: string }) =>
+      postWebhook(hub.url, twilio.authToken, (send.statusCallback as string).slice((send.statusCallback as string).indexOf("/webhooks")), {
+        MessageSid: send.sid,
+        MessageStatus: "undelivered",
+        ErrorCode: "63016",
+        To: send.to,
+        From: send.from,
+      });
+
+    it("sends the template once and holds the reply for the user's next message, as a refused send", async () => {
+      const user = newUser();
+      await setTemplate({ content_sid: TEMPLATE });
+      await ask(user, "taken then refused");
+      const [sent] = await waitFor(() => sendsTo(user).length && sendsTo(user), 15_000, "the reply sent");
+      expect((await refusedLater(sent)).status).toBe(204);
+      await waitFor(() => sendsTo(user).some((s) => s.contentSid === TEMPLATE), 15_000, "the template");
+      const held = (await messagesOf(user)).find((m) => m.inReplyToId);
+      expect(held).toMatchObject({ status: "awaiting_window", error: expect.stringMatching(/^outside_window: Twilio error 63016/) });
+      // Twilio repeating the callback changes nothing: no second template, the reply still held.
+      expect((await refusedLater(sent)).status).toBe(204);
+      expect(sendsTo(user).filter((s) => s.contentSid)).toHaveLength(1);
+      expect((await prisma().message.findUniqueOrThrow({ where: { id: held?.id } })).status).toBe("awaiting_window");
+
+      await ask(user, "back again");
+      await waitFor(() => sendsTo(user).length === 4, 15_000, "the held reply and the new one");
+      expect(sendsTo(user).map((s) => s.contentSid ?? s.body)).toEqual([
+        "Echo: taken then refused",
+        TEMPLATE,
+        "Echo: taken then refused",
+        "Echo: back again",
+      ]);
+      expect((await prisma().message.findUniqueOrThrow({ where: { id: held?.id } })).status).toBe("queued");
+    });
+
+    it("records the reply undelivered, outside_window, when the number has no template", async () => {
+      const user = newUser();
+      await setTemplate(null);
+      await ask(user, "no invitation");
+      const [sent] = await waitFor(() => sendsTo(user).length && sendsTo(user), 15_000, "the reply sent");
+      expect((await refusedLater(sent)).status).toBe(204);
+      const reply = (await messagesOf(user)).find((m) => m.role === "assistant");
+      expect(reply).toMatchObject({ status: "undelivered", error: expect.stringMatching(/^outside_window: .*no re-engagement template/) });
+      expect(sendsTo(user)).toHaveLength(1);
+    });
+  });
+
   it("records a reply undeliverable, outside_window, when the window closed and no template is configured", async () => {
     const user = newUser();
     await setTemplate(null);
