@@ -43,8 +43,8 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
     if (state === "unknown") {
       await enqueueTurn(queue, askJob(message));
       moved++;
-    } else if (state === "completed" && (await handedOn(prisma, message))) {
-      // A burst's message, left by its job to the job of a later one (workers/ask.ts), which answers both.
+    } else if (state === "completed" && !(await unanswered(prisma, message.id))) {
+      // Answered since it was read, or a burst's message its job left to a later one's (workers/ask.ts).
     } else if (state === "failed" || state === "completed") {
       const job = await queue.getJob(message.id);
       if (state === "failed" && job && isDatabaseUnavailable({ message: job.failedReason })) {
@@ -60,13 +60,17 @@ export async function sweepOnce(prisma: Db, queue: Queue<AskJob>, turns: TurnDep
   return moved + (await sweepFollowUps(prisma, queue, afterMs)) + (await expireHandoffs(turns));
 }
 
-/** Whether a later user message of the conversation is still pending: its job answers this one too. */
-async function handedOn(prisma: Db, message: { conversationId: string; seq: bigint }): Promise<boolean> {
-  const later = await prisma.message.findFirst({
-    where: { conversationId: message.conversationId, status: "pending", role: "user", seq: { gt: message.seq } },
-    select: { id: true },
-  });
-  return later !== null;
+/**
+ * Whether the message is still pending with no later user message of its conversation pending (whose job would
+ * answer it too), read in one snapshot: the reply that closes a burst closes all of its messages in one commit,
+ * so this never sees the burst half answered.
+ */
+async function unanswered(prisma: Db, messageId: string): Promise<boolean> {
+  const rows = await prisma.$queryRaw<unknown[]>`
+    SELECT 1 FROM messages m WHERE m.id = ${messageId}::uuid AND m.status = 'pending'
+      AND NOT EXISTS (SELECT 1 FROM messages l WHERE l.conversation_id = m.conversation_id AND l.status = 'pending'
+                      AND l.role = 'user' AND l.seq > m.seq)`;
+  return rows.length > 0;
 }
 
 /**
