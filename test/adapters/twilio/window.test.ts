@@ -34,6 +34,9 @@ describe("WhatsApp's 24-hour window and proactive messages", () => {
   const ageInbound = (user: string) =>
     prisma().$executeRaw`UPDATE messages SET created_at = created_at - ${DAY_MS + 60_000} * interval '1 millisecond'
       WHERE role = 'user' AND conversation_id = (SELECT id FROM conversations WHERE external_id = ${`whatsapp_${user}`})`;
+  /** Twilio has a send a moment before the hub records its answer: its status callbacks come after that. */
+  const sendRecorded = (user: string) =>
+    waitFor(async () => (await messagesOf(user)).some((m) => m.role === "assistant" && m.status !== "unsent"), 15_000, "the send recorded");
   const proactive = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
     hub.api("/api/twilio/messages", { body, headers });
 
@@ -51,8 +54,10 @@ describe("WhatsApp's 24-hour window and proactive messages", () => {
     await ask(user, "I am back");
     await waitFor(() => sendsTo(user).length === 3, 15_000, "the held reply and the new one");
     expect(sendsTo(user).map((s) => s.contentSid ?? s.body)).toEqual([TEMPLATE, "Echo: late question", "Echo: I am back"]);
-    const after = await messagesOf(user);
-    expect(after.filter((m) => m.role === "assistant").map((m) => m.status)).toEqual(["queued", "queued", "queued"]);
+    // Twilio has the last send a moment before the hub records its answer.
+    const replyStatuses = async () => (await messagesOf(user)).filter((m) => m.role === "assistant").map((m) => m.status);
+    await waitFor(async () => !(await replyStatuses()).includes("unsent"), 15_000, "the sends recorded");
+    expect(await replyStatuses()).toEqual(["queued", "queued", "queued"]);
   });
 
   describe("63016 reported in a status callback, after Twilio took the reply", () => {
@@ -71,6 +76,7 @@ describe("WhatsApp's 24-hour window and proactive messages", () => {
       await setTemplate({ content_sid: TEMPLATE });
       await ask(user, "taken then refused");
       const [sent] = await waitFor(() => sendsTo(user).length && sendsTo(user), 15_000, "the reply sent");
+      await sendRecorded(user);
       expect((await refusedLater(sent)).status).toBe(204);
       await waitFor(() => sendsTo(user).some((s) => s.contentSid === TEMPLATE), 15_000, "the template");
       const held = (await messagesOf(user)).find((m) => m.inReplyToId);
@@ -96,6 +102,7 @@ describe("WhatsApp's 24-hour window and proactive messages", () => {
       await setTemplate(null);
       await ask(user, "no invitation");
       const [sent] = await waitFor(() => sendsTo(user).length && sendsTo(user), 15_000, "the reply sent");
+      await sendRecorded(user);
       expect((await refusedLater(sent)).status).toBe(204);
       const reply = (await messagesOf(user)).find((m) => m.role === "assistant");
       expect(reply).toMatchObject({ status: "undelivered", error: expect.stringMatching(/^outside_window: .*no re-engagement template/) });
@@ -128,7 +135,11 @@ describe("WhatsApp's 24-hour window and proactive messages", () => {
     await hub.runtime.channels.send(late, conversation.orgId);
     await waitFor(() => sendsTo(user).length === 2, 15_000, "the template");
     expect(sendsTo(user)[1]).toMatchObject({ contentSid: TEMPLATE });
-    expect(await prisma().message.findUniqueOrThrow({ where: { id: late.id } })).toMatchObject({ status: "awaiting_window" });
+    await waitFor(
+      async () => (await prisma().message.findUniqueOrThrow({ where: { id: late.id } })).status === "awaiting_window",
+      15_000,
+      "the late message held",
+    );
   });
 
   it("sends a proactive message: free text within the window, a template any time, once per Idempotency-Key", async () => {
