@@ -1,18 +1,16 @@
-import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../support/chromium";
 import { startTestHub, type TestHub } from "../support/hub";
 
 // The hub's pages under its Content-Security-Policy (src/http/security.ts), in Chromium: each renders, and
 // the browser reports no violation of the policy. (The widget's demo page: widget.test.ts.)
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 describe("the hub's pages under its CSP, in Chromium", () => {
   let hub: TestHub;
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     hub = await startTestHub("pglite");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../support/chromium";
 import { startTestHub, type TestHub } from "../support/hub";
 
-// Debian's Chromium, as in widget.test.ts: no browser download.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // An iPhone SE's or a small Android's width in CSS pixels, as a phone's browser lays the page out.
 const PHONE = { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
@@ -12,9 +10,8 @@ describe("the chat widget on the demo page, on a phone's screen in Chromium", ()
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     hub = await startTestHub("pglite");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

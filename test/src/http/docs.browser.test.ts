@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../../support/chromium";
 import { startTestHub, type TestHub } from "../../support/hub";
 
-// Debian's Chromium, driven by playwright-core (as test/public/widget.test.ts): no browser download.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** A directory to save what the page looked like in, to look at. */
 const shots = process.env.DOCS_SCREENSHOTS;
 
@@ -12,9 +10,8 @@ describe("the API reference at /docs, in Chromium", () => {
   let hub: TestHub;
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     hub = await startTestHub("pglite");
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
