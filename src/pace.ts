@@ -1,5 +1,6 @@
 import { DelayedError, type Job } from "bullmq";
 import type Redis from "ioredis";
+import { ReplyError } from "ioredis";
 
 // Sends from one number are spaced to the provider's throughput for that number, across every worker process:
 // a burst of replies is smoothed here instead of being answered with 429s (or queued at the provider for
@@ -7,14 +8,15 @@ import type Redis from "ioredis";
 // and a job whose slot is ahead is moved to the delayed set until then, so it holds no worker slot waiting.
 
 // Reserves the sender's next slot: returns how many ms from now it is (0: now). Redis's clock, so every process
-// agrees. The key lasts until its slot has passed.
+// agrees. The key lasts until its slot has passed. A slot's length is rarely whole milliseconds (80 a second:
+// 12.5 ms), and SET's PX takes only an integer: refused, the script failed and every send went unpaced.
 const RESERVE = `
 local t = redis.call("time")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local slot = tonumber(redis.call("get", KEYS[1]) or "0")
 if slot < now then slot = now end
 local nextSlot = slot + tonumber(ARGV[1])
-redis.call("set", KEYS[1], nextSlot, "px", math.max(1, nextSlot - now) + 1000)
+redis.call("set", KEYS[1], nextSlot, "px", math.ceil(math.max(1, nextSlot - now)) + 1000)
 return slot - now`;
 
 /** A slot reserved for a delayed job, read back when it runs (within this much of its time, else taken anew). */
@@ -34,7 +36,7 @@ export class SendPace {
   /**
    * Resolves when the job may send from `sender` now, at `perSecond`; otherwise reserves its slot, moves the
    * job to the delayed set until then and throws DelayedError (the processor lets it through to BullMQ).
-   * If Redis cannot answer, the send goes: the provider's own queue and 429s are the fallback, not a stall.
+   * If Redis cannot be reached, the send goes: the provider's own queue and 429s are the fallback, not a stall.
    */
   async take<T extends PacedJob>(job: Job<T>, token: string | undefined, sender: string, perSecond: number): Promise<void> {
     if (perSecond <= 0) return;
@@ -46,7 +48,9 @@ export class SendPace {
     let wait: number;
     try {
       wait = Number(await this.redis.eval(RESERVE, 1, `{${this.prefix}}:pace:${sender}`, 1000 / perSecond));
-    } catch {
+    } catch (err) {
+      // Redis refusing the script is a fault of the hub's, not an outage: it must not pass for one.
+      if (err instanceof ReplyError) throw err;
       return;
     }
     if (wait <= 0) return;

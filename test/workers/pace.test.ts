@@ -14,10 +14,10 @@ describe("sending within Twilio's throughput per number", () => {
   beforeAll(async () => {
     twilio = await startFakeTwilio();
     // Two hub processes' worth of deliver workers on one queue prefix and one database: the pace is shared.
-    const first = await startTestHub("postgres", { ...twilioEnv(twilio), TWILIO_WHATSAPP_MPS: "5" });
+    const first = await startTestHub("postgres", { ...twilioEnv(twilio), TWILIO_WHATSAPP_MPS: "3" });
     const second = await startTestHub("postgres", {
       ...twilioEnv(twilio),
-      TWILIO_WHATSAPP_MPS: "5",
+      TWILIO_WHATSAPP_MPS: "3",
       QUEUE_PREFIX: first.env.QUEUE_PREFIX,
       DATABASE_URL: first.env.DATABASE_URL,
     });
@@ -49,10 +49,11 @@ describe("sending within Twilio's throughput per number", () => {
       .filter((s) => s.from === from(HUB_NUMBER))
       .map((s) => s.receivedAt)
       .sort((a, b) => a - b);
-    // 10 sends at 5 a second, each in its own slot 200 ms after the one before, the first no earlier than the
-    // request: only k slots come before started + 200k ms, so the (k+1)th send is never earlier. A busy machine
-    // may run a send late, never early (20 ms for the clocks' granularity).
-    for (const [k, time] of times.entries()) expect(time - started).toBeGreaterThanOrEqual(200 * k - 20);
+    // 10 sends at 3 a second (a slot of 333.3 ms: not whole milliseconds, like the default 80's 12.5 ms), each in
+    // its own slot after the one before, the first no earlier than the request: only k slots come before
+    // started + 333.3k ms, so the (k+1)th send is never earlier. A busy machine may run a send late, never early
+    // (20 ms for the clocks' granularity).
+    for (const [k, time] of times.entries()) expect(time - started).toBeGreaterThanOrEqual((1000 / 3) * k - 20);
     // The other number has its own pace: its three went out without waiting for the burst.
     const otherTimes = twilio.sends.filter((s) => s.from === from(OTHER_NUMBER)).map((s) => s.receivedAt);
     expect(otherTimes.at(-1)! - started).toBeLessThan(times.at(-1)! - started);
