@@ -2,7 +2,7 @@ import type { Database, Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
 import type { HandoffState } from "./handoff";
-import { UNSENT } from "./outbound";
+import { AWAITING_WINDOW, UNSENT } from "./outbound";
 import type { Citation, InboundMessage, MessageAuthor, ReplyAddress, StoredMessage, WireMessage } from "./types";
 
 export interface TurnOptions {
@@ -64,11 +64,15 @@ export interface Inserted {
   message: Message;
   /** The same channel message id was stored before: `message` is that one. */
   duplicate: boolean;
+  /** Replies held for the user's window (src/window.ts) this message reopened, now unsent, in their order. */
+  released: string[];
 }
 
 // Many inbound messages in one statement: each creates or touches its conversation (merging its metadata) and
 // is stored once per (conversation, channel message id); a user message is stored HELD, not pending, while a
-// person has its conversation (src/handoff.ts). Columns come as arrays, one element per message, so
+// person has its conversation (src/handoff.ts). A user's message through a channel with a window (it has a
+// reply address: a signed webhook's) reopens it: the replies held for it are made unsent again, in the same
+// commit (src/window.ts; Inserted.released). Columns come as arrays, one element per message, so
 // the statement's text, and its plan, are the same for any number of messages. Conversations are upserted in
 // key order: two gateways' batches lock the rows they share in the same order.
 const INSERT_INBOUND = `
@@ -83,16 +87,26 @@ const INSERT_INBOUND = `
     FROM input ORDER BY org_id, conversation_key
     ${CONVERSATION_MERGE}
     RETURNING id, org_id, external_id, handoff_state
+  ), inserted AS (
+    INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status,
+                          turn_options, reply_address)
+    SELECT i.id, c.id, i.session_id, i.external_id, i.role, i.content, i.attachments::jsonb, i.metadata::jsonb,
+           CASE WHEN i.status = 'pending' AND c.handoff_state <> 'bot' THEN '${HELD}' ELSE i.status END,
+           i.turn_options::jsonb, i.reply_address::jsonb
+    FROM input i JOIN conversation c ON c.org_id = i.org_id AND c.external_id = i.conversation_key
+    ORDER BY i.n
+    ON CONFLICT DO NOTHING
+    RETURNING *
+  ), released AS (
+    UPDATE messages h SET status = '${UNSENT}', error = NULL
+    FROM inserted i
+    WHERE h.conversation_id = i.conversation_id AND h.status = '${AWAITING_WINDOW}'
+      AND i.role = 'user' AND i.reply_address IS NOT NULL
+    RETURNING h.id, h.conversation_id, h.seq
   )
-  INSERT INTO messages (id, conversation_id, session_id, external_id, role, content, attachments, metadata, status,
-                        turn_options, reply_address)
-  SELECT i.id, c.id, i.session_id, i.external_id, i.role, i.content, i.attachments::jsonb, i.metadata::jsonb,
-         CASE WHEN i.status = 'pending' AND c.handoff_state <> 'bot' THEN '${HELD}' ELSE i.status END,
-         i.turn_options::jsonb, i.reply_address::jsonb
-  FROM input i JOIN conversation c ON c.org_id = i.org_id AND c.external_id = i.conversation_key
-  ORDER BY i.n
-  ON CONFLICT DO NOTHING
-  RETURNING ${MESSAGE_COLUMNS}`;
+  SELECT ${MESSAGE_COLUMNS},
+    ARRAY(SELECT r.id::text FROM released r WHERE r.conversation_id = inserted.conversation_id ORDER BY r.seq) AS released
+  FROM inserted`;
 
 const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
 
@@ -137,7 +151,8 @@ export async function insertInbound(db: Database, items: PendingInbound[]): Prom
       column((b) => json(b.options)),
       column((b) => json(b.m.replyAddress)),
     ]);
-    const stored = new Map(rows.map((row) => [row.id as string, asMessage(row)]));
+    const stored = new Map(rows.map(({ released, ...row }) => [row.id as string, asMessage(row)]));
+    const releasedBy = new Map(rows.map((row) => [row.id as string, row.released as string[]]));
     const missing = batch.filter((b) => !stored.has(b.id)).map((b) => b.id);
     // Stored by an earlier run of this same batch: ours, not a duplicate.
     if (missing.length) {
@@ -148,7 +163,9 @@ export async function insertInbound(db: Database, items: PendingInbound[]): Prom
     for (const b of batch) {
       const message = stored.get(b.id);
       // Else only a message with a channel id can conflict: the one stored the first time is the answer.
-      out[b.index] = message ? { conversationId: message.conversationId, message, duplicate: false } : await storedBefore(db.prisma, b.m);
+      out[b.index] = message
+        ? { conversationId: message.conversationId, message, duplicate: false, released: releasedBy.get(b.id) ?? [] }
+        : await storedBefore(db.prisma, b.m);
     }
   }
   return out;
@@ -159,7 +176,7 @@ async function storedBefore(prisma: Db, m: InboundMessage): Promise<Inserted> {
   const existing = await prisma.message.findFirstOrThrow({
     where: { externalId: m.externalId, conversation: { orgId: m.orgId, externalId: m.conversationKey } },
   });
-  return { conversationId: existing.conversationId, message: existing, duplicate: true };
+  return { conversationId: existing.conversationId, message: existing, duplicate: true, released: [] };
 }
 
 export const replyTo = (prisma: Db, messageId: string) => prisma.message.findUnique({ where: { inReplyToId: messageId } });

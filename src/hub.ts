@@ -22,6 +22,8 @@ export interface Accepted {
   reply: Message | null;
   /** False when the queue could not be reached: the message is kept pending and the sweeper enqueues it. */
   queued: boolean;
+  /** Replies held for the user's window that this message reopened (src/window.ts), now unsent, to deliver. */
+  released: string[];
 }
 
 export interface HubDeps {
@@ -77,10 +79,10 @@ export async function accept(deps: HubDeps, m: InboundMessage, hooks: AcceptHook
           ...(m.stream ? { stream: true } : {}),
         }
       : null;
-  const { conversationId, message, duplicate } = await deps.inserts.submit({ id: randomUUID(), m, assistantId, options });
+  const { conversationId, message, duplicate, released } = await deps.inserts.submit({ id: randomUUID(), m, assistantId, options });
   const reply = duplicate ? await replyTo(prisma, message.id) : null;
   if (!duplicate) metrics.inbound.inc({ channel: m.channel });
-  const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false };
+  const accepted: Accepted = { conversationId, message, duplicate, reply, queued: false, released };
   // Held (a person has the conversation): stored and shown like any message, but no turn is queued.
   if (message.status === HELD && !duplicate) {
     deps.bus.publish({ type: "accepted", orgId: m.orgId, conversationId, turnId: message.id, message: toWire(message) }).catch(() => {});

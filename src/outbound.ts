@@ -12,6 +12,9 @@ import type { ReplyAddress } from "./types";
 /** The status of a reply of an API channel the provider has not taken yet, all of it. */
 export const UNSENT = "unsent";
 
+/** A reply held until the user writes again: its window had closed, a re-engagement template went instead (src/window.ts). */
+export const AWAITING_WINDOW = "awaiting_window";
+
 /** A send that failed. Permanent: sending again cannot succeed (invalid number, closed window). */
 export class DeliveryError extends Error {
   constructor(
@@ -62,9 +65,11 @@ export interface DeliveryHead {
   firstUnsent: string | null;
   /** Where it goes: its own address, else that of the message it answers, else the conversation's latest. */
   replyAddress: ReplyAddress | null;
+  /** When the user last wrote through the channel, which opens its window (src/window.ts: lastInboundAt). */
+  lastInboundAt: Date | null;
 }
 
-// The delivery's reads in one statement (they were four; a delivery is a good part of a WhatsApp turn's cost).
+// The delivery's reads in one statement (they were five; a delivery is a good part of a WhatsApp turn's cost).
 // The unsent status is written into the statement, not bound, so the planner uses the partial index on it.
 const DELIVERY_HEAD = `
   SELECT m.id::text, m.conversation_id::text AS "conversationId", c.channel, m.status, m.content, m.metadata, m.created_at AS "createdAt",
@@ -76,7 +81,9 @@ const DELIVERY_HEAD = `
         THEN (SELECT a.reply_address FROM messages a WHERE a.id = COALESCE(m.in_reply_to_id, m.follow_up_of_id))
       ELSE (SELECT l.reply_address FROM messages l WHERE l.conversation_id = m.conversation_id AND l.reply_address IS NOT NULL
             ORDER BY l.seq DESC LIMIT 1)
-    END AS "replyAddress"
+    END AS "replyAddress",
+    (SELECT w.created_at FROM messages w WHERE w.conversation_id = m.conversation_id AND w.role = 'user'
+       AND w.reply_address IS NOT NULL ORDER BY w.seq DESC LIMIT 1) AS "lastInboundAt"
   FROM messages m JOIN conversations c ON c.id = m.conversation_id
   WHERE m.id = $1::uuid`;
 

@@ -2,7 +2,7 @@ import type { ChannelRegistry, ChannelSender } from "./channels";
 import type { Db, Sql } from "./db/database";
 import { HubError } from "./errors";
 import type { Message } from "./generated/prisma/client";
-import { deliveryHead, firstUnsent, UNSENT } from "./outbound";
+import { AWAITING_WINDOW, deliveryHead, firstUnsent, UNSENT } from "./outbound";
 import type { ReplyAddress } from "./types";
 
 // A channel may deliver free-form messages only for a while after the user last wrote (WhatsApp: 24 hours,
@@ -11,14 +11,11 @@ import type { ReplyAddress } from "./types";
 // - refuses at once what a caller would send outside it (an operator's or a proactive message: 422),
 // - holds a reply that would go out after it closed (workers/deliver.ts: holdOutsideWindow): the number's
 //   re-engagement template goes instead, and the reply waits (status AWAITING_WINDOW) until the user writes
-//   again (releaseHeld); with no template configured the reply is recorded undelivered, `outside_window`.
+//   again (src/conversations.ts: INSERT_INBOUND releases it in the statement storing the message); with no template configured the reply is recorded undelivered, `outside_window`.
 //   The provider may also take the message and report the refusal later, in a status callback
 //   (refusedAfterSending): the reply then takes the same path.
 
-/** A reply held until the user writes again: its window had closed, a re-engagement template went instead. */
-export const AWAITING_WINDOW = "awaiting_window";
-
-/** When the user last wrote through the channel; null when never (a conversation the business began). */
+/** When the user last wrote through the channel; null when never (a conversation the business began). Also in DELIVERY_HEAD. */
 export async function lastInboundAt(prisma: Db, conversationId: string): Promise<Date | null> {
   const [last] = await prisma.$queryRaw<{ createdAt: Date }[]>`
     SELECT created_at AS "createdAt" FROM messages
@@ -29,8 +26,12 @@ export async function lastInboundAt(prisma: Db, conversationId: string): Promise
 
 /** Why a free-form message to the conversation cannot go now, or null when it can (or the channel has no window). */
 export async function windowClosed(prisma: Db, conversationId: string, windowMs: number | null): Promise<string | null> {
+  return windowMs === null ? null : closedSince(await lastInboundAt(prisma, conversationId), windowMs);
+}
+
+/** windowClosed, given when the user last wrote (a delivery reads it with the rest: DeliveryHead.lastInboundAt). */
+export function closedSince(last: Date | null, windowMs: number | null): string | null {
   if (windowMs === null) return null;
-  const last = await lastInboundAt(prisma, conversationId);
   if (last && Date.now() - last.getTime() < windowMs) return null;
   const hours = Math.round(windowMs / 3_600_000);
   const since = last ? `the user last wrote at ${last.toISOString()}` : "the user has not written";
@@ -83,18 +84,6 @@ export async function holdOutsideWindow(
       },
     });
   });
-}
-
-/**
- * The user wrote again: the replies held for the window go out (unsent again, in their order, before any reply
- * stored after them). Returns their ids, to hand to delivery; a crash before that leaves them to the outbox.
- */
-export async function releaseHeld(prisma: Db, conversationId: string): Promise<string[]> {
-  const released = await prisma.$queryRaw<{ id: string }[]>`
-    UPDATE messages SET status = ${UNSENT}, error = NULL
-    WHERE conversation_id = ${conversationId}::uuid AND status = 'awaiting_window'
-    RETURNING id::text`;
-  return released.map((r) => r.id);
 }
 
 /**

@@ -17,7 +17,7 @@ import {
 import type { SendPace } from "../src/pace";
 import { every, type Periodic } from "../src/periodic";
 import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubWorkerOptions, requeue, startHubWorker } from "../src/queue";
-import { holdOutsideWindow, windowClosed } from "../src/window";
+import { closedSince, holdOutsideWindow } from "../src/window";
 
 // Every business-side message stored UNSENT (a reply, a follow-up, or any other message to the user) goes out
 // here, through the sender of the channel its reply address names (src/channels.ts: addressOf, the registry).
@@ -78,8 +78,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
     const sender = address && deps.channels.senderFor(address.via);
     // A template goes out at any time; a free-form message only within the user's window (src/window.ts).
     const template = templateOf(reply);
-    const closed =
-      sender && address && !template ? await windowClosed(prisma, reply.conversationId, sender.freeFormWindowMs?.(address) ?? null) : null;
+    const closed = sender && address && !template ? closedSince(reply.lastInboundAt, sender.freeFormWindowMs?.(address) ?? null) : null;
     if (closed && sender && address) {
       await holdOutsideWindow(prisma, reply, sender, address, closed);
       return handOn(deps, reply.conversationId);

@@ -5,7 +5,7 @@ import { fieldIssues, invalid } from "../../src/errors";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
 import { recordPart, recordPartStatus, UNSENT } from "../../src/outbound";
-import { refusedAfterSending, releaseHeld } from "../../src/window";
+import { refusedAfterSending } from "../../src/window";
 import { attachmentsOf, incomingMessage, statusCallback, toInbound } from "./inbound";
 import type { NumberRoutes } from "./numbers";
 import { OUTSIDE_WINDOW } from "./sender";
@@ -36,12 +36,10 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     const m = parsed.data;
     const route = await deps.routes.route(m.To);
     const accepted = await accept(deps.hub, toInbound(m, attachmentsOf(req.body, m.NumMedia), route));
-    // The user wrote: their window is open again, and the replies held for it go out first (src/window.ts).
-    // Lost here (a crash, Redis away), they are unsent in Postgres and the outbox sends them.
-    if (!accepted.duplicate) {
-      const released = await releaseHeld(deps.hub.prisma, accepted.conversationId);
-      await Promise.all(released.map((id) => deps.channels.deliver({ id, status: UNSENT }))).catch(() => {});
-    }
+    // The user wrote: their window is open again, and the replies held for it, released in the statement that
+    // stored the message, go out first (src/window.ts). Lost here (a crash, Redis away), they are unsent in
+    // Postgres and the outbox sends them.
+    await Promise.all(accepted.released.map((id) => deps.channels.deliver({ id, status: UNSENT }))).catch(() => {});
     res.type("text/xml").send(EMPTY_TWIML);
   });
 
