@@ -1,4 +1,5 @@
-import type { Db, Sql } from "./db/database";
+import { Batcher } from "./batch";
+import { type Db, isItemError, type Sql } from "./db/database";
 import { type OutboundPart, Prisma } from "./generated/prisma/client";
 import type { ReplyAddress } from "./types";
 
@@ -69,9 +70,10 @@ export interface DeliveryHead {
   lastInboundAt: Date | null;
 }
 
-// The delivery's reads in one statement (they were five; a delivery is a good part of a WhatsApp turn's cost).
+// The delivery's reads in one statement (they were five; a delivery is a good part of a WhatsApp turn's cost),
+// for any number of messages: the deliveries running at once share it (DeliveryStatements).
 // The unsent status is written into the statement, not bound, so the planner uses the partial index on it.
-const DELIVERY_HEAD = `
+const DELIVERY_HEADS = `
   SELECT m.id::text, m.conversation_id::text AS "conversationId", c.channel, m.status, m.content, m.metadata, m.created_at AS "createdAt",
     (SELECT f.id::text FROM messages f WHERE f.conversation_id = m.conversation_id AND f.status = 'unsent'
      ORDER BY f.seq LIMIT 1) AS "firstUnsent",
@@ -85,31 +87,105 @@ const DELIVERY_HEAD = `
     (SELECT w.created_at FROM messages w WHERE w.conversation_id = m.conversation_id AND w.role = 'user'
        AND w.reply_address IS NOT NULL ORDER BY w.seq DESC LIMIT 1) AS "lastInboundAt"
   FROM messages m JOIN conversations c ON c.id = m.conversation_id
-  WHERE m.id = $1::uuid`;
+  WHERE m.id = ANY($1::uuid[])`;
 
 export async function deliveryHead(sql: Sql, messageId: string): Promise<DeliveryHead | null> {
-  const [head] = await sql<DeliveryHead>(DELIVERY_HEAD, [messageId]);
+  const [head] = await sql<DeliveryHead>(DELIVERY_HEADS, [[messageId]]);
   return head ?? null;
 }
 
-// One statement: the parts it adds, and those there before (its snapshot does not see what it adds).
+// The parts of many messages: those each adds, and those there before (its snapshot does not see what it adds).
+// Added in (message, position) order, so two batches adding the same parts wait on each other in one order.
 const PARTS_OF = `
-  WITH added AS (
+  WITH input AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) AS i(message_id, position, body)),
+  added AS (
     INSERT INTO outbound_parts (id, message_id, position, body)
-    SELECT gen_random_uuid(), $1::uuid, b.position - 1, b.body
-    FROM unnest($2::text[]) WITH ORDINALITY AS b(body, position)
+    SELECT gen_random_uuid(), message_id, position, body FROM input ORDER BY message_id, position
     ON CONFLICT (message_id, position) DO NOTHING
     RETURNING ${PART_FIELDS})
   SELECT * FROM added
-  UNION ALL SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id = $1::uuid
+  UNION ALL SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id IN (SELECT message_id FROM input)
   ORDER BY position`;
 
-/** The parts of a reply, created on first delivery; the same split on a retry finds them already there. */
-export async function partsOf(sql: Sql, messageId: string, bodies: string[]): Promise<OutboundPart[]> {
-  const parts = await sql<OutboundPart>(PARTS_OF, [messageId, bodies]);
-  // Parts another delivery of the same reply added meanwhile are in neither: read them all again.
-  if (parts.length >= bodies.length) return parts;
-  return sql<OutboundPart>(`SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id = $1::uuid ORDER BY position`, [messageId]);
+// Longer than a send can take (the Twilio client gives up after 15 s): a claim older than this was cut off by a
+// crash, and the part may be sent again (the one window workers/deliver.ts names).
+const SEND_CLAIM_MS = 60_000;
+
+const CLAIM_PARTS = `
+  UPDATE outbound_parts SET attempted_at = now()
+  WHERE id = ANY($1::uuid[]) AND provider_id IS NULL
+    AND (attempted_at IS NULL OR attempted_at < now() - ${SEND_CLAIM_MS} * interval '1 millisecond')
+  RETURNING id::text`;
+
+// The status is written into the statement, not bound, so the planner can use the partial index on it.
+const FIRST_UNSENT = `
+  SELECT DISTINCT ON (conversation_id) conversation_id::text AS "conversationId", id::text
+  FROM messages WHERE conversation_id = ANY($1::uuid[]) AND status = 'unsent'
+  ORDER BY conversation_id, seq`;
+
+/** The conversation's earliest message still to send, which alone may be sent now (replies go out in order). */
+export async function firstUnsent(sql: Sql, conversationId: string): Promise<string | null> {
+  const [first] = await sql<{ id: string }>(FIRST_UNSENT, [[conversationId]]);
+  return first?.id ?? null;
+}
+
+/**
+ * A delivery's statements, each shared by the deliveries running at once (src/batch.ts): under load one
+ * statement reads many replies, adds their parts or claims them; an idle hub runs each for one. Each item's
+ * answer is what it would have been alone: a batch starts after its items were submitted, so it reads no
+ * older a state than they would have.
+ */
+export class DeliveryStatements {
+  private readonly heads: Batcher<string, DeliveryHead | null>;
+  private readonly parts: Batcher<{ messageId: string; bodies: string[] }, OutboundPart[]>;
+  private readonly claims: Batcher<string, boolean>;
+  private readonly firsts: Batcher<string, string | null>;
+
+  constructor(private readonly sql: Sql) {
+    this.heads = new Batcher(async (ids) => {
+      const found = new Map((await sql<DeliveryHead>(DELIVERY_HEADS, [ids])).map((h) => [h.id, h]));
+      return ids.map((id) => found.get(id) ?? null);
+    });
+    this.parts = new Batcher(async (items) => {
+      // A reply asked for twice in one batch (two deliveries of it) adds its parts once.
+      const first = [...new Map(items.map((i) => [i.messageId, i.bodies])).entries()];
+      const rows = first.flatMap(([messageId, bodies]) => bodies.map((body, position) => ({ messageId, position, body })));
+      const found = await sql<OutboundPart>(PARTS_OF, [rows.map((r) => r.messageId), rows.map((r) => r.position), rows.map((r) => r.body)]);
+      return items.map((i) => found.filter((p) => p.messageId === i.messageId));
+    }, isItemError);
+    this.claims = new Batcher(async (ids) => {
+      const claimed = new Set((await sql<{ id: string }>(CLAIM_PARTS, [ids])).map((r) => r.id));
+      // A part asked for twice in one batch is one claim: only the first asker has it.
+      return ids.map((id) => claimed.delete(id));
+    }, isItemError);
+    this.firsts = new Batcher(async (ids) => {
+      const found = new Map((await sql<{ conversationId: string; id: string }>(FIRST_UNSENT, [ids])).map((r) => [r.conversationId, r.id]));
+      return ids.map((id) => found.get(id) ?? null);
+    });
+  }
+
+  /** What a delivery reads of its message, or null when there is no such message. */
+  head(messageId: string): Promise<DeliveryHead | null> {
+    return this.heads.submit(messageId);
+  }
+
+  /** The parts of a reply, created on first delivery; the same split on a retry finds them already there. */
+  async partsOf(messageId: string, bodies: string[]): Promise<OutboundPart[]> {
+    const parts = await this.parts.submit({ messageId, bodies });
+    // Parts another delivery of the same reply added meanwhile are in neither: read them all again.
+    if (parts.length >= bodies.length) return parts;
+    return this.sql<OutboundPart>(`SELECT ${PART_FIELDS} FROM outbound_parts WHERE message_id = $1::uuid ORDER BY position`, [messageId]);
+  }
+
+  /** Marks the part's send as begun, unless a send of it began less than SEND_CLAIM_MS ago and is not over. */
+  claim(partId: string): Promise<boolean> {
+    return this.claims.submit(partId);
+  }
+
+  /** The conversation's earliest message still to send (see firstUnsent). */
+  firstUnsent(conversationId: string): Promise<string | null> {
+    return this.firsts.submit(conversationId);
+  }
 }
 
 /**
@@ -195,16 +271,6 @@ export async function recordPart(
   const params = [partId, update.status, below(update.status), update.error ?? null, update.providerId ?? null, [...FINAL_FAILURES]];
   const [{ moved }] = await db.sql<{ moved: number }>(RECORD_SOLE_PART, params);
   return moved > 0 || recordPartStatus(db.prisma, { partId }, update);
-}
-
-/** The conversation's earliest message still to send, which alone may be sent now (replies go out in order). */
-export async function firstUnsent(sql: Sql, conversationId: string): Promise<string | null> {
-  // The status is written into the statement, not bound, so the planner can use the partial index on it.
-  const [first] = await sql<{ id: string }>(
-    `SELECT id::text FROM messages WHERE conversation_id = $1::uuid AND status = 'unsent' ORDER BY seq LIMIT 1`,
-    [conversationId],
-  );
-  return first?.id ?? null;
 }
 
 /**

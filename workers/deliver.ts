@@ -3,17 +3,7 @@ import { type ChannelRegistry, type ChannelSender, templateOf } from "../src/cha
 import type { Db, Sql } from "../src/db/database";
 import type { Logger } from "../src/logger";
 import { metrics } from "../src/metrics";
-import {
-  DeliveryError,
-  deliveryHead,
-  firstUnsent,
-  partsOf,
-  recordAttemptError,
-  recordPart,
-  recordPartStatus,
-  UNSENT,
-  unsentHeads,
-} from "../src/outbound";
+import { DeliveryError, DeliveryStatements, recordAttemptError, recordPart, recordPartStatus, UNSENT, unsentHeads } from "../src/outbound";
 import type { SendPace } from "../src/pace";
 import { every, type Periodic } from "../src/periodic";
 import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubWorkerOptions, requeue, startHubWorker } from "../src/queue";
@@ -41,7 +31,7 @@ import { closedSince, holdOutsideWindow } from "../src/window";
 
 export interface DeliverDeps {
   prisma: Db;
-  /** The delivery's own statements, straight to the driver (five a reply of one part, src/outbound.ts). */
+  /** The delivery's own statements, straight to the driver (five a reply of one part, four shared by the deliveries running at once: src/outbound.ts). */
   sql: Sql;
   /** Where each message's sender is looked up, by its reply address. */
   channels: ChannelRegistry;
@@ -61,13 +51,14 @@ export interface DeliverRetry {
 }
 
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
-  const { prisma, sql } = deps;
+  const { prisma } = deps;
+  const statements = new DeliveryStatements(deps.sql);
   return async (job: Job<DeliverJob>, token?: string): Promise<void> => {
-    const reply = await deliveryHead(sql, job.data.messageId);
+    const reply = await statements.head(job.data.messageId);
     if (!reply) return;
     // Sent or refused already (this job may be the retry of one that died before handing on), or not a
     // message of an API channel at all.
-    if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
+    if (reply.status !== UNSENT) return handOn(deps, statements, reply.conversationId);
     if (reply.firstUnsent !== reply.id) {
       // An earlier reply is still on its way: this one is queued again when that one is done.
       if (reply.firstUnsent) await requeueDelivery(deps.queue, reply.firstUnsent);
@@ -81,9 +72,9 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
     const closed = sender && address && !template ? closedSince(reply.lastInboundAt, sender.freeFormWindowMs?.(address) ?? null) : null;
     if (closed && sender && address) {
       await holdOutsideWindow(prisma, reply, sender, address, closed);
-      return handOn(deps, reply.conversationId);
+      return handOn(deps, statements, reply.conversationId);
     }
-    const parts = await partsOf(sql, reply.id, sender && !template ? sender.split(reply.content, address) : [reply.content]);
+    const parts = await statements.partsOf(reply.id, sender && !template ? sender.split(reply.content, address) : [reply.content]);
     for (const part of parts) {
       if (part.providerId) continue;
       // A part refused for good: the later ones would only be refused too, or arrive without their start.
@@ -91,7 +82,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       if (deps.pace && sender?.sendsPerSecond && address) await deps.pace.take(job, token, address.from, sender.sendsPerSecond(address));
       // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
       // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
-      if (!(await claimPart(sql, part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
+      if (!(await statements.claim(part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
       let sent: Awaited<ReturnType<ChannelSender["send"]>>;
       try {
         if (!sender || !address) throw new DeliveryError(`message ${reply.id}: no channel of this hub sends to its address`, true);
@@ -120,7 +111,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       await recordSent(deps, part.id, sent);
       metrics.deliveries.inc({ channel, outcome: "sent" });
     }
-    await handOn(deps, reply.conversationId);
+    await handOn(deps, statements, reply.conversationId);
   };
 }
 
@@ -139,28 +130,12 @@ async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId:
   }
 }
 
-// Longer than a send can take (the Twilio client gives up after 15 s): a claim older than this was cut off by a
-// crash, and the part may be sent again (the one window the header names).
-const SEND_CLAIM_MS = 60_000;
-
-/** Marks the part's send as begun, unless a send of it began less than SEND_CLAIM_MS ago and is not over. */
-async function claimPart(sql: Sql, partId: string): Promise<boolean> {
-  const claimed = await sql(
-    `UPDATE outbound_parts SET attempted_at = now()
-     WHERE id = $1::uuid AND provider_id IS NULL
-       AND (attempted_at IS NULL OR attempted_at < now() - $2 * interval '1 millisecond')
-     RETURNING id`,
-    [partId, SEND_CLAIM_MS],
-  );
-  return claimed.length > 0;
-}
-
 /** Gives a reply a delivery job unless one is waiting or running (see requeue). */
 const requeueDelivery = (queue: Queue<DeliverJob>, messageId: string) => requeue(queue, messageId, () => enqueueDelivery(queue, messageId));
 
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */
-async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> {
-  const next = await firstUnsent(deps.sql, conversationId);
+async function handOn(deps: DeliverDeps, statements: DeliveryStatements, conversationId: string): Promise<void> {
+  const next = await statements.firstUnsent(conversationId);
   if (next) await requeueDelivery(deps.queue, next);
 }
 

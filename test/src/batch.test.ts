@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isUnstorableText } from "../../src/db/database";
+import { DeliveryStatements } from "../../src/outbound";
 import type { InboundMessage } from "../../src/types";
 import { startTestHub, type TestHub } from "../support/hub";
 
@@ -69,5 +70,33 @@ describe.each(["postgres", "pglite"] as const)("batched writes and reads (%s)", 
     expect(b.message?.id).toBe(a.message?.id);
     expect(await hub.runtime.db.prisma.message.count({ where: { inReplyToId: turn.id } })).toBe(1);
     expect((await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: turn.id } })).status).toBe("answered");
+  });
+  it("deliveries running at once share their statements, and each gets what it would have got alone", async () => {
+    const statements = new DeliveryStatements(hub.runtime.db.sql);
+    const a = await submit(inbound(`${kind}-deliver-a`, "a"));
+    const b = await submit(inbound(`${kind}-deliver-b`, "b"));
+    const [heads, partsA, partsAgain, partsB] = await Promise.all([
+      Promise.all([statements.head(a.message.id), statements.head(b.message.id), statements.head(randomUUID())]),
+      statements.partsOf(a.message.id, ["a1", "a2"]),
+      // Two deliveries of one reply at once: its parts are added once, and both get them.
+      statements.partsOf(a.message.id, ["a1", "a2"]),
+      statements.partsOf(b.message.id, ["b1"]),
+    ]);
+    expect(heads.map((h) => h?.conversationId ?? null)).toEqual([a.conversationId, b.conversationId, null]);
+    expect(partsA.map((p) => p.body)).toEqual(["a1", "a2"]);
+    expect(partsAgain.map((p) => p.id)).toEqual(partsA.map((p) => p.id));
+    expect(partsB.map((p) => p.body)).toEqual(["b1"]);
+    // One part claimed by both deliveries at once: one of them has it; a claim later finds it taken.
+    expect(await Promise.all([statements.claim(partsA[0].id), statements.claim(partsA[0].id), statements.claim(partsB[0].id)])).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    expect(await statements.claim(partsA[0].id)).toBe(false);
+    await hub.runtime.db.prisma.message.update({ where: { id: b.message.id }, data: { status: "unsent" } });
+    expect(await Promise.all([statements.firstUnsent(a.conversationId), statements.firstUnsent(b.conversationId)])).toEqual([
+      null,
+      b.message.id,
+    ]);
   });
 });
