@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from "bullmq";
-import type Redis from "ioredis";
 import { ReplyError } from "ioredis";
+import type { RedisCall } from "./redis";
 
 // Sends from one number are spaced to the provider's throughput for that number, across every worker process:
 // a burst of replies is smoothed here instead of being answered with 429s (or queued at the provider for
@@ -29,7 +29,8 @@ export interface PacedJob {
 
 export class SendPace {
   constructor(
-    private readonly redis: Redis,
+    /** The runtime's batched commands: the slots of the sends under way go in one pipeline (see batchCommands). */
+    private readonly redis: RedisCall,
     private readonly prefix: string,
   ) {}
 
@@ -47,7 +48,7 @@ export class SendPace {
     }
     let wait: number;
     try {
-      wait = Number(await this.redis.eval(RESERVE, 1, `{${this.prefix}}:pace:${sender}`, 1000 / perSecond));
+      wait = Number(await this.redis("eval", RESERVE, 1, `{${this.prefix}}:pace:${sender}`, 1000 / perSecond));
     } catch (err) {
       // Redis refusing the script is a fault of the hub's, not an outage: it must not pass for one.
       if (err instanceof ReplyError) throw err;

@@ -30,7 +30,7 @@ import {
   type IngestJob,
 } from "./queue";
 import { RateLimiter } from "./ratelimit";
-import { batchCommands, isConnectionError, openRedis } from "./redis";
+import { batchCommands, isConnectionError, openRedis, type RedisCall } from "./redis";
 import type { TurnDeps } from "./turns";
 
 /** Everything the roles share, built once from the config (src/main.ts) or by a test. */
@@ -40,6 +40,8 @@ export interface Runtime {
   db: Database;
   /** Commands that must fail fast when Redis is away (accept, rate limits, publish), not queue up. */
   redis: Redis;
+  /** The same connection's commands of every caller sent together, a pipeline a round trip (see batchCommands). */
+  commands: RedisCall;
   askQueue: Queue<AskJob>;
   /** Messages to send through an API channel (Twilio): see src/channels.ts. */
   deliverQueue: Queue<DeliverJob>;
@@ -180,6 +182,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
     logger,
     db,
     redis,
+    commands,
     askQueue,
     deliverQueue,
     ingestQueue,
