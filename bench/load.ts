@@ -32,6 +32,8 @@ export interface LoadResult {
   perSecond: number;
   errors: number;
   non2xx: number;
+  /** Requests sent again after a kept-alive connection was closed under them (paced load only). */
+  resent?: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
 }
 
@@ -89,11 +91,10 @@ async function paced(spec: LoadSpec, next: () => Request): Promise<LoadResult> {
   const rate = spec.rate as number;
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
   const latencies: number[] = [];
-  let [errors, non2xx] = [0, 0];
-  const send = (due: number) =>
+  let [errors, non2xx, resent] = [0, 0, 0];
+  const send = (due: number, request = next()) =>
     new Promise<void>((resolve) => {
-      const { headers, body } = next();
-      const req = http.request(spec.url, { method: "POST", agent, headers, timeout: 30_000 }, (res) => {
+      const req = http.request(spec.url, { method: "POST", agent, headers: request.headers, timeout: 30_000 }, (res) => {
         res.resume().on("end", () => {
           if ((res.statusCode ?? 0) >= 300) non2xx++;
           latencies.push(performance.now() - due);
@@ -101,11 +102,17 @@ async function paced(spec: LoadSpec, next: () => Request): Promise<LoadResult> {
         });
       });
       req.on("timeout", () => req.destroy(new Error("timed out")));
-      req.on("error", () => {
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed as it was reused (its idle timeout): nothing reached the
+        // hub, and a sender such as Twilio sends the request again. Latency still counts from when it was due.
+        if (req.reusedSocket && err.code === "ECONNRESET") {
+          resent++;
+          return void send(due, request).then(resolve);
+        }
         errors++;
         resolve();
       });
-      req.end(body);
+      req.end(request.body);
     });
   const started = performance.now();
   const sent: Promise<void>[] = [];
@@ -124,6 +131,7 @@ async function paced(spec: LoadSpec, next: () => Request): Promise<LoadResult> {
     perSecond: latencies.length / elapsed,
     errors,
     non2xx,
+    resent,
     latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) },
   };
 }

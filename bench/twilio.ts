@@ -81,6 +81,7 @@ export async function twilioBenchmark(opts: BenchOptions, rows: Row[]) {
         latencyMs: acks.latencyMs,
         non2xx: acks.non2xx,
         errors: acks.errors,
+        resent: acks.resent,
         secondsToLastSend: (lastSendAt - started) / 1000,
       },
     });
