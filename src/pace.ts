@@ -50,8 +50,9 @@ export class SendPace {
     try {
       wait = Number(await this.redis("eval", RESERVE, 1, `{${this.prefix}}:pace:${sender}`, 1000 / perSecond));
     } catch (err) {
-      // Redis refusing the script is a fault of the hub's, not an outage: it must not pass for one.
-      if (err instanceof ReplyError) throw err;
+      // The script refused (an ERR of its own) is a fault of the hub's and must not pass for an outage; a Redis
+      // loading, read-only after a failover or out of memory is one.
+      if (err instanceof ReplyError && /^ERR /.test((err as Error).message)) throw err;
       return;
     }
     if (wait <= 0) return;

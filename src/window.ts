@@ -15,7 +15,7 @@ import type { ReplyAddress } from "./types";
 //   The provider may also take the message and report the refusal later, in a status callback
 //   (refusedAfterSending): the reply then takes the same path.
 
-/** When the user last wrote through the channel; null when never (a conversation the business began). Also in DELIVERY_HEAD. */
+/** When the user last wrote through the channel; null when never (a conversation the business began). Also in DELIVERY_HEADS. */
 export async function lastInboundAt(prisma: Db, conversationId: string): Promise<Date | null> {
   const [last] = await prisma.$queryRaw<{ createdAt: Date }[]>`
     SELECT created_at AS "createdAt" FROM messages
