@@ -9,6 +9,7 @@ import { HubError, invalid } from "./errors";
 import type { Message } from "./generated/prisma/client";
 import type { Logger } from "./logger";
 import { metrics } from "./metrics";
+import type { DeliveryStatements } from "./outbound";
 import { type AskJob, askJob, type Backlog } from "./queue";
 import type { RateLimiter } from "./ratelimit";
 import type { InboundMessage } from "./types";
@@ -30,6 +31,8 @@ export interface HubDeps {
   prisma: Db;
   /** Statements straight to the driver, for the hot path's own (src/outbound.ts). */
   sql: Sql;
+  /** The deliveries' statements, shared by the deliver workers and the providers' status callbacks. */
+  deliveries: DeliveryStatements;
   assistants: AssistantLookup;
   queue: Queue<AskJob>;
   /** Inbound messages are stored in batches (src/batch.ts), and their turns queued in batches. */

@@ -179,7 +179,14 @@ export async function startHub(config: Config, database?: Database): Promise<Run
     // One deliver worker and one outbox for every channel that sends through an API.
     if (rt.channels.deliveredVia.length) {
       const pace = new SendPace(rt.commands, config.QUEUE_PREFIX);
-      const deliverDeps = { prisma: rt.db.prisma, sql: rt.db.sql, channels: rt.channels, queue: rt.deliverQueue, logger: rt.logger, pace };
+      const deliverDeps = {
+        prisma: rt.db.prisma,
+        statements: rt.hub.deliveries,
+        channels: rt.channels,
+        queue: rt.deliverQueue,
+        logger: rt.logger,
+        pace,
+      };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,

@@ -130,26 +130,30 @@ export async function firstUnsent(sql: Sql, conversationId: string): Promise<str
 }
 
 /**
- * A delivery's statements, each shared by the deliveries running at once (src/batch.ts): under load one
- * statement reads many replies, adds their parts or claims them; an idle hub runs each for one. Each item's
- * answer is what it would have been alone: a batch starts after its items were submitted, so it reads no
- * older a state than they would have.
+ * A delivery's statements, each shared by the deliveries running at once and, for the records, by the
+ * provider's status callbacks (src/batch.ts): under load one statement reads many replies, adds their parts,
+ * claims them or records them; an idle hub runs each for one. Each item's answer is what it would have been
+ * alone: a batch starts after its items were submitted, so it reads no older a state than they would have.
  */
 export class DeliveryStatements {
   private readonly heads: Batcher<string, DeliveryHead | null>;
   private readonly parts: Batcher<{ messageId: string; bodies: string[] }, OutboundPart[]>;
   private readonly claims: Batcher<string, boolean>;
   private readonly firsts: Batcher<string, string | null>;
+  private readonly records: Batcher<{ partId: string; update: PartUpdate }, boolean>;
 
-  constructor(private readonly sql: Sql) {
+  constructor(
+    private readonly sql: Sql,
+    prisma: Db,
+  ) {
     this.heads = new Batcher(async (ids) => {
       const found = new Map((await sql<DeliveryHead>(DELIVERY_HEADS, [ids])).map((h) => [h.id, h]));
       return ids.map((id) => found.get(id) ?? null);
-    });
+    }, isItemError);
     this.parts = new Batcher(async (items) => {
       // A reply asked for twice in one batch (two deliveries of it) adds its parts once.
-      const first = [...new Map(items.map((i) => [i.messageId, i.bodies])).entries()];
-      const rows = first.flatMap(([messageId, bodies]) => bodies.map((body, position) => ({ messageId, position, body })));
+      const once = [...new Map(items.map((i) => [i.messageId, i.bodies])).entries()];
+      const rows = once.flatMap(([messageId, bodies]) => bodies.map((body, position) => ({ messageId, position, body })));
       const found = await sql<OutboundPart>(PARTS_OF, [rows.map((r) => r.messageId), rows.map((r) => r.position), rows.map((r) => r.body)]);
       return items.map((i) => found.filter((p) => p.messageId === i.messageId));
     }, isItemError);
@@ -161,7 +165,8 @@ export class DeliveryStatements {
     this.firsts = new Batcher(async (ids) => {
       const found = new Map((await sql<{ conversationId: string; id: string }>(FIRST_UNSENT, [ids])).map((r) => [r.conversationId, r.id]));
       return ids.map((id) => found.get(id) ?? null);
-    });
+    }, isItemError);
+    this.records = new Batcher((items) => recordParts({ prisma, sql }, items), isItemError);
   }
 
   /** What a delivery reads of its message, or null when there is no such message. */
@@ -186,6 +191,14 @@ export class DeliveryStatements {
   firstUnsent(conversationId: string): Promise<string | null> {
     return this.firsts.submit(conversationId);
   }
+
+  /**
+   * Records what became of a part (the send's answer, or a status callback naming it) and rolls it up onto its
+   * message (recordPartStatus); false when there is no such part.
+   */
+  record(partId: string, update: PartUpdate): Promise<boolean> {
+    return this.records.submit({ partId, update });
+  }
 }
 
 /**
@@ -195,7 +208,7 @@ export class DeliveryStatements {
 export async function recordPartStatus(
   prisma: Db,
   where: { partId: string } | { providerId: string },
-  update: { status: string; providerId?: string; error?: string },
+  update: PartUpdate,
 ): Promise<boolean> {
   const thePart = "partId" in where ? Prisma.sql`id = ${where.partId}::uuid` : Prisma.sql`provider_id = ${where.providerId}`;
   const forward = below(update.status);
@@ -236,23 +249,29 @@ export async function recordPartStatus(
   );
 }
 
-// A part of a message sent whole (one part, the common case) in one statement: the part moves forward as in
-// recordPartStatus, and the message takes its status. A message of several parts matches nothing here: those
-// roll up under the message's lock, in recordPartStatus. The message's row is locked first here too (sole reads
-// locked before moved updates the part), so the two never wait on each other in opposite orders.
-const RECORD_SOLE_PART = `
-  WITH locked AS (
-    SELECT m.id FROM messages m WHERE m.id = (SELECT message_id FROM outbound_parts WHERE id = $1::uuid) FOR UPDATE),
+// Parts of messages sent whole (one part, the common case), any number in one statement: each part moves
+// forward as in recordPartStatus, and its message takes its status. A message of several parts matches nothing
+// here: those roll up under the message's lock, in recordPartStatus. The messages' rows are locked first here
+// too, in id order (sole reads locked before moved updates the parts), so two batches, or this and
+// recordPartStatus, never wait on each other in opposite orders. A part's forward statuses come joined by commas.
+const RECORD_SOLE_PARTS = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS i(part_id, status, forward, error, provider_id)),
+  locked AS (
+    SELECT m.id FROM messages m
+    WHERE m.id IN (SELECT p.message_id FROM outbound_parts p JOIN input i ON i.part_id = p.id)
+    ORDER BY m.id FOR UPDATE),
   sole AS (
-    SELECT p.id FROM outbound_parts p JOIN locked l ON l.id = p.message_id
-    WHERE p.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM outbound_parts o WHERE o.message_id = p.message_id AND o.id <> p.id)),
+    SELECT p.id, i.status, string_to_array(i.forward, ',') AS forward, i.error, i.provider_id
+    FROM outbound_parts p JOIN locked l ON l.id = p.message_id JOIN input i ON i.part_id = p.id
+    WHERE NOT EXISTS (SELECT 1 FROM outbound_parts o WHERE o.message_id = p.message_id AND o.id <> p.id)),
   moved AS (
     UPDATE outbound_parts p SET
-      status = CASE WHEN p.status = ANY($3::text[]) THEN $2 ELSE p.status END,
-      error = CASE WHEN p.status = ANY($3::text[]) THEN $4 ELSE p.error END,
-      provider_id = COALESCE(p.provider_id, $5)
+      status = CASE WHEN p.status = ANY(sole.forward) THEN sole.status ELSE p.status END,
+      error = CASE WHEN p.status = ANY(sole.forward) THEN sole.error ELSE p.error END,
+      provider_id = COALESCE(p.provider_id, sole.provider_id)
     FROM sole WHERE p.id = sole.id
-    RETURNING p.message_id, p.status, p.error, p.provider_id),
+    RETURNING p.id, p.message_id, p.status, p.error, p.provider_id),
   rolled AS (
     UPDATE messages m SET
       status = moved.status,
@@ -260,17 +279,42 @@ const RECORD_SOLE_PART = `
         THEN COALESCE(m.error || '; ', '') || moved.error ELSE m.error END,
       provider_id = moved.provider_id
     FROM moved WHERE m.id = moved.message_id AND moved.status <> 'pending')
-  SELECT count(*)::int AS moved FROM moved`;
+  SELECT id::text FROM moved`;
 
-/** recordPartStatus for a part given by id, in one statement when its message has no other part. */
-export async function recordPart(
-  db: { prisma: Db; sql: Sql },
-  partId: string,
-  update: { status: string; providerId?: string; error?: string },
-): Promise<boolean> {
-  const params = [partId, update.status, below(update.status), update.error ?? null, update.providerId ?? null, [...FINAL_FAILURES]];
-  const [{ moved }] = await db.sql<{ moved: number }>(RECORD_SOLE_PART, params);
-  return moved > 0 || recordPartStatus(db.prisma, { partId }, update);
+export interface PartUpdate {
+  status: string;
+  providerId?: string;
+  error?: string;
+}
+
+/**
+ * recordPartStatus for parts given by id, many in one statement when their messages have no other part. A
+ * part named twice goes in a second statement after the first (one statement updates a row once).
+ */
+async function recordParts(db: { prisma: Db; sql: Sql }, items: { partId: string; update: PartUpdate }[]): Promise<boolean[]> {
+  const out: boolean[] = new Array(items.length);
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  items.forEach(({ partId }, index) => {
+    const round = seen.get(partId) ?? 0;
+    seen.set(partId, round + 1);
+    if (!rounds[round]) rounds[round] = [];
+    rounds[round].push(index);
+  });
+  for (const round of rounds) {
+    const batch = round.map((index) => ({ index, ...items[index] }));
+    const rows = await db.sql<{ id: string }>(RECORD_SOLE_PARTS, [
+      batch.map((b) => b.partId),
+      batch.map((b) => b.update.status),
+      batch.map((b) => below(b.update.status).join(",")),
+      batch.map((b) => b.update.error ?? null),
+      batch.map((b) => b.update.providerId ?? null),
+      [...FINAL_FAILURES],
+    ]);
+    const moved = new Set(rows.map((r) => r.id));
+    for (const b of batch) out[b.index] = moved.has(b.partId) || (await recordPartStatus(db.prisma, { partId: b.partId }, b.update));
+  }
+  return out;
 }
 
 /**

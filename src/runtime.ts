@@ -16,6 +16,7 @@ import { Embeddings } from "./knowledge/embeddings";
 import { KnowledgeIndex } from "./knowledge/index";
 import type { IngestDeps } from "./knowledge/ingest";
 import { createLogger, type Logger } from "./logger";
+import { DeliveryStatements } from "./outbound";
 import {
   type AskJob,
   Backlog,
@@ -99,6 +100,7 @@ export function createRuntime(config: Config, logger: Logger = createLogger(conf
   const hub: HubDeps = {
     prisma: db.prisma,
     sql: db.sql,
+    deliveries: new DeliveryStatements(db.sql, db.prisma),
     assistants,
     queue: askQueue,
     inserts: new Batcher((items) => insertInbound(db, items), isItemError),

@@ -1,9 +1,9 @@
 import type { Job, Queue, Worker } from "bullmq";
 import { type ChannelRegistry, type ChannelSender, templateOf } from "../src/channels";
-import type { Db, Sql } from "../src/db/database";
+import type { Db } from "../src/db/database";
 import type { Logger } from "../src/logger";
 import { metrics } from "../src/metrics";
-import { DeliveryError, DeliveryStatements, recordAttemptError, recordPart, recordPartStatus, UNSENT, unsentHeads } from "../src/outbound";
+import { DeliveryError, type DeliveryStatements, recordAttemptError, recordPartStatus, UNSENT, unsentHeads } from "../src/outbound";
 import type { SendPace } from "../src/pace";
 import { every, type Periodic } from "../src/periodic";
 import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubWorkerOptions, requeue, startHubWorker } from "../src/queue";
@@ -31,8 +31,8 @@ import { closedSince, holdOutsideWindow } from "../src/window";
 
 export interface DeliverDeps {
   prisma: Db;
-  /** The delivery's own statements, straight to the driver (five a reply of one part, four shared by the deliveries running at once: src/outbound.ts). */
-  sql: Sql;
+  /** The delivery's own statements, five a reply of one part, each shared by the deliveries running at once (src/outbound.ts). */
+  statements: DeliveryStatements;
   /** Where each message's sender is looked up, by its reply address. */
   channels: ChannelRegistry;
   /** The deliver queue, to hand a conversation on to its next reply. */
@@ -52,7 +52,7 @@ export interface DeliverRetry {
 
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
   const { prisma } = deps;
-  const statements = new DeliveryStatements(deps.sql);
+  const { statements } = deps;
   return async (job: Job<DeliverJob>, token?: string): Promise<void> => {
     const reply = await statements.head(job.data.messageId);
     if (!reply) return;
@@ -121,7 +121,7 @@ const RECORD_ATTEMPTS = 5;
 async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId: string; status: string }) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await recordPart(deps, partId, sent);
+      return await deps.statements.record(partId, sent);
     } catch (err) {
       deps.logger.warn({ part: partId, providerId: sent.providerId, attempt, err: (err as Error).message }, "a sent part not recorded yet");
       if (attempt >= RECORD_ATTEMPTS) throw err;

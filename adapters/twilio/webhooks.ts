@@ -4,7 +4,7 @@ import type { ChannelRegistry } from "../../src/channels";
 import { fieldIssues, invalid } from "../../src/errors";
 import { toHubError } from "../../src/http/body";
 import { accept, type HubDeps } from "../../src/hub";
-import { recordPart, recordPartStatus, UNSENT } from "../../src/outbound";
+import { recordPartStatus, UNSENT } from "../../src/outbound";
 import { refusedAfterSending } from "../../src/window";
 import { attachmentsOf, incomingMessage, statusCallback, toInbound } from "./inbound";
 import type { NumberRoutes } from "./numbers";
@@ -37,8 +37,8 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     const route = await deps.routes.route(m.To);
     const accepted = await accept(deps.hub, toInbound(m, attachmentsOf(req.body, m.NumMedia), route));
     // The user wrote: their window is open again, and the replies held for it, released in the statement that
-    // stored the message, go out first (src/window.ts). Lost here (a crash, Redis away), they are unsent in
-    // Postgres and the outbox sends them.
+    // stored the message, go out first (src/window.ts). Lost here (a crash, Redis away, a batch run again one
+    // message at a time after its first statement committed), they are unsent in Postgres and the outbox sends them.
     await Promise.all(accepted.released.map((id) => deps.channels.deliver({ id, status: UNSENT }))).catch(() => {});
     res.type("text/xml").send(EMPTY_TWIML);
   });
@@ -57,7 +57,7 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     }
     // A callback for a message this hub did not send is acknowledged all the same: there is nothing to retry.
     const update = { status: MessageStatus, providerId: MessageSid, error };
-    await (part ? recordPart(deps.hub, part, update) : recordPartStatus(deps.hub.prisma, { providerId: MessageSid }, update));
+    await (part ? deps.hub.deliveries.record(part, update) : recordPartStatus(deps.hub.prisma, { providerId: MessageSid }, update));
     res.status(204).end();
   });
 

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { isUnstorableText } from "../../src/db/database";
-import { DeliveryStatements } from "../../src/outbound";
 import type { InboundMessage } from "../../src/types";
 import { startTestHub, type TestHub } from "../support/hub";
 
@@ -72,7 +71,7 @@ describe.each(["postgres", "pglite"] as const)("batched writes and reads (%s)", 
     expect((await hub.runtime.db.prisma.message.findUniqueOrThrow({ where: { id: turn.id } })).status).toBe("answered");
   });
   it("deliveries running at once share their statements, and each gets what it would have got alone", async () => {
-    const statements = new DeliveryStatements(hub.runtime.db.sql);
+    const statements = hub.runtime.hub.deliveries;
     const a = await submit(inbound(`${kind}-deliver-a`, "a"));
     const b = await submit(inbound(`${kind}-deliver-b`, "b"));
     const [heads, partsA, partsAgain, partsB] = await Promise.all([
@@ -98,5 +97,28 @@ describe.each(["postgres", "pglite"] as const)("batched writes and reads (%s)", 
       null,
       b.message.id,
     ]);
+    // A part's callback and its send's answer in one batch, the callback first: applied one after the other, the
+    // part moving forward only and keeping the provider id; its message (of one part) takes the part's status. A
+    // part of a message of two parts is rolled up with its sibling; an unknown part records nothing.
+    const recorded = await Promise.all([
+      statements.record(partsB[0].id, { status: "delivered" }),
+      statements.record(partsB[0].id, { status: "queued", providerId: "SMb" }),
+      statements.record(partsA[0].id, { status: "sent", providerId: "SMa" }),
+      statements.record(randomUUID(), { status: "sent" }),
+    ]);
+    expect(recorded).toEqual([true, true, true, false]);
+    const stored = await hub.runtime.db.prisma.message.findMany({
+      where: { id: { in: [a.message.id, b.message.id] } },
+      include: { outboundParts: true },
+    });
+    const byId = new Map(stored.map((m) => [m.id, m]));
+    expect(byId.get(b.message.id)).toMatchObject({
+      status: "delivered",
+      providerId: "SMb",
+      outboundParts: [{ status: "delivered", providerId: "SMb" }],
+    });
+    // The other part of a is still to send: a keeps the status it had.
+    expect(byId.get(a.message.id)?.status).toBe("pending");
+    expect(byId.get(a.message.id)?.outboundParts.find((p) => p.id === partsA[0].id)).toMatchObject({ status: "sent", providerId: "SMa" });
   });
 });
