@@ -50,3 +50,21 @@ export class Batcher<I, O> {
     this.flushing = false;
   }
 }
+
+/**
+ * A batch's items in rounds in which no key comes twice (the first item of each key, then the second of each,
+ * ...), each round with its items' positions in the batch: one statement may not write a row twice, so a
+ * batch that names a row twice takes one statement a round, in order.
+ */
+export function roundsByKey<T>(items: T[], keyOf: (item: T) => string): { index: number; item: T }[][] {
+  const rounds: { index: number; item: T }[][] = [];
+  const seen = new Map<string, number>();
+  items.forEach((item, index) => {
+    const key = keyOf(item);
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    if (!rounds[round]) rounds[round] = [];
+    rounds[round].push({ index, item });
+  });
+  return rounds;
+}

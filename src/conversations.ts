@@ -1,3 +1,4 @@
+import { roundsByKey } from "./batch";
 import type { Database, Db } from "./db/database";
 import type { Message } from "./generated/prisma/client";
 import { Prisma } from "./generated/prisma/client";
@@ -122,17 +123,8 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
 export async function insertInbound(db: Database, items: PendingInbound[]): Promise<Inserted[]> {
   const out: Inserted[] = new Array(items.length);
   // Rounds: the first message of each conversation, then the second of each, ...
-  const rounds: number[][] = [];
-  const seen = new Map<string, number>();
-  items.forEach(({ m }, index) => {
-    const key = `${m.orgId}/${m.conversationKey}`;
-    const round = seen.get(key) ?? 0;
-    seen.set(key, round + 1);
-    if (!rounds[round]) rounds[round] = [];
-    rounds[round].push(index);
-  });
-  for (const round of rounds) {
-    const batch = round.map((index) => ({ index, ...items[index] }));
+  for (const round of roundsByKey(items, ({ m }) => `${m.orgId}/${m.conversationKey}`)) {
+    const batch = round.map(({ index, item }) => ({ index, ...item }));
     const column = <T>(f: (b: (typeof batch)[number]) => T) => batch.map(f);
     const rows = await db.sql(INSERT_INBOUND, [
       column((b) => b.id),

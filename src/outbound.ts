@@ -1,4 +1,4 @@
-import { Batcher } from "./batch";
+import { Batcher, roundsByKey } from "./batch";
 import { type Db, isItemError, type Sql } from "./db/database";
 import { type OutboundPart, Prisma } from "./generated/prisma/client";
 import type { ReplyAddress } from "./types";
@@ -293,16 +293,8 @@ export interface PartUpdate {
  */
 async function recordParts(db: { prisma: Db; sql: Sql }, items: { partId: string; update: PartUpdate }[]): Promise<boolean[]> {
   const out: boolean[] = new Array(items.length);
-  const rounds: number[][] = [];
-  const seen = new Map<string, number>();
-  items.forEach(({ partId }, index) => {
-    const round = seen.get(partId) ?? 0;
-    seen.set(partId, round + 1);
-    if (!rounds[round]) rounds[round] = [];
-    rounds[round].push(index);
-  });
-  for (const round of rounds) {
-    const batch = round.map((index) => ({ index, ...items[index] }));
+  for (const round of roundsByKey(items, ({ partId }) => partId)) {
+    const batch = round.map(({ index, item }) => ({ index, ...item }));
     const rows = await db.sql<{ id: string }>(RECORD_SOLE_PARTS, [
       batch.map((b) => b.partId),
       batch.map((b) => b.update.status),
