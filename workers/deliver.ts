@@ -51,14 +51,13 @@ export interface DeliverRetry {
 }
 
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
-  const { prisma } = deps;
-  const { statements } = deps;
+  const { prisma, statements } = deps;
   return async (job: Job<DeliverJob>, token?: string): Promise<void> => {
     const reply = await statements.head(job.data.messageId);
     if (!reply) return;
     // Sent or refused already (this job may be the retry of one that died before handing on), or not a
     // message of an API channel at all.
-    if (reply.status !== UNSENT) return handOn(deps, statements, reply.conversationId);
+    if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
     if (reply.firstUnsent !== reply.id) {
       // An earlier reply is still on its way: this one is queued again when that one is done.
       if (reply.firstUnsent) await requeueDelivery(deps.queue, reply.firstUnsent);
@@ -72,7 +71,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
     const closed = sender && address && !template ? closedSince(reply.lastInboundAt, sender.freeFormWindowMs?.(address) ?? null) : null;
     if (closed && sender && address) {
       await holdOutsideWindow(prisma, reply, sender, address, closed);
-      return handOn(deps, statements, reply.conversationId);
+      return handOn(deps, reply.conversationId);
     }
     const parts = await statements.partsOf(reply.id, sender && !template ? sender.split(reply.content, address) : [reply.content]);
     for (const part of parts) {
@@ -111,7 +110,7 @@ export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
       await recordSent(deps, part.id, sent);
       metrics.deliveries.inc({ channel, outcome: "sent" });
     }
-    await handOn(deps, statements, reply.conversationId);
+    await handOn(deps, reply.conversationId);
   };
 }
 
@@ -134,8 +133,8 @@ async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId:
 const requeueDelivery = (queue: Queue<DeliverJob>, messageId: string) => requeue(queue, messageId, () => enqueueDelivery(queue, messageId));
 
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */
-async function handOn(deps: DeliverDeps, statements: DeliveryStatements, conversationId: string): Promise<void> {
-  const next = await statements.firstUnsent(conversationId);
+async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> {
+  const next = await deps.statements.firstUnsent(conversationId);
   if (next) await requeueDelivery(deps.queue, next);
 }
 
