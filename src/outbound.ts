@@ -89,11 +89,6 @@ const DELIVERY_HEADS = `
   FROM messages m JOIN conversations c ON c.id = m.conversation_id
   WHERE m.id = ANY($1::uuid[])`;
 
-export async function deliveryHead(sql: Sql, messageId: string): Promise<DeliveryHead | null> {
-  const [head] = await sql<DeliveryHead>(DELIVERY_HEADS, [[messageId]]);
-  return head ?? null;
-}
-
 // The parts of many messages: those each adds, and those there before (its snapshot does not see what it adds).
 // Added in (message, position) order, so two batches adding the same parts wait on each other in one order.
 const PARTS_OF = `
@@ -122,12 +117,6 @@ const FIRST_UNSENT = `
   SELECT DISTINCT ON (conversation_id) conversation_id::text AS "conversationId", id::text
   FROM messages WHERE conversation_id = ANY($1::uuid[]) AND status = 'unsent'
   ORDER BY conversation_id, seq`;
-
-/** The conversation's earliest message still to send, which alone may be sent now (replies go out in order). */
-export async function firstUnsent(sql: Sql, conversationId: string): Promise<string | null> {
-  const [first] = await sql<{ id: string }>(FIRST_UNSENT, [[conversationId]]);
-  return first?.id ?? null;
-}
 
 /**
  * A delivery's statements, each shared by the deliveries running at once and, for the records, by the
@@ -187,7 +176,7 @@ export class DeliveryStatements {
     return this.claims.submit(partId);
   }
 
-  /** The conversation's earliest message still to send (see firstUnsent). */
+  /** The conversation's earliest message still to send, which alone may be sent now (replies go out in order). */
   firstUnsent(conversationId: string): Promise<string | null> {
     return this.firsts.submit(conversationId);
   }

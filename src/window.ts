@@ -2,7 +2,7 @@ import type { ChannelRegistry, ChannelSender } from "./channels";
 import type { Db, Sql } from "./db/database";
 import { HubError } from "./errors";
 import type { Message } from "./generated/prisma/client";
-import { AWAITING_WINDOW, deliveryHead, firstUnsent, UNSENT } from "./outbound";
+import { AWAITING_WINDOW, type DeliveryStatements, UNSENT } from "./outbound";
 import type { ReplyAddress } from "./types";
 
 // A channel may deliver free-form messages only for a while after the user last wrote (WhatsApp: 24 hours,
@@ -11,7 +11,8 @@ import type { ReplyAddress } from "./types";
 // - refuses at once what a caller would send outside it (an operator's or a proactive message: 422),
 // - holds a reply that would go out after it closed (workers/deliver.ts: holdOutsideWindow): the number's
 //   re-engagement template goes instead, and the reply waits (status AWAITING_WINDOW) until the user writes
-//   again (src/conversations.ts: INSERT_INBOUND releases it in the statement storing the message); with no template configured the reply is recorded undelivered, `outside_window`.
+//   again (src/conversations.ts: INSERT_INBOUND releases it in the statement storing the message); with no
+//   template configured the reply is recorded undelivered, `outside_window`.
 //   The provider may also take the message and report the refusal later, in a status callback
 //   (refusedAfterSending): the reply then takes the same path.
 
@@ -97,7 +98,7 @@ export async function holdOutsideWindow(
  * closed (or is refused again): the same outcome.
  */
 export async function refusedAfterSending(
-  db: { prisma: Db; sql: Sql },
+  db: { prisma: Db; sql: Sql; deliveries: DeliveryStatements },
   channels: ChannelRegistry,
   providerId: string,
   error: string,
@@ -110,13 +111,13 @@ export async function refusedAfterSending(
     [providerId, error],
   );
   if (!reopened) return false;
-  const reply = await deliveryHead(db.sql, reopened.id);
+  const reply = await db.deliveries.head(reopened.id);
   const address = reply?.replyAddress;
   const sender = address && channels.senderFor(address.via);
   if (!reply || !address || !sender) return true;
   await holdOutsideWindow(db.prisma, reply, sender, address, error);
   // The template goes now (or the conversation's next reply); lost here, the outbox sends it.
-  const next = await firstUnsent(db.sql, reply.conversationId);
+  const next = await db.deliveries.firstUnsent(reply.conversationId);
   if (next) await channels.deliver({ id: next, status: UNSENT }).catch(() => {});
   return true;
 }
