@@ -1,6 +1,6 @@
 import { type FakeTwilio, startFakeTwilio } from "../test/fakes/twilio-server";
 import { twilioEnv } from "../test/support/twilio";
-import { type BenchOptions, type Layout, load, type Row, sleep, startLayout } from "./harness";
+import { type BenchOptions, type Layout, load, type Row, serviceCounters, sleep, startLayout } from "./harness";
 import type { LoadSpec } from "./load";
 
 // Twilio's incoming-message webhook at a steady 500 messages/s, from many WhatsApp users to one number bound
@@ -52,12 +52,16 @@ export async function twilioBenchmark(opts: BenchOptions, rows: Row[]) {
     const warmUp = await load(webhooks(1)); // warm up, as for the ask figure
     await sendsReach(fake, warmUp.requests);
     const before = fake.sends.length;
+    const counted = await serviceCounters(layout);
 
     const started = Date.now();
     const acks = await load(webhooks(opts.seconds));
     const messages = RATE * opts.seconds;
     const lastSendAt = await sendsReach(fake, before + messages);
     const sends = fake.sends.length - before;
+    // A backend reports its commits to pg_stat_database within a second or so (as for the ask figure).
+    await sleep(2000);
+    const ended = await serviceCounters(layout);
     const sendsPerSecond = sends / ((lastSendAt - started) / 1000);
     const { p50, p99 } = acks.latencyMs;
     // Each send names its part (the status callback's `part`): a part sent twice is a message answered twice.
@@ -83,6 +87,11 @@ export async function twilioBenchmark(opts: BenchOptions, rows: Row[]) {
         errors: acks.errors,
         resent: acks.resent,
         secondsToLastSend: (lastSendAt - started) / 1000,
+        // Postgres commits and Redis commands (those BullMQ's scripts run included) per message, to its reply sent.
+        perMessage: {
+          commits: ((ended.commits - counted.commits) / messages).toFixed(2),
+          redisCommands: ((ended.redisCommands - counted.redisCommands) / messages).toFixed(1),
+        },
       },
     });
   } finally {
