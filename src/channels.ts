@@ -85,9 +85,18 @@ export function templateOf(message: Pick<Message, "metadata">): Template | undef
 export class ChannelRegistry {
   private readonly senders = new Map<string, ChannelSender>();
   private readonly deliveries: Batcher<string, undefined>;
+  private direct: { start(messageId: string): boolean } | null = null;
 
   constructor(private readonly deps: { prisma: Db; bus: ReplyBus; deliverQueue: Queue<DeliverJob> }) {
     this.deliveries = new Batcher((ids: string[]) => enqueueDeliveries(deps.deliverQueue, ids));
+  }
+
+  /**
+   * Where this process sends UNSENT messages itself rather than through a deliver job (workers/deliver.ts:
+   * DirectDeliveries): a process that runs the deliver worker.
+   */
+  sendHere(direct: { start(messageId: string): boolean }): void {
+    this.direct = direct;
   }
 
   /** Plugs channels in; two senders of one `via` would each deliver half of the messages, so that is refused. */
@@ -145,12 +154,13 @@ export class ChannelRegistry {
   }
 
   /**
-   * Hands a stored business-side message to its channel's sender: an UNSENT message gets a deliver job (many
-   * at once in one round trip); any other is left alone, so calling this again, or for a push channel's
-   * message, is harmless. A job lost here (a crash, Redis away) is added by the outbox check from Postgres.
+   * Hands a stored business-side message to its channel's sender: an UNSENT message is sent from here when
+   * this process delivers (sendHere; it does not wait for the send), else gets a deliver job (many at once in
+   * one round trip); any other is left alone, so calling this again, or for a push channel's message, is
+   * harmless. A send or job lost here (a crash, Redis away) is given its job by the outbox check from Postgres.
    */
   async deliver(message: Pick<Message, "id" | "status">): Promise<void> {
-    if (message.status === UNSENT) await this.deliveries.submit(message.id);
+    if (message.status === UNSENT && !this.direct?.start(message.id)) await this.deliveries.submit(message.id);
   }
 }
 

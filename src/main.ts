@@ -22,7 +22,7 @@ import { managementOperations } from "../adapters/rest/management/openapi";
 import { createTwilioChannel } from "../adapters/twilio";
 import { createWsChannel } from "../adapters/ws";
 import { type AskWorkers, startAskWorker } from "../workers/ask";
-import { startDeliverWorker, startOutbox } from "../workers/deliver";
+import { DirectDeliveries, startDeliverWorker, startOutbox } from "../workers/deliver";
 import { startWebhookWorker } from "../workers/handoff-webhook";
 import { startIngestWorker } from "../workers/ingest";
 import { startSweeper } from "../workers/sweeper";
@@ -107,6 +107,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
   let worker: AskWorkers | null = null;
   let sweeper: { stop(): void } | null = null;
   let deliverer: Worker | null = null;
+  let direct: DirectDeliveries | null = null;
   let ingester: Worker | null = null;
   let webhooks: Worker | null = null;
   let outbox: { stop(): void } | null = null;
@@ -187,13 +188,17 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         logger: rt.logger,
         pace,
       };
+      const retry = { forMs: config.DELIVER_RETRY_FOR_MS, maxBackoffMs: config.DELIVER_MAX_BACKOFF_MS };
       deliverer = startDeliverWorker(deliverDeps, {
         connection: rt.connect(),
         prefix: config.QUEUE_PREFIX,
         concurrency: config.WORKER_CONCURRENCY,
         lockMs: config.JOB_LOCK_MS,
-        retry: { forMs: config.DELIVER_RETRY_FOR_MS, maxBackoffMs: config.DELIVER_MAX_BACKOFF_MS },
+        retry,
       });
+      // A reply stored here is sent from here: a job a message less (the deliver queue keeps retries and waits).
+      direct = new DirectDeliveries(deliverDeps, retry, config.WORKER_CONCURRENCY);
+      rt.channels.sendHere(direct);
       outbox = startOutbox(deliverDeps, { intervalMs: config.SWEEP_INTERVAL_MS, afterMs: config.SWEEP_AFTER_MS });
     }
   }
@@ -223,7 +228,8 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       const force = rt.redisProblem() !== null;
       const closing = [
         server && new Promise<void>((resolve) => server?.close(() => resolve())),
-        worker?.close(force),
+        // A turn finishing may still hand its reply to the direct sends: those are waited for after the turns.
+        worker?.close(force).then(() => direct?.close()),
         deliverer?.close(force),
         ingester?.close(force),
         webhooks?.close(force),

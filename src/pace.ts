@@ -46,19 +46,27 @@ export class SendPace {
       job.data.slotAt = undefined;
       return;
     }
-    let wait: number;
-    try {
-      wait = Number(await this.redis("eval", RESERVE, 1, `{${this.prefix}}:pace:${sender}`, 1000 / perSecond));
-    } catch (err) {
-      // The script refused (an ERR of its own) is a fault of the hub's and must not pass for an outage; a Redis
-      // loading, read-only after a failover or out of memory is one.
-      if (err instanceof ReplyError && /^ERR /.test((err as Error).message)) throw err;
-      return;
-    }
+    const wait = await this.reserve(sender, perSecond);
     if (wait <= 0) return;
     const at = Date.now() + wait;
     await job.updateData({ ...job.data, slotAt: at });
     await job.moveToDelayed(at, token);
     throw new DelayedError();
+  }
+
+  /**
+   * Reserves the next send slot of `sender` at `perSecond`: how many ms from now it is (0: send now).
+   * If Redis cannot be reached, 0: the provider's own queue and 429s are the fallback, not a stall.
+   */
+  async reserve(sender: string, perSecond: number): Promise<number> {
+    if (perSecond <= 0) return 0;
+    try {
+      return Number(await this.redis("eval", RESERVE, 1, `{${this.prefix}}:pace:${sender}`, 1000 / perSecond));
+    } catch (err) {
+      // The script refused (an ERR of its own) is a fault of the hub's and must not pass for an outage; a Redis
+      // loading, read-only after a failover or out of memory is one.
+      if (err instanceof ReplyError && /^ERR /.test((err as Error).message)) throw err;
+      return 0;
+    }
   }
 }

@@ -185,9 +185,12 @@ export function createDeliverQueue(connection: Redis, prefix: string): Queue<Del
   });
 }
 
-/** Hands a reply to the deliver queue; adding it twice is a no-op, and the worker skips parts already sent. */
-export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string): Promise<void> {
-  await enqueueDeliveries(queue, [messageId]);
+/**
+ * Hands a reply to the deliver queue; adding it twice is a no-op, and the worker skips parts already sent.
+ * `later`: the job waits that long first, and sends in the slot it was delayed to (src/pace.ts) if it has one.
+ */
+export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string, later?: { delay: number; slotAt?: number }) {
+  await queue.add("reply", { messageId, slotAt: later?.slotAt }, { jobId: messageId, delay: later && Math.max(0, later.delay) });
 }
 
 /** Hands many replies to the deliver queue in one round trip (Queue.addBulk), each as enqueueDelivery. */

@@ -10,7 +10,9 @@ import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubW
 import { closedSince, holdOutsideWindow } from "../src/window";
 
 // Every business-side message stored UNSENT (a reply, a follow-up, or any other message to the user) goes out
-// here, through the sender of the channel its reply address names (src/channels.ts: addressOf, the registry).
+// here, through the sender of the channel its reply address names (src/channels.ts: addressOf, the registry):
+// at once from the process that stored it when that process delivers (DirectDeliveries), else by a deliver job;
+// a retry, or a send slot over a second ahead, is always a job. The rules below hold for both.
 //
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
@@ -50,68 +52,152 @@ export interface DeliverRetry {
   maxBackoffMs: number;
 }
 
+/** What a delivery needs of whoever runs it: a deliver job, or the process that stored the reply (DirectDeliveries). */
+interface Run {
+  /** No try comes after this one (its job's last attempt). */
+  lastTry: boolean;
+  /** Resolves once the reply may be sent from `from` at `perSecond` (SendPace); throws to go on later. */
+  pace(from: string, perSecond: number): Promise<void>;
+}
+
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
+  return (job: Job<DeliverJob>, token?: string): Promise<void> =>
+    deliver(deps, retry, job.data.messageId, {
+      lastTry: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      pace: async (from, perSecond) => {
+        if (deps.pace) await deps.pace.take(job, token, from, perSecond);
+      },
+    });
+}
+
+/** Sends a message's parts not sent yet, if it is its conversation's first unsent, then hands the conversation on. */
+async function deliver(deps: DeliverDeps, retry: DeliverRetry, messageId: string, run: Run): Promise<void> {
   const { prisma, statements } = deps;
-  return async (job: Job<DeliverJob>, token?: string): Promise<void> => {
-    const reply = await statements.head(job.data.messageId);
-    if (!reply) return;
-    // Sent or refused already (this job may be the retry of one that died before handing on), or not a
-    // message of an API channel at all.
-    if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
-    if (reply.firstUnsent !== reply.id) {
-      // An earlier reply is still on its way: this one is queued again when that one is done.
-      if (reply.firstUnsent) await requeueDelivery(deps.queue, reply.firstUnsent);
-      return;
-    }
-    // A reply, or a follow-up, is addressed as its turn came; another message as the conversation's last did.
-    const { channel, replyAddress: address } = reply;
-    const sender = address && deps.channels.senderFor(address.via);
-    // A template goes out at any time; a free-form message only within the user's window (src/window.ts).
-    const template = templateOf(reply);
-    const closed = sender && address && !template ? closedSince(reply.lastInboundAt, sender.freeFormWindowMs?.(address) ?? null) : null;
-    if (closed && sender && address) {
-      await holdOutsideWindow(prisma, reply, sender, address, closed);
-      return handOn(deps, reply.conversationId);
-    }
-    const parts = await statements.partsOf(reply.id, sender && !template ? sender.split(reply.content, address) : [reply.content]);
-    for (const part of parts) {
-      if (part.providerId) continue;
-      // A part refused for good: the later ones would only be refused too, or arrive without their start.
-      if (part.status === "failed") break;
-      if (deps.pace && sender?.sendsPerSecond && address) await deps.pace.take(job, token, address.from, sender.sendsPerSecond(address));
-      // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
-      // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
-      if (!(await statements.claim(part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
-      let sent: Awaited<ReturnType<ChannelSender["send"]>>;
-      try {
-        if (!sender || !address) throw new DeliveryError(`message ${reply.id}: no channel of this hub sends to its address`, true);
-        sent = await sender.send(part, address, template);
-      } catch (err) {
-        const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, false);
-        const outOfTime = Date.now() - reply.createdAt.getTime() >= retry.forMs;
-        const last = outOfTime || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        deps.logger.warn({ reply: reply.id, part: part.position, err: e.message, permanent: e.permanent }, "send failed");
-        if (e.reason === "outside_window" && sender && address && !template) {
-          await recordAttemptError(prisma, part.id, e.message);
-          await holdOutsideWindow(prisma, reply, sender, address, e.message);
-          break;
-        }
-        metrics.deliveries.inc({ channel, outcome: e.permanent || last ? "failed" : "retried" });
-        if (!e.permanent && !last) {
-          await recordAttemptError(prisma, part.id, e.message);
-          throw e;
-        }
-        await recordPartStatus(prisma, { partId: part.id }, { status: "failed", error: e.message });
+  const reply = await statements.head(messageId);
+  if (!reply) return;
+  // Sent or refused already (this job may be the retry of one that died before handing on), or not a
+  // message of an API channel at all.
+  if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
+  if (reply.firstUnsent !== reply.id) {
+    // An earlier reply is still on its way: this one is queued again when that one is done.
+    if (reply.firstUnsent) await requeueDelivery(deps.queue, reply.firstUnsent);
+    return;
+  }
+  // A reply, or a follow-up, is addressed as its turn came; another message as the conversation's last did.
+  const { channel, replyAddress: address } = reply;
+  const sender = address && deps.channels.senderFor(address.via);
+  // A template goes out at any time; a free-form message only within the user's window (src/window.ts).
+  const template = templateOf(reply);
+  const closed = sender && address && !template ? closedSince(reply.lastInboundAt, sender.freeFormWindowMs?.(address) ?? null) : null;
+  if (closed && sender && address) {
+    await holdOutsideWindow(prisma, reply, sender, address, closed);
+    return handOn(deps, reply.conversationId);
+  }
+  const parts = await statements.partsOf(reply.id, sender && !template ? sender.split(reply.content, address) : [reply.content]);
+  for (const part of parts) {
+    if (part.providerId) continue;
+    // A part refused for good: the later ones would only be refused too, or arrive without their start.
+    if (part.status === "failed") break;
+    if (sender?.sendsPerSecond && address) await run.pace(address.from, sender.sendsPerSecond(address));
+    // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
+    // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
+    if (!(await statements.claim(part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
+    let sent: Awaited<ReturnType<ChannelSender["send"]>>;
+    try {
+      if (!sender || !address) throw new DeliveryError(`message ${reply.id}: no channel of this hub sends to its address`, true);
+      sent = await sender.send(part, address, template);
+    } catch (err) {
+      const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, false);
+      const last = run.lastTry || Date.now() - reply.createdAt.getTime() >= retry.forMs;
+      deps.logger.warn({ reply: reply.id, part: part.position, err: e.message, permanent: e.permanent }, "send failed");
+      if (e.reason === "outside_window" && sender && address && !template) {
+        await recordAttemptError(prisma, part.id, e.message);
+        await holdOutsideWindow(prisma, reply, sender, address, e.message);
         break;
       }
-      // The provider has the part: whatever happens to this record, the part must not be sent again. The
-      // record is tried again for a while (the database busy); should it still fail, the job fails with the
-      // claim kept, so no retry sends the part within SEND_CLAIM_MS, and its status callback records its id.
-      await recordSent(deps, part.id, sent);
-      metrics.deliveries.inc({ channel, outcome: "sent" });
+      metrics.deliveries.inc({ channel, outcome: e.permanent || last ? "failed" : "retried" });
+      if (!e.permanent && !last) {
+        await recordAttemptError(prisma, part.id, e.message);
+        throw e;
+      }
+      await recordPartStatus(prisma, { partId: part.id }, { status: "failed", error: e.message });
+      break;
     }
-    await handOn(deps, reply.conversationId);
-  };
+    // The provider has the part: whatever happens to this record, the part must not be sent again. The
+    // record is tried again for a while (the database busy); should it still fail, the delivery fails with the
+    // claim kept, so no retry sends the part within SEND_CLAIM_MS, and its status callback records its id.
+    await recordSent(deps, part.id, sent);
+    metrics.deliveries.inc({ channel, outcome: "sent" });
+  }
+  await handOn(deps, reply.conversationId);
+}
+
+/** The longest wait for a send slot that a delivery without a job waits out itself. */
+const WAIT_HERE_MS = 1000;
+
+/** A delivery run without a job found its send slot ahead: its job waits for it in the delayed set. */
+class SlotAhead extends Error {
+  constructor(readonly at: number) {
+    super("the send slot is ahead");
+  }
+}
+
+/**
+ * Sends messages from the process that stored them, without a job: a turn's reply goes out as soon as it is
+ * stored, and the deliver queue keeps what has to wait (a retry, a send slot ahead), each in a job as before.
+ * A crash mid-send loses nothing: the reply stays unsent, and the outbox check gives it its job.
+ */
+export class DirectDeliveries {
+  private readonly running = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly deps: DeliverDeps,
+    private readonly retry: DeliverRetry,
+    /** Sends under way at most; past it, a message gets its job. */
+    private readonly limit: number,
+  ) {}
+
+  /** Starts delivering the message here; false when it should get a job instead (too many under way, closing). */
+  start(messageId: string): boolean {
+    if (this.closed || this.running.size >= this.limit) return false;
+    const run = this.run(messageId).finally(() => this.running.delete(run));
+    this.running.add(run);
+    return true;
+  }
+
+  private async run(messageId: string): Promise<void> {
+    const { pace } = this.deps;
+    try {
+      await deliver(this.deps, this.retry, messageId, {
+        lastTry: false,
+        pace: async (from, perSecond) => {
+          const wait = pace ? await pace.reserve(from, perSecond) : 0;
+          // Replies sent at once from one number queue for slots a few ms apart: waited for here, as a job
+          // would hold its own slot for that long. A longer wait goes to the delayed set.
+          if (wait > WAIT_HERE_MS) throw new SlotAhead(Date.now() + wait);
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        },
+      });
+    } catch (err) {
+      // As its job's first try would have ended: delayed to its slot, or retried after the first backoff.
+      const later =
+        err instanceof SlotAhead
+          ? { delay: err.at - Date.now(), slotAt: err.at }
+          : { delay: backoffUpTo(this.retry.maxBackoffMs)(1, undefined, err as Error) };
+      if (!(err instanceof SlotAhead))
+        this.deps.logger.warn({ reply: messageId, err: (err as Error).message }, "delivery goes on in a job");
+      await requeueDelivery(this.deps.queue, messageId, later).catch((e) =>
+        this.deps.logger.warn({ reply: messageId, err: e.message }, "delivery job not queued; the outbox check queues it"),
+      );
+    }
+  }
+
+  /** Takes no more, and waits for the sends under way. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.running]);
+  }
 }
 
 const RECORD_ATTEMPTS = 5;
@@ -129,8 +215,9 @@ async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId:
   }
 }
 
-/** Gives a reply a delivery job unless one is waiting or running (see requeue). */
-const requeueDelivery = (queue: Queue<DeliverJob>, messageId: string) => requeue(queue, messageId, () => enqueueDelivery(queue, messageId));
+/** Gives a reply a delivery job unless one is waiting or running (see requeue); `later`: delayed, to its send slot. */
+const requeueDelivery = (queue: Queue<DeliverJob>, messageId: string, later?: { delay: number; slotAt?: number }) =>
+  requeue(queue, messageId, () => enqueueDelivery(queue, messageId, later));
 
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */
 async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> {

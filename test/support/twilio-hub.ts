@@ -28,8 +28,9 @@ export async function startTwilioHub(kind: DbKind, env: Record<string, string> =
 }
 
 /**
- * Waits until a stored business-side message has gone to Twilio and its delivery job is settled (done, or gone
- * with a Redis that restarted empty): after this, a second send of it would have shown.
+ * Waits until a stored business-side message has gone to Twilio and its delivery job is settled (done, gone with
+ * a Redis that restarted empty, or never needed: sent by the process that stored it): after this, a second send
+ * of it would have shown.
  */
 export async function delivered(hub: TestHub, messageId: string): Promise<void> {
   const prisma = hub.runtime.db.prisma;

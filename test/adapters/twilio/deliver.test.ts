@@ -5,7 +5,7 @@ import { DB_KINDS } from "../../support/databases";
 import type { TestHub } from "../../support/hub";
 import { waitFor } from "../../support/processes";
 import { postWebhook, whatsapp } from "../../support/twilio";
-import { startTwilioHub, type TwilioHub } from "../../support/twilio-hub";
+import { delivered, startTwilioHub, type TwilioHub } from "../../support/twilio-hub";
 
 const HUB_NUMBER = "+14155238886";
 const settle = (ms = 700) => new Promise((r) => setTimeout(r, ms));
@@ -51,6 +51,17 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     } finally {
       twilio.setDelay(0);
     }
+  });
+
+  it("sends a turn's reply from the worker that answered it, without a deliver job", async () => {
+    const user = newUser();
+    await ask(user, "straight out");
+    const [send] = await waitFor(() => sendsTo(user).length && sendsTo(user));
+    expect(send.body).toBe("Echo: straight out");
+    const reply = await waitFor(() => replyTo(user));
+    await delivered(hub, reply.id);
+    expect(await hub.runtime.deliverQueue.getJobState(reply.id)).toBe("unknown");
+    expect(sendsTo(user)).toHaveLength(1);
   });
 
   it("sends exactly once after a 500 followed by a success", async () => {
@@ -156,7 +167,7 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     await prisma().outboundPart.update({ where: { id: reply.outboundParts[0].id }, data: { providerId: null, status: "pending" } });
     await callback(send.statusCallback!, { MessageSid: send.sid, MessageStatus: "sent", To: send.to, From: send.from });
     expect((await replyTo(user))!.outboundParts[0]).toMatchObject({ providerId: send.sid, status: "sent" });
-    await waitFor(async () => (await hub.runtime.deliverQueue.getJobState(reply.id)) === "completed");
+    await delivered(hub, reply.id);
     await (await hub.runtime.deliverQueue.getJob(reply.id))?.remove();
     await enqueueDelivery(hub.runtime.deliverQueue, reply.id);
     await settle();
