@@ -143,9 +143,9 @@ export class ChannelRegistry {
   /**
    * Sends a stored business-side message that answers no turn through its conversation's channel: push
    * channels' listeners (sockets on any gateway) get it over the reply bus, an API channel's user through its
-   * sender (deliver). Safe to call again: listeners show a message id once, and a message has one delivery
-   * job. With Redis away it throws (the delivery job not added) and loses nothing stored: the outbox check
-   * gives the message its job, and a socket that resumes reads the messages it missed. `orgId`: the
+   * sender (deliver). Safe to call again: listeners show a message id once, and a part is sent once. With Redis
+   * away it throws (the event not published) and loses nothing stored: the outbox check gives the message its
+   * job, and a socket that resumes reads the messages it missed. `orgId`: the
    * conversation's org, whose operators' sockets get the message too.
    */
   async send(message: Message, orgId: string): Promise<void> {

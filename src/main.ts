@@ -187,6 +187,7 @@ export async function startHub(config: Config, database?: Database): Promise<Run
         queue: rt.deliverQueue,
         logger: rt.logger,
         pace,
+        sendingHere: new Set<string>(),
       };
       const retry = { forMs: config.DELIVER_RETRY_FOR_MS, maxBackoffMs: config.DELIVER_MAX_BACKOFF_MS };
       deliverer = startDeliverWorker(deliverDeps, {
@@ -228,8 +229,9 @@ export async function startHub(config: Config, database?: Database): Promise<Run
       const force = rt.redisProblem() !== null;
       const closing = [
         server && new Promise<void>((resolve) => server?.close(() => resolve())),
-        // A turn finishing may still hand its reply to the direct sends: those are waited for after the turns.
-        worker?.close(force).then(() => direct?.close()),
+        worker?.close(force),
+        // The sends under way finish; a reply stored from now on gets a job, as the deliver worker takes no more.
+        direct?.close(),
         deliverer?.close(force),
         ingester?.close(force),
         webhooks?.close(force),

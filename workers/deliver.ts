@@ -16,15 +16,16 @@ import { closedSince, holdOutsideWindow } from "../src/window";
 //
 // Idempotency: each part of a reply is a row written before it is sent, and a part that has a provider id
 // (recorded from the send's answer, or from a status callback, whose URL names the part) is never sent
-// again. So a retried, duplicated or recovered job sends only what the provider has not accepted, and a part
-// whose send is under way (claimed in Postgres, for SEND_CLAIM_MS) is not sent by a second job meanwhile. The
+// again. So a retried, duplicated or recovered delivery sends only what the provider has not accepted, and a
+// part whose send is under way (claimed in Postgres, for SEND_CLAIM_MS) is not sent by a second one meanwhile. The
 // one window left is a crash between the provider accepting a part and either record reaching the database.
 //
-// Order: only the first unsent reply of a conversation is sent; a job for a later one ends at once, after
-// making sure the first one has a job. Whoever finishes a reply hands the conversation on: it queues the next
-// unsent reply. Nothing waits by polling; a hand-off that finds the next reply's job still finishing leaves it
-// to the outbox check. A job lost at any point (a crash, Redis losing its data) is found
-// again by the outbox check below, from Postgres: the first unsent reply of each conversation has a job.
+// Order: only the first unsent reply of a conversation is sent; a delivery of a later one ends at once, after
+// making sure the first one has a job or is being sent here. Whoever finishes a reply hands the conversation
+// on: it queues the next unsent reply (unless that one is being sent here). Nothing waits by polling; a
+// hand-off that finds the next reply's job still finishing leaves it to the outbox check. A delivery lost at
+// any point (a crash, Redis losing its data) is found again by the outbox check below, from Postgres: the first
+// unsent reply of each conversation has a job or is being sent.
 //
 // Retries: network errors, 5xx and 429 are retried with exponential backoff, or after the provider's
 // Retry-After (at most maxBackoffMs either way), until `retry.forMs` after the reply was written (a provider
@@ -42,6 +43,11 @@ export interface DeliverDeps {
   logger: Logger;
   /** Spaces the sends from each number to its provider's throughput (ChannelSender.sendsPerSecond). */
   pace?: SendPace;
+  /**
+   * The messages this process is sending without a job (DirectDeliveries), once each was found its
+   * conversation's first unsent: its own send hands the conversation on, so it needs no job meanwhile.
+   */
+  sendingHere: Set<string>;
 }
 
 /** How a send that failed for now is tried again. */
@@ -58,6 +64,8 @@ interface Run {
   lastTry: boolean;
   /** Resolves once the reply may be sent from `from` at `perSecond` (SendPace); throws to go on later. */
   pace(from: string, perSecond: number): Promise<void>;
+  /** Told once the message is found its conversation's first unsent: this run sends it and hands on. */
+  sending?(messageId: string): void;
 }
 
 export function createDeliverProcessor(deps: DeliverDeps, retry: DeliverRetry) {
@@ -80,9 +88,10 @@ async function deliver(deps: DeliverDeps, retry: DeliverRetry, messageId: string
   if (reply.status !== UNSENT) return handOn(deps, reply.conversationId);
   if (reply.firstUnsent !== reply.id) {
     // An earlier reply is still on its way: this one is queued again when that one is done.
-    if (reply.firstUnsent) await requeueDelivery(deps.queue, reply.firstUnsent);
+    if (reply.firstUnsent) await requeueDelivery(deps, reply.firstUnsent);
     return;
   }
+  run.sending?.(reply.id);
   // A reply, or a follow-up, is addressed as its turn came; another message as the conversation's last did.
   const { channel, replyAddress: address } = reply;
   const sender = address && deps.channels.senderFor(address.via);
@@ -99,8 +108,9 @@ async function deliver(deps: DeliverDeps, retry: DeliverRetry, messageId: string
     // A part refused for good: the later ones would only be refused too, or arrive without their start.
     if (part.status === "failed") break;
     if (sender?.sendsPerSecond && address) await run.pace(address.from, sender.sendsPerSecond(address));
-    // A claim: a second delivery of this reply (its job added again by the outbox after Redis lost the one
-    // running) must not send a part whose send is under way. Thrown outside the try, so the claim stays.
+    // A claim: a second delivery of this reply (a job added by the outbox or a hand-on while another process
+    // sends it, or after Redis lost the one running) must not send a part whose send is under way. Thrown
+    // outside the try, so the claim stays.
     if (!(await statements.claim(part.id))) throw new DeliveryError(`part ${part.id} is being sent by another delivery`, false);
     let sent: Awaited<ReturnType<ChannelSender["send"]>>;
     try {
@@ -148,7 +158,7 @@ class SlotAhead extends Error {
  * A crash mid-send loses nothing: the reply stays unsent, and the outbox check gives it its job.
  */
 export class DirectDeliveries {
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -158,11 +168,18 @@ export class DirectDeliveries {
     private readonly limit: number,
   ) {}
 
-  /** Starts delivering the message here; false when it should get a job instead (too many under way, closing). */
+  /**
+   * Starts delivering the message here (once: a delivery of it under way here is enough); false when it should
+   * get a job instead (too many under way, closing).
+   */
   start(messageId: string): boolean {
+    if (this.running.has(messageId)) return true;
     if (this.closed || this.running.size >= this.limit) return false;
-    const run = this.run(messageId).finally(() => this.running.delete(run));
-    this.running.add(run);
+    const run = this.run(messageId).finally(() => {
+      this.deps.sendingHere.delete(messageId);
+      this.running.delete(messageId);
+    });
+    this.running.set(messageId, run);
     return true;
   }
 
@@ -178,25 +195,26 @@ export class DirectDeliveries {
           if (wait > WAIT_HERE_MS) throw new SlotAhead(Date.now() + wait);
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         },
+        sending: (id) => this.deps.sendingHere.add(id),
       });
     } catch (err) {
+      this.deps.sendingHere.delete(messageId);
       // As its job's first try would have ended: delayed to its slot, or retried after the first backoff.
       const later =
         err instanceof SlotAhead
           ? { delay: err.at - Date.now(), slotAt: err.at }
           : { delay: backoffUpTo(this.retry.maxBackoffMs)(1, undefined, err as Error) };
-      if (!(err instanceof SlotAhead))
-        this.deps.logger.warn({ reply: messageId, err: (err as Error).message }, "delivery goes on in a job");
-      await requeueDelivery(this.deps.queue, messageId, later).catch((e) =>
-        this.deps.logger.warn({ reply: messageId, err: e.message }, "delivery job not queued; the outbox check queues it"),
+      if (!(err instanceof SlotAhead)) this.deps.logger.warn({ reply: messageId, err: String(err) }, "delivery goes on in a job");
+      await requeueDelivery(this.deps, messageId, later).catch((e) =>
+        this.deps.logger.warn({ reply: messageId, err: String(e) }, "delivery job not queued; the outbox check queues it"),
       );
     }
   }
 
-  /** Takes no more, and waits for the sends under way. */
+  /** Takes no more (a message handed over from now on gets a job), and waits for the sends under way. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.running.values()]);
   }
 }
 
@@ -215,14 +233,17 @@ async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId:
   }
 }
 
-/** Gives a reply a delivery job unless one is waiting or running (see requeue); `later`: delayed, to its send slot. */
-const requeueDelivery = (queue: Queue<DeliverJob>, messageId: string, later?: { delay: number; slotAt?: number }) =>
-  requeue(queue, messageId, () => enqueueDelivery(queue, messageId, later));
+/**
+ * Gives a reply a delivery job unless one is waiting or running (see requeue), or this process is sending it
+ * without one; `later`: delayed, to its send slot.
+ */
+const requeueDelivery = async (deps: DeliverDeps, messageId: string, later?: { delay: number; slotAt?: number }) =>
+  !deps.sendingHere.has(messageId) && requeue(deps.queue, messageId, () => enqueueDelivery(deps.queue, messageId, later));
 
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */
 async function handOn(deps: DeliverDeps, conversationId: string): Promise<void> {
   const next = await deps.statements.firstUnsent(conversationId);
-  if (next) await requeueDelivery(deps.queue, next);
+  if (next) await requeueDelivery(deps, next);
 }
 
 export interface DeliverWorkerOptions extends HubWorkerOptions {
@@ -239,10 +260,10 @@ const OUTBOX_BATCH = 500;
 const FIRST_UUID = "00000000-0000-0000-0000-000000000000";
 
 /**
- * The outbox check: the first unsent reply of each conversation, written over
- * `afterMs` ago, gets a job if it has none, or only one that ended (completed or failed while parts remain).
- * Its job was lost (Redis restarted empty, the process died between storing the reply and queueing it, or
- * between finishing the reply before it and handing on), however long ago the reply was written. Reads
+ * The outbox check: the first unsent reply of each conversation, written over `afterMs` ago, gets a job if it
+ * has none, or only one that ended (completed or failed while parts remain), and is not being sent here. Its
+ * delivery was lost (Redis restarted empty, the process died between storing the reply and sending or queueing
+ * it, or between finishing the reply before it and handing on), however long ago the reply was written. Reads
  * OUTBOX_BATCH conversations after `cursor` and returns where to go on from (the start once all were read),
  * so a long outage with many conversations waiting is read a batch a round, never all at once.
  */
@@ -251,7 +272,7 @@ export async function outboxOnce(deps: DeliverDeps, afterMs: number, cursor = FI
   const before = Date.now() - afterMs;
   let moved = 0;
   for (const { id, createdAt } of heads) {
-    if (createdAt.getTime() < before && (await requeueDelivery(deps.queue, id))) moved++;
+    if (createdAt.getTime() < before && (await requeueDelivery(deps, id))) moved++;
   }
   return { moved, cursor: heads.length < OUTBOX_BATCH ? FIRST_UUID : (heads.at(-1)?.conversationId ?? FIRST_UUID) };
 }

@@ -53,17 +53,6 @@ describe.each(DB_KINDS)("delivering replies through Twilio (%s)", (kind) => {
     }
   });
 
-  it("sends a turn's reply from the worker that answered it, without a deliver job", async () => {
-    const user = newUser();
-    await ask(user, "straight out");
-    const [send] = await waitFor(() => sendsTo(user).length && sendsTo(user));
-    expect(send.body).toBe("Echo: straight out");
-    const reply = await waitFor(() => replyTo(user));
-    await delivered(hub, reply.id);
-    expect(await hub.runtime.deliverQueue.getJobState(reply.id)).toBe("unknown");
-    expect(sendsTo(user)).toHaveLength(1);
-  });
-
   it("sends exactly once after a 500 followed by a success", async () => {
     const user = newUser();
     twilio.failNext(1);

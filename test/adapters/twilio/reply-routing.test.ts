@@ -3,7 +3,7 @@ import { DB_KINDS } from "../../support/databases";
 import type { TestHub } from "../../support/hub";
 import { waitFor } from "../../support/processes";
 import { postWebhook, whatsapp } from "../../support/twilio";
-import { startTwilioHub, type TwilioHub } from "../../support/twilio-hub";
+import { delivered, startTwilioHub, type TwilioHub } from "../../support/twilio-hub";
 
 // Where a reply is sent comes only from the channel that received the message: the signed webhook. An API
 // caller's metadata may name Twilio numbers; the reply to it goes back in the API's response and nowhere else.
@@ -58,5 +58,18 @@ describe.each(DB_KINDS)("where a reply is sent (%s)", (kind) => {
     expect(turn.replyAddress).toEqual({ via: "twilio", from: `whatsapp:${HUB_NUMBER}`, to: `whatsapp:${user}` });
     // A WhatsApp user is a member of the public: without folders of its assistant, it reads only public ones.
     expect(turn.turnOptions).toMatchObject({ fromPublic: true });
+  });
+
+  it("sends a turn's reply from the worker that answered it, without a deliver job", async () => {
+    const user = kind === "postgres" ? "+15550001002" : "+15550002002";
+    await postWebhook(hub.url, setup.twilio.authToken, "/webhooks/twilio", whatsapp(user, HUB_NUMBER, "straight out"));
+    const [send] = await waitFor(() => sendsTo(`whatsapp:${user}`).length && sendsTo(`whatsapp:${user}`));
+    expect(send.body).toBe("Echo: straight out");
+    const reply = await hub.runtime.db.prisma.message.findFirstOrThrow({
+      where: { conversation: { externalId: `whatsapp_${user}` }, role: "assistant" },
+    });
+    await delivered(hub, reply.id);
+    expect(await hub.runtime.deliverQueue.getJobState(reply.id)).toBe("unknown");
+    expect(sendsTo(`whatsapp:${user}`)).toHaveLength(1);
   });
 });
