@@ -78,6 +78,11 @@ export function templateOf(message: Pick<Message, "metadata">): Template | undef
   return typeof template?.contentSid === "string" ? template : undefined;
 }
 
+/** What sends a message from this process, without a job (workers/deliver.ts: DirectDeliveries); false: give it a job. */
+interface DirectSender {
+  start(messageId: string): boolean;
+}
+
 /**
  * The channels of this hub, by what they answer to. To send a business-side message that answers no turn (an
  * operator's): store it with the fields `outboundOf(conversationId)` gives, then call `send(message, orgId)`.
@@ -85,7 +90,7 @@ export function templateOf(message: Pick<Message, "metadata">): Template | undef
 export class ChannelRegistry {
   private readonly senders = new Map<string, ChannelSender>();
   private readonly deliveries: Batcher<string, undefined>;
-  private direct: { start(messageId: string): boolean } | null = null;
+  private direct: DirectSender | null = null;
 
   constructor(private readonly deps: { prisma: Db; bus: ReplyBus; deliverQueue: Queue<DeliverJob> }) {
     this.deliveries = new Batcher((ids: string[]) => enqueueDeliveries(deps.deliverQueue, ids));
@@ -95,7 +100,7 @@ export class ChannelRegistry {
    * Where this process sends UNSENT messages itself rather than through a deliver job (workers/deliver.ts:
    * DirectDeliveries): a process that runs the deliver worker.
    */
-  sendHere(direct: { start(messageId: string): boolean }): void {
+  sendHere(direct: DirectSender): void {
     this.direct = direct;
   }
 

@@ -185,17 +185,28 @@ export function createDeliverQueue(connection: Redis, prefix: string): Queue<Del
   });
 }
 
-/**
- * Hands a reply to the deliver queue; adding it twice is a no-op, and the worker skips parts already sent.
- * `later`: the job waits that long first, and sends in the slot it was delayed to (src/pace.ts) if it has one.
- */
-export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string, later?: { delay: number; slotAt?: number }) {
-  await queue.add("reply", { messageId, slotAt: later?.slotAt }, { jobId: messageId, delay: later && Math.max(0, later.delay) });
+/** A delivery's job that goes on later: it waits `delay` ms first, and sends in the slot it was delayed to (src/pace.ts) if it has one. */
+export interface DeliverLater {
+  delay: number;
+  slotAt?: number;
+}
+
+/** A reply's deliver job: its id is the reply's, so adding it twice is a no-op. */
+const deliverJob = (messageId: string, later?: DeliverLater) => ({
+  name: "reply",
+  data: { messageId, slotAt: later?.slotAt },
+  opts: { jobId: messageId, delay: later && Math.max(0, later.delay) },
+});
+
+/** Hands a reply to the deliver queue; adding it twice is a no-op, and the worker skips parts already sent. */
+export async function enqueueDelivery(queue: Queue<DeliverJob>, messageId: string, later?: DeliverLater): Promise<void> {
+  const job = deliverJob(messageId, later);
+  await queue.add(job.name, job.data, job.opts);
 }
 
 /** Hands many replies to the deliver queue in one round trip (Queue.addBulk), each as enqueueDelivery. */
 export async function enqueueDeliveries(queue: Queue<DeliverJob>, messageIds: string[]): Promise<undefined[]> {
-  await queue.addBulk(messageIds.map((messageId) => ({ name: "reply", data: { messageId }, opts: { jobId: messageId } })));
+  await queue.addBulk(messageIds.map((messageId) => deliverJob(messageId)));
   return messageIds.map(() => undefined);
 }
 

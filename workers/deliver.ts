@@ -6,7 +6,16 @@ import { metrics } from "../src/metrics";
 import { DeliveryError, type DeliveryStatements, recordAttemptError, recordPartStatus, UNSENT, unsentHeads } from "../src/outbound";
 import type { SendPace } from "../src/pace";
 import { every, type Periodic } from "../src/periodic";
-import { backoffUpTo, DELIVER_QUEUE, type DeliverJob, enqueueDelivery, type HubWorkerOptions, requeue, startHubWorker } from "../src/queue";
+import {
+  backoffUpTo,
+  DELIVER_QUEUE,
+  type DeliverJob,
+  type DeliverLater,
+  enqueueDelivery,
+  type HubWorkerOptions,
+  requeue,
+  startHubWorker,
+} from "../src/queue";
 import { closedSince, holdOutsideWindow } from "../src/window";
 
 // Every business-side message stored UNSENT (a reply, a follow-up, or any other message to the user) goes out
@@ -200,7 +209,7 @@ export class DirectDeliveries {
     } catch (err) {
       this.deps.sendingHere.delete(messageId);
       // As its job's first try would have ended: delayed to its slot, or retried after the first backoff.
-      const later =
+      const later: DeliverLater =
         err instanceof SlotAhead
           ? { delay: err.at - Date.now(), slotAt: err.at }
           : { delay: backoffUpTo(this.retry.maxBackoffMs)(1, undefined, err as Error) };
@@ -237,7 +246,7 @@ async function recordSent(deps: DeliverDeps, partId: string, sent: { providerId:
  * Gives a reply a delivery job unless one is waiting or running (see requeue), or this process is sending it
  * without one; `later`: delayed, to its send slot.
  */
-const requeueDelivery = async (deps: DeliverDeps, messageId: string, later?: { delay: number; slotAt?: number }) =>
+const requeueDelivery = async (deps: DeliverDeps, messageId: string, later?: DeliverLater) =>
   !deps.sendingHere.has(messageId) && requeue(deps.queue, messageId, () => enqueueDelivery(deps.queue, messageId, later));
 
 /** Queues the conversation's next reply to send, if it has one and no job is on it. */
